@@ -1,0 +1,73 @@
+"""Where a workspace keeps its documents.
+
+A workspace is a folder (usually a git repository) with a ``tenants/`` folder of documents. This
+repository is one: its ``tenants/`` holds the sample fleet next to the code that reads it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def tenants_dir(self) -> Path:
+        return self.root / "tenants"
+
+    @property
+    def municipalities_dir(self) -> Path:
+        return self.tenants_dir / "municipalities"
+
+    @property
+    def vendors_dir(self) -> Path:
+        return self.tenants_dir / "vendors"
+
+    @property
+    def active_dir(self) -> Path:
+        """Materialised ``Tenant`` documents, one file per tenant."""
+        return self.tenants_dir / "active"
+
+    @property
+    def requests_dir(self) -> Path:
+        return self.tenants_dir / "requests"
+
+    @property
+    def ipam_file(self) -> Path:
+        return self.tenants_dir / "ipam.yaml"
+
+    @property
+    def history_file(self) -> Path:
+        return self.tenants_dir / "history.jsonl"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".govcloud" / "workspace.lock"
+
+    @property
+    def state_dir(self) -> Path:
+        """Machine-local caches and build output; never committed."""
+        return self.root / ".govcloud"
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+        except ValueError:
+            return str(path)
+
+
+def find_workspace(start: Path | None = None) -> Workspace:
+    """``$GOVCLOUD_ROOT``, else the nearest folder upwards with ``tenants/`` and ``Pulumi.yaml``,
+    else the current directory."""
+    env = os.environ.get("GOVCLOUD_ROOT")
+    if env:
+        return Workspace(Path(env).resolve())
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "tenants").is_dir() and (candidate / "Pulumi.yaml").is_file():
+            return Workspace(candidate)
+    return Workspace(here)

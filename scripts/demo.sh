@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The main job on the embedded sample workspace, as a new user would run it. Read-only on the
+# repository: the onboarding part runs in a scratch copy under build/demo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+
+step govcloud validate
+step govcloud request validate tenants/requests/examples/*.yaml
+step govcloud history verify
+step govcloud tenant list
+
+# Onboarding in a scratch workspace: approvals by both roles, apply, verify the chain.
+rm -rf build/demo && mkdir -p build/demo
+cp -r tenants Pulumi.yaml build/demo/
+rm -rf build/demo/tenants/__pycache__
+export GOVCLOUD_ROOT="$PWD/build/demo" GOVCLOUD_ACTOR="demo"
+req=build/demo/tenants/requests/examples/hachioji-juki.yaml
+step govcloud request approve "$req" --by "山田 太郎" --role platform
+step govcloud request approve "$req" --by "八王子市 情報管理課" --role municipality
+step govcloud request apply "$req"
+step govcloud history verify
+unset GOVCLOUD_ROOT
+
+printf '\n\033[1mSummary\033[0m\n'
+govcloud tenant list --format json | python3 -c '
+import json, sys, collections
+tenants = json.load(sys.stdin)
+by = collections.Counter((t["spec"]["cloud"], t["spec"]["zone"]) for t in tenants)
+print(f"sample workspace: {len(tenants)} tenants over", len({m for t in tenants for m in t["spec"]["municipalities"]}), "municipalities")
+for (cloud, zone), n in sorted(by.items()):
+    print(f"  {cloud:6} {zone:9} {n}")
+'
+echo "scratch onboarding: build/demo now holds $(ls build/demo/tenants/active | wc -l) tenants (hachioji-juki applied)"

@@ -1,0 +1,142 @@
+"""Read a document file into its typed model, reporting every problem with file, line and field."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from govcloud import yamlio
+from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError
+from govcloud.tenants.models import API_VERSION, DOCUMENT_KINDS, Model
+from govcloud.tenants.secrets import find_secrets
+
+M = TypeVar("M", bound=Model)
+
+
+def parse(path: Path, expected: type[M] | None = None, *, text: str | None = None) -> tuple[M, Collector]:
+    """Parse and shape-check one file. Returns the model and a collector that keeps the field
+    positions, so later semantic rules can report lines too. The collector may already hold
+    errors (fields that failed and were left out): callers run their rules, then
+    ``raise_if_errors``. Raises DiagnosticError when no model can be built at all."""
+    data, positions = yamlio.load_text(text, path) if text is not None else yamlio.load_file(path)
+    out = Collector(path, positions)
+    for loc, what in find_secrets(data):
+        out.add("GC501", f"{what}; never put credentials in a document — use a secret store", loc)
+    if not isinstance(data, dict):
+        out.add("GC101", "a document must be a YAML mapping with apiVersion, kind, metadata and spec")
+        out.raise_if_errors()
+    kind = data.get("kind")
+    if data.get("apiVersion") != API_VERSION:
+        out.add("GC103", f"apiVersion must be {API_VERSION!r}, got {data.get('apiVersion')!r}", ("apiVersion",))
+    model = expected or DOCUMENT_KINDS.get(kind)  # type: ignore[arg-type]
+    expected_kind = _kind_name(expected) if expected else None
+    if expected_kind and kind != expected_kind:
+        out.add("GC103", f"expected kind {expected_kind!r}, got {kind!r}", ("kind",))
+        out.raise_if_errors()
+    if model is None:
+        out.add("GC103", f"unknown kind {kind!r}; known kinds: {', '.join(DOCUMENT_KINDS)}", ("kind",))
+        out.raise_if_errors()
+    try:
+        doc = model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            _report_pydantic(out, err, data)
+        # Keep going without the broken fields, so the semantic rules still report what else is
+        # wrong in the file: a vendor fixes everything in one round instead of one per run.
+        pruned = copy.deepcopy(data)
+        for err in exc.errors():
+            _delete(pruned, _clean_loc(err["loc"]))
+        try:
+            doc = model.model_validate(pruned)
+        except ValidationError:
+            raise DiagnosticError(out.items) from None
+    return doc, out  # type: ignore[return-value]
+
+
+def _delete(data, loc: tuple) -> None:
+    node = data
+    for part in loc[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(node, dict):
+        node.pop(loc[-1], None) if loc else None
+
+
+def _kind_name(model: type[Model]) -> str:
+    return next(k for k, v in DOCUMENT_KINDS.items() if v is model)
+
+
+def _report_pydantic(out: Collector, err: dict, data: dict) -> None:
+    # Drop pydantic's union/function branch markers from the path (e.g. 'str', 'dict[str,str]').
+    loc = _clean_loc(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        name = loc[-1]
+        allowed = _allowed_fields(out, loc[:-1], data)
+        hint = difflib.get_close_matches(str(name), allowed, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else (f"; allowed: {', '.join(allowed)}" if allowed else "")
+        out.add("GC102", f"unknown field {name!r}{suggestion}", loc)
+    elif kind == "missing":
+        out.add("GC101", f"missing required field {loc[-1]!r}", loc)
+    else:
+        message = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        shown = f" (got {value!r})" if isinstance(value, (str, int, float, bool)) else ""
+        out.add("GC101", f"{message}{shown}", loc)
+
+
+def _clean_loc(loc: tuple) -> tuple:
+    return tuple(p for p in loc if isinstance(p, int) or not _is_branch_marker(p))
+
+
+def _is_branch_marker(part: str) -> bool:
+    return part in {"str", "int", "dict[str,str]", "function-after", "constrained-str"} or "[" in part
+
+
+def _allowed_fields(out: Collector, parent: tuple, data: dict) -> list[str]:
+    """Field names the model accepts at ``parent``, by walking the models along the path."""
+    from govcloud.tenants.models import DOCUMENT_KINDS
+
+    model = DOCUMENT_KINDS.get(data.get("kind"))
+    for part in parent:
+        if model is None or isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        model = _model_of(field.annotation) if field else None
+    if model is None:
+        return []
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _model_of(annotation) -> type[Model] | None:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, Model):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found:
+            return found
+    return None
+
+
+def load_many(paths: list[Path], expected: type[M]) -> tuple[list[tuple[M, Collector]], list[Diagnostic]]:
+    """Parse several files, collecting every file's errors instead of stopping at the first."""
+    docs, problems = [], []
+    for path in paths:
+        try:
+            doc, src = parse(path, expected)
+        except DiagnosticError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        if src.errors:
+            problems.extend(src.items)
+        else:
+            docs.append((doc, src))
+    return docs, problems
