@@ -12,7 +12,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" "setuptools>=70" wheel 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -m pip install --quiet -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import govcloud.tenants, pulumi, pulumi_aws, pulumi_azure_native" 
 	touch $(STAMP)

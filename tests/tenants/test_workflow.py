@@ -1,0 +1,139 @@
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import govcloud_bin, tree_snapshot
+
+EXAMPLE = "tenants/requests/examples/hachioji-juki.yaml"
+
+
+def approve_all(run, path, munis=("132012",)):
+    run("request", "approve", path, "--by", "platform-lead", "--role", "platform", check=True)
+    for code in munis:
+        run("request", "approve", path, "--by", f"muni-{code}", "--role", "municipality", "--municipality", code, check=True)
+
+
+def test_apply_refuses_without_both_approvals(ws: Path, run):
+    before = tree_snapshot(ws)
+    proc = run("request", "apply", EXAMPLE)
+    assert proc.returncode == 1 and "not approved by: platform, municipality 132012" in proc.stderr
+    assert tree_snapshot(ws) == before
+    run("request", "approve", EXAMPLE, "--by", "p", "--role", "platform", check=True)
+    proc = run("request", "apply", EXAMPLE)
+    assert proc.returncode == 1 and "municipality 132012" in proc.stderr and "platform," not in proc.stderr
+
+
+def test_shared_request_needs_every_municipality(ws: Path, run):
+    path = "tenants/requests/examples/minato-kaigo.yaml"
+    run("request", "approve", path, "--by", "p", "--role", "platform", check=True)
+    proc = run("request", "approve", path, "--by", "m", "--role", "municipality")
+    assert proc.returncode == 1 and "--municipality" in proc.stderr
+    proc = run("request", "approve", path, "--by", "m", "--role", "municipality", "--municipality", "011002")
+    assert proc.returncode == 1 and "not listed" in proc.stderr
+    for code in ("131016", "141003"):
+        run("request", "approve", path, "--by", f"m{code}", "--role", "municipality", "--municipality", code, check=True)
+    proc = run("request", "apply", path)
+    assert proc.returncode == 1 and "municipality 143014" in proc.stderr
+    run("request", "approve", path, "--by", "m143014", "--role", "municipality", "--municipality", "143014", check=True)
+    run("request", "apply", path, check=True)
+    assert (ws / "tenants/active/minato-data-kaigo-prod.yaml").exists()
+
+
+def test_one_person_cannot_approve_as_both_roles(ws: Path, run):
+    run("request", "approve", EXAMPLE, "--by", "same", "--role", "platform", check=True)
+    proc = run("request", "approve", EXAMPLE, "--by", "same", "--role", "municipality")
+    assert proc.returncode == 1 and "different people" in proc.stderr
+
+
+def test_editing_an_approved_request_voids_its_approvals(ws: Path, run):
+    approve_all(run, EXAMPLE)
+    path = ws / EXAMPLE
+    path.write_text(path.read_text().replace("prefixLength: 24", "prefixLength: 22"))
+    proc = run("request", "apply", EXAMPLE)
+    assert proc.returncode == 1 and "not approved by: platform" in proc.stderr
+
+
+def test_apply_writes_tenants_allocations_and_history(ws: Path, run):
+    approve_all(run, EXAMPLE)
+    proc = run("request", "apply", EXAMPLE, check=True)
+    assert "132012-juki-prod" in proc.stdout
+    tenant = yaml.safe_load((ws / "tenants/active/132012-juki-prod.yaml").read_text())
+    assert tenant["spec"]["zone"] == "mynumber" and tenant["spec"]["municipalities"] == ["132012"]
+    assert tenant["status"]["requestDigest"].startswith("sha256:")
+    plan = yaml.safe_load((ws / "tenants/ipam.yaml").read_text())
+    allocs = {a["tenant"]: a["cidr"] for a in plan["status"]["allocations"]}
+    assert allocs["132012-juki-prod"] == tenant["spec"]["network"]["cidr"]
+    assert run("history", "verify").returncode == 0
+    assert run("validate").returncode == 0
+    # applying again is refused: the tenants exist now
+    proc = run("request", "apply", EXAMPLE)
+    assert proc.returncode == 1 and "GC211" in proc.stderr
+    listing = json.loads(run("tenant", "list", "--format", "json", check=True).stdout)
+    assert len(listing) == 10
+
+
+def test_remove_releases_cidr_and_refuses_when_consumed(ws: Path, run):
+    proc = run("tenant", "remove", "131016-juki-prod")
+    assert proc.returncode == 1 and "minato-data-kokuho-prod" in proc.stderr
+    run("tenant", "remove", "271004-denshi-shinsei-prod", check=True)
+    plan = yaml.safe_load((ws / "tenants/ipam.yaml").read_text())
+    assert "271004-denshi-shinsei-prod" not in {a["tenant"] for a in plan["status"]["allocations"]}
+    assert not (ws / "tenants/active/271004-denshi-shinsei-prod.yaml").exists()
+    assert run("history", "verify").returncode == 0
+    assert run("tenant", "remove", "nope").returncode == 1
+
+
+def test_concurrent_applies_get_non_overlapping_cidrs(ws: Path, run):
+    first, second = EXAMPLE, "tenants/requests/examples/chiyoda-kosodate.yaml"
+    approve_all(run, first)
+    approve_all(run, second, munis=("131016",))
+    env = {**os.environ, "GOVCLOUD_ROOT": str(ws), "GOVCLOUD_ACTOR": "t"}
+    procs = [subprocess.Popen([govcloud_bin(), "request", "apply", f], cwd=ws, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for f in (first, second)]
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    assert all(rc == 0 for *_, rc in results), results
+    plan = yaml.safe_load((ws / "tenants/ipam.yaml").read_text())
+    import ipaddress
+    nets = [ipaddress.ip_network(a["cidr"]) for a in plan["status"]["allocations"]]
+    assert len(nets) == 11
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert run("history", "verify").returncode == 0 and run("validate").returncode == 0
+
+
+def test_history_verify_fails_after_edit_or_tail_deletion(ws: Path, run):
+    hist = ws / "tenants/history.jsonl"
+    original = hist.read_text()
+    lines = original.splitlines()
+    entry = json.loads(lines[3])
+    entry["data"]["by"] = "someone else"
+    hist.write_text("\n".join(lines[:3] + [json.dumps(entry, ensure_ascii=False)] + lines[4:]) + "\n")
+    proc = run("history", "verify")
+    assert proc.returncode == 1 and "history.jsonl:4:" in proc.stderr and "edited" in proc.stderr
+    hist.write_text("\n".join(lines[:-1]) + "\n")
+    proc = run("history", "verify")
+    assert proc.returncode == 1 and "removed" in proc.stderr
+    hist.write_text(original)
+    head = run("history", "verify", check=True).stdout.split()[-1]
+    assert run("history", "verify", "--expect-head", head).returncode == 0
+    assert run("history", "verify", "--expect-head", "0" * 64).returncode == 1
+
+
+def test_workspace_document_errors(ws: Path, run):
+    muni = ws / "tenants/municipalities/131016.yaml"
+    muni.write_text(muni.read_text().replace("name: 千代田区", "name: 中央区").replace("zone: lgwan,", "zone: lgwann,"))
+    vendor = ws / "tenants/vendors/minato-data.yaml"
+    vendor.write_text(vendor.read_text().replace("1120001054321", "1120001054322"))
+    proc = run("validate")
+    assert proc.returncode == 1
+    err = proc.stderr
+    assert "131016.yaml:" in err and "error[GC202]: code 131016 is 千代田区, not 中央区 (field spec.name)" in err
+    assert "error[GC207]" in err and "spec.sites[1].zone" in err
+    assert "minato-data.yaml:" in err and "error[GC212]" in err
+
+
+def test_unknown_root_is_refused(tmp_path):
+    proc = subprocess.run([govcloud_bin(), "--root", str(tmp_path), "tenant", "list"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "not a govcloud workspace" in proc.stderr
