@@ -1,0 +1,141 @@
+"""The offline plan engine's core: run a stack program in-process under Pulumi's mock runtime and
+record every registration as a plan document shaped like ``pulumi stack export``.
+
+Pulumi's own ``MockMonitor`` keeps only (urn, id, state) and silently overwrites a duplicate URN.
+The recording monitor also keeps what a real deployment records — parent, provider, dependencies,
+property dependencies — refuses a duplicate URN as the engine does, and keeps secrets marked
+(their values never reach a plan file).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func, wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
+
+SECRET_SIG_KEY = rpc._special_sig_key
+SECRET_SIG = rpc._special_secret_sig
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class DuplicateUrnError(Exception):
+    pass
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    custom: bool
+    id: str
+    inputs: dict
+    parent: str
+    provider: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+
+
+@dataclass
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    mocks: pulumi_mocks.Mocks
+    registrations: dict[str, Registration] = field(default_factory=dict)
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        pulumi_mocks.MockMonitor.__init__(self, self.mocks)
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type != STACK_TYPE and urn in self.registrations:
+            raise DuplicateUrnError(
+                f"Duplicate resource URN '{urn}'; try giving it a unique name"
+            )
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            self.registrations[urn] = Registration(urn, STACK_TYPE, False, "", {}, "", "", [], {})
+            return response
+        inputs = rpc.deserialize_properties(request.object)
+        prop_deps = {k: sorted(v.urns) for k, v in request.propertyDependencies.items() if v.urns}
+        self.registrations[urn] = Registration(
+            urn=urn,
+            type=request.type,
+            custom=bool(request.custom),
+            id=response.id if request.custom else "",
+            inputs=inputs,
+            parent=request.parent,
+            provider=request.provider,
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies=prop_deps,
+        )
+        return response
+
+    def ReadResource(self, request):  # noqa: N802
+        response = super().ReadResource(request)
+        # Reads (StackReference, get()) are recorded like `pulumi stack export` records them:
+        # external resources that the stack depends on but does not manage.
+        self.registrations[response.urn] = Registration(
+            response.urn, request.type, True, request.id, {}, request.parent, request.provider, [], {}
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802
+        if request.urn.split("::")[2] == STACK_TYPE:
+            self.stack_outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def redact(value: Any) -> Any:
+    """Secrets keep Pulumi's secret signature with a digest instead of the value, as in an
+    encrypted ``stack export``: checks can see *that* something is secret, never what it is."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            digest = hashlib.sha256(json.dumps(value.get("value"), sort_keys=True, default=str).encode()).hexdigest()
+            return {SECRET_SIG_KEY: SECRET_SIG, "ciphertext": f"redacted:sha256:{digest[:16]}"}
+        return {k: redact(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, pulumi.Resource):  # resource references
+        return {SECRET_SIG_KEY: rpc._special_resource_sig, "urn": str(getattr(value, "_urn_value", ""))}
+    return str(value)
+
+
+def run_program(program: Callable[[], None], *, project: str, stack: str, mocks: pulumi_mocks.Mocks,
+                config: dict[str, str], secret_keys: list[str] | None = None) -> RecordingMonitor:
+    """Run ``program`` as stack ``stack`` and return the monitor with everything it registered.
+
+    Each run gets a fresh ``contextvars`` context, so Pulumi's global settings, root stack
+    resource and config never leak from one stack into the next in the same worker process.
+    """
+    monitor = RecordingMonitor(mocks)
+
+    def _run() -> None:
+        from pulumi.runtime import config as runtime_config
+
+        runtime_config.set_all_config(dict(config), secret_keys or [])
+        pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
+        root = pulumi.runtime.settings.get_root_resource()
+
+        def body() -> None:
+            program()
+
+        _sync_await(run_pulumi_func(body))
+        _sync_await(wait_for_rpcs())
+        # Stack outputs registered by pulumi.export() are flushed when the stack finishes.
+        if root is not None and hasattr(root, "outputs") and root.outputs:
+            outputs = {}
+            for key, value in root.outputs.items():
+                outputs[key] = _sync_await(pulumi.Output.from_input(value).future(with_unknowns=True))
+            monitor.stack_outputs = outputs
+
+    contextvars.Context().run(_run)
+    return monitor

@@ -1,0 +1,110 @@
+"""What every template takes: the tenant model plus the platform's shared settings.
+
+AWS and Azure versions of a template take the same ``TemplateArgs``, so a tenant moves between
+clouds by changing one field of its request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pulumi
+
+from govcloud.tenants.models import Tenant
+
+REQUIRED_TAGS = ("municipality", "system", "vendor", "zone", "environment", "tenant")
+TAG_VALUE_MAX = 256  # AWS and Azure both cap tag values at 256 characters
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """Values shared by every tenant stack (Pulumi config under the ``govcloud:`` namespace)."""
+
+    org: str = "organization"
+    security_account_id: str = "111111111111"
+    identity_account_id: str = "222222222222"
+    log_archive_account_id: str = "333333333333"
+    account_email_domain: str = "gc.example.lg.jp"
+    log_retention_days: int = 400
+    azure_billing_scope: str = ""
+    azure_security_principal_id: str = ""
+    azure_operations_principal_id: str = ""
+    azure_vendor_principal_ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SharedOutputs:
+    """What a tenant stack reads from the foundation and network stacks. At deploy time these are
+    StackReference outputs (so ``pulumi.Input``); the offline plan engine mocks them."""
+
+    log_archive_bucket: pulumi.Input[str]
+    log_archive_bucket_arn: pulumi.Input[str]
+    log_archive_kms_key_arn: pulumi.Input[str]
+    tenant_ou_id: pulumi.Input[str]
+    core_network_id: pulumi.Input[str]
+    core_network_arn: pulumi.Input[str]
+    azure_log_storage_id: pulumi.Input[str]
+    azure_hub: pulumi.Input[dict]              # {"id", "name", "resourceGroup", "routeTableId"} for region/zone
+    azure_management_group_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class FlowRule:
+    """One allowed flow into a tenant, as compiled by the network controller."""
+
+    description: str
+    cidr: str
+    protocol: str
+    port: int
+
+
+@dataclass(frozen=True)
+class TemplateArgs:
+    tenant: Tenant
+    closed_zone: bool
+    settings: PlatformSettings
+    shared: SharedOutputs
+
+    @property
+    def name(self) -> str:
+        return self.tenant.name
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return tenant_tags(self.tenant)
+
+
+def tenant_tags(tenant: Tenant) -> dict[str, str]:
+    spec = tenant.spec
+    municipalities = "+".join(spec.municipalities)
+    if len(municipalities) > TAG_VALUE_MAX:
+        # A tag value cannot hold every code of a very large shared tenant; the tenant document
+        # (named by the `tenant` tag) is the full record.
+        municipalities = f"shared:{len(spec.municipalities)}"
+    return {
+        "municipality": municipalities,
+        "system": spec.system,
+        "vendor": spec.vendor,
+        "zone": spec.zone,
+        "environment": spec.environment,
+        "tenant": tenant.name,
+        "managed-by": "govcloud",
+    }
+
+
+def env_group(environment: str) -> str:
+    """Production tenants go to the tenants-prod OU, everything else to tenants-staging."""
+    return "prod" if environment == "prod" else "staging"
+
+
+def short_id(text: str, length: int = 10) -> str:
+    """Stable short suffix for names with tight limits (Key Vault: 24 characters)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def split_cidr(cidr: str, parts_log2: int = 3) -> list[str]:
+    import ipaddress
+
+    net = ipaddress.IPv4Network(cidr)
+    return [str(s) for s in net.subnets(prefixlen_diff=parts_log2)]
