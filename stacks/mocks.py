@@ -238,8 +238,7 @@ class GovcloudMocks(Mocks):
             name = inputs.get("resourceGroupName", args.name)
             out["name"] = name
             return f"/subscriptions/{sub}/resourceGroups/{name}", out
-        name_key = next((k for k in inputs if k.endswith("Name") and k not in ("resourceGroupName", "virtualHubName",
-                                                                                   "networkWatcherName")), None)
+        name_key = _name_key(kind, inputs)
         name = str(inputs.get(name_key) or inputs.get("name") or args.name)
         rg = inputs.get("resourceGroupName") or "rg"
         namespace = AZURE_NAMESPACES.get(module, f"Microsoft.{module.capitalize()}")
@@ -259,6 +258,18 @@ class GovcloudMocks(Mocks):
         if kind == "Workspace":
             out["customerId"] = stable_uuid(rid)
         return rid, out
+
+
+def _name_key(kind: str, inputs: dict) -> str | None:
+    """The input that names an Azure resource: ``<kind>Name`` (vaultName, policyAssignmentName),
+    else another ``*Name`` that is not a parent's name or a display name. Inputs arrive in no
+    particular order, so the choice must not depend on it."""
+    exact = kind[0].lower() + kind[1:] + "Name"
+    if exact in inputs:
+        return exact
+    skip = {"resourceGroupName", "virtualHubName", "networkWatcherName", "displayName"}
+    candidates = sorted(k for k in inputs if k.endswith("Name") and k not in skip)
+    return candidates[0] if candidates else None
 
 
 def _decoded(value: Any) -> Any:

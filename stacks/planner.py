@@ -255,13 +255,17 @@ def _worker(job: StackJob) -> tuple[str, str | None, str | None, float]:
         return job.stack, None, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
 
 
-def _preload() -> None:
-    """Import the heavy modules once in the parent so forked workers share them."""
-    import pulumi  # noqa: F401
-    import pulumi_aws  # noqa: F401
-    import pulumi_azure_native  # noqa: F401
+PRELOAD = ["pulumi", "pulumi_aws", "pulumi_azure_native", "govcloud.stacks.foundation", "govcloud.stacks.network",
+           "govcloud.stacks.tenant", "govcloud.stacks.mocks", "govcloud.stacks.recorder", "govcloud.stacks.planner"]
 
-    from govcloud.stacks import foundation, mocks, network, recorder, tenant  # noqa: F401
+
+def _worker_context():
+    """Workers fork from a fresh forkserver that has imported the heavy modules once: cheap to
+    start like fork, but never inheriting the locks and threads of a process that has already
+    run Pulumi programs (which deadlocks plain fork)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
 
 
 # --- the run ----------------------------------------------------------------------------------------------
@@ -312,9 +316,7 @@ def run_plans(ws: Workspace, stacks: list[tuple[str, Tenant | None]], out_dir: P
         for job in todo:
             finish(*_worker(job), keys[job.stack])
     else:
-        _preload()
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_worker_context()) as pool:
             futures = [pool.submit(_worker, job) for job in todo]
             for future in as_completed(futures):
                 stack, text, error, seconds = future.result()

@@ -9,6 +9,7 @@ property dependencies — refuses a duplicate URN as the engine does, and keeps 
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import hashlib
 import json
@@ -63,7 +64,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registrations[urn] = Registration(urn, STACK_TYPE, False, "", {}, "", "", [], {})
             return response
         inputs = rpc.deserialize_properties(request.object)
-        prop_deps = {k: sorted(v.urns) for k, v in request.propertyDependencies.items() if v.urns}
+        prop_deps = {k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items()) if v.urns}
         self.registrations[urn] = Registration(
             urn=urn,
             type=request.type,
@@ -120,6 +121,10 @@ def run_program(program: Callable[[], None], *, project: str, stack: str, mocks:
 
     def _run() -> None:
         from pulumi.runtime import config as runtime_config
+        from pulumi.runtime import settings as runtime_settings
+
+        # As pulumi.runtime.test does: forget outputs a previous (possibly failed) program left.
+        runtime_settings.SETTINGS.outputs.clear()
 
         runtime_config.set_all_config(dict(config), secret_keys or [])
         pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
@@ -137,5 +142,21 @@ def run_program(program: Callable[[], None], *, project: str, stack: str, mocks:
                 outputs[key] = _sync_await(pulumi.Output.from_input(value).future(with_unknowns=True))
             monitor.stack_outputs = outputs
 
-    contextvars.Context().run(_run)
+    def _isolated() -> None:
+        # A fresh event loop per stack: tasks a failed program leaves behind would otherwise wake
+        # up in the next stack's run and register into its monitor (Pulumi's SETTINGS is global).
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            _run()
+        finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    contextvars.Context().run(_isolated)
     return monitor

@@ -79,9 +79,10 @@ def report_errors(func: Callable) -> Callable:
 
 
 def _register() -> None:
-    from govcloud.cli import tenants_cmd
+    from govcloud.cli import stacks_cmd, tenants_cmd
 
     tenants_cmd.register(app)
+    stacks_cmd.register(app)
 
 
 _register()

@@ -31,7 +31,7 @@ def subnet_layout(cidr: str) -> SubnetLayout:
         raise ValueError(f"AWS tenant networks must be /25 or larger, got {cidr}")
     first, second = net.subnets(prefixlen_diff=1)
     workload = [str(s) for s in first.subnets(prefixlen_diff=1)]
-    small = [str(s) for s in second.subnets(new_prefix=max(net.prefixlen + 4, 28))][:4]
+    small = [str(s) for s in second.subnets(new_prefix=min(net.prefixlen + 4, 28))][:4]
     return SubnetLayout(workload, small[:2], small[2:4])
 
 

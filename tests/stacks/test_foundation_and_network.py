@@ -1,0 +1,56 @@
+import json
+
+from govcloud.stacks.mocks import reference_outputs
+from tests.plans import one, resources, sample_plan
+
+
+def test_foundation_organisation():
+    plan = sample_plan("foundation")
+    ous = {r["inputs"]["name"] for r in resources(plan, "aws:organizations/organizationalUnit:OrganizationalUnit")}
+    assert {"security", "infrastructure", "tenants-prod", "tenants-staging", "quarantine", "mynumber", "lgwan"} <= ous
+    scps = {r["inputs"]["name"]: json.loads(r["inputs"]["content"]) for r in resources(plan, "aws:organizations/policy:Policy")}
+    region = scps["govcloud-deny-outside-japan"]["Statement"][0]
+    assert region["Condition"]["StringNotEquals"]["aws:RequestedRegion"] == ["ap-northeast-1", "ap-northeast-3"]
+    protect = scps["govcloud-protect-security-services"]["Statement"][0]["Action"]
+    assert {"cloudtrail:StopLogging", "config:StopConfigurationRecorder", "guardduty:DeleteDetector",
+            "securityhub:DisableSecurityHub"} <= set(protect)
+    assert scps["govcloud-deny-leave-organization"]["Statement"][0]["Action"] == "organizations:LeaveOrganization"
+    assert "aws:PrincipalArn" in json.dumps(scps["govcloud-deny-root-user"])
+    assert "ec2:CreateInternetGateway" in json.dumps(scps["govcloud-deny-internet-in-closed-zones"])
+    attachments = [r for r in resources(plan, "aws:organizations/policyAttachment:PolicyAttachment")
+                   if "deny-internet-in-closed-zones" in r["urn"]]
+    assert len(attachments) == 4  # mynumber and lgwan OUs under tenants-prod and tenants-staging
+
+
+def test_log_archive_bucket():
+    plan = sample_plan("foundation")
+    assert one(plan, "aws:s3/bucket:Bucket")["objectLockEnabled"] is True
+    assert one(plan, "aws:s3/bucketVersioning:BucketVersioning")["versioningConfiguration"]["status"] == "Enabled"
+    rule = one(plan, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")["rule"]["defaultRetention"]
+    assert rule["mode"] == "COMPLIANCE" and rule["days"] >= 365
+    sse = one(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+
+
+def test_azure_management_groups():
+    plan = sample_plan("foundation")
+    groups = {r["inputs"]["groupId"] for r in resources(plan, "azure-native:management:ManagementGroup")}
+    assert {"govcloud", "govcloud-landing-zones", "govcloud-tenants-prod-mynumber", "govcloud-quarantine"} <= groups
+
+
+def test_stack_reference_contract():
+    """Tenant stacks read what foundation and network export: the mocked references must offer
+    exactly the keys the real stacks export, or a plan would pass offline and fail for real."""
+    for stack in ("foundation", "network"):
+        exported = sample_plan(stack)["deployment"]["resources"][0]["outputs"]
+        assert set(exported) == set(reference_outputs(stack)), stack
+    hubs = sample_plan("network")["deployment"]["resources"][0]["outputs"]["azureHubs"]
+    assert set(hubs["japaneast"]) == set(reference_outputs("network")["azureHubs"]["japaneast"])
+
+
+def test_network_core_policy_segments():
+    plan = sample_plan("network")
+    policy = json.loads(one(plan, "aws:networkmanager/coreNetworkPolicyAttachment:CoreNetworkPolicyAttachment")["policyDocument"])
+    assert policy["version"] == "2021.12"
+    assert {s["name"] for s in policy["segments"]} >= {"mynumber", "lgwan", "internet"}
+    assert len(resources(plan, "azure-native:network:VirtualHub")) == 2
