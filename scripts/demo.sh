@@ -9,6 +9,7 @@ step govcloud validate
 step govcloud request validate tenants/requests/examples/*.yaml
 step govcloud history verify
 step govcloud tenant list
+step govcloud plan --all          # offline plans of every stack under Pulumi's mock runtime (cached)
 
 # Onboarding in a scratch workspace: approvals by both roles, apply, verify the chain.
 rm -rf build/demo && mkdir -p build/demo
@@ -32,3 +33,8 @@ for (cloud, zone), n in sorted(by.items()):
     print(f"  {cloud:6} {zone:9} {n}")
 '
 echo "scratch onboarding: build/demo now holds $(ls build/demo/tenants/active | wc -l) tenants (hachioji-juki applied)"
+python3 - <<'PY'
+import json, pathlib
+plans = [json.loads(p.read_text()) for p in sorted(pathlib.Path("build/plans").glob("*.json")) if p.name != "index.json"]
+print(f"plans: {len(plans)} stacks, {sum(p['govcloud']['summary']['resources'] for p in plans)} resources in build/plans/")
+PY

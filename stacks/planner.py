@@ -312,11 +312,14 @@ def run_plans(ws: Workspace, stacks: list[tuple[str, Tenant | None]], out_dir: P
             progress(result)
 
     keys = {j.stack: j.key for j in todo}
-    if jobs <= 1 or len(todo) <= 1:
+    if len(todo) <= 1:
         for job in todo:
             finish(*_worker(job), keys[job.stack])
     else:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=_worker_context()) as pool:
+        # One process per stack, forked from the preloaded forkserver (cheap): Pulumi's runtime
+        # keeps process-wide state that a failed stack can leave behind for the next one.
+        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=_worker_context(),
+                                 max_tasks_per_child=1) as pool:
             futures = [pool.submit(_worker, job) for job in todo]
             for future in as_completed(futures):
                 stack, text, error, seconds = future.result()

@@ -25,10 +25,37 @@ from pulumi.runtime.sync_await import _sync_await
 SECRET_SIG_KEY = rpc._special_sig_key
 SECRET_SIG = rpc._special_secret_sig
 STACK_TYPE = "pulumi:pulumi:Stack"
+DRAIN_SECONDS = 10.0
 
 
 class DuplicateUrnError(Exception):
     pass
+
+
+# URNs constructed in the current offline run. Checked when a resource is *constructed*, which is
+# synchronous: a registration reaches the monitor asynchronously and, under the mock runtime, a
+# second resource with the same URN may never be delivered at all.
+_CONSTRUCTED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("govcloud_constructed", default=None)
+_original_resource_init = pulumi.Resource.__init__
+
+
+def _recording_init(self, t, name, *args, **kwargs):
+    seen = _CONSTRUCTED.get()
+    if seen is not None and t != STACK_TYPE:
+        opts = kwargs.get("opts", args[2] if len(args) > 2 else None)
+        parent = getattr(opts, "parent", None) if opts is not None else None
+        # Same rule as the engine (and MockMonitor.make_urn): the parent's own type, then ours.
+        parent_type = getattr(parent, "_govcloud_type", None) or STACK_TYPE
+        qualified = f"{parent_type}${t}"
+        key = f"{qualified}::{name}"
+        if key in seen:
+            raise DuplicateUrnError(f"Duplicate resource URN '{key}'; try giving it a unique name")
+        seen.add(key)
+    self._govcloud_type = t
+    _original_resource_init(self, t, name, *args, **kwargs)
+
+
+pulumi.Resource.__init__ = _recording_init
 
 
 @dataclass
@@ -49,6 +76,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     mocks: pulumi_mocks.Mocks
     registrations: dict[str, Registration] = field(default_factory=dict)
     stack_outputs: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         pulumi_mocks.MockMonitor.__init__(self, self.mocks)
@@ -56,9 +84,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type != STACK_TYPE and urn in self.registrations:
-            raise DuplicateUrnError(
-                f"Duplicate resource URN '{urn}'; try giving it a unique name"
-            )
+            message = f"Duplicate resource URN '{urn}'; try giving it a unique name"
+            # Recorded as well as raised: an exception in a registration thread does not always
+            # reach the program, and a plan with a duplicate URN must never be written.
+            self.errors.append(message)
+            raise DuplicateUrnError(message)
         response = super().RegisterResource(request)
         if request.type == STACK_TYPE:
             self.registrations[urn] = Registration(urn, STACK_TYPE, False, "", {}, "", "", [], {})
@@ -125,6 +155,7 @@ def run_program(program: Callable[[], None], *, project: str, stack: str, mocks:
 
         # As pulumi.runtime.test does: forget outputs a previous (possibly failed) program left.
         runtime_settings.SETTINGS.outputs.clear()
+        _CONSTRUCTED.set(set())
 
         runtime_config.set_all_config(dict(config), secret_keys or [])
         pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
@@ -150,6 +181,11 @@ def run_program(program: Callable[[], None], *, project: str, stack: str, mocks:
         try:
             _run()
         finally:
+            # Let registrations still in flight reach the monitor (bounded): a run must never end
+            # with a resource constructed but unrecorded, or a duplicate URN unnoticed.
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending, timeout=DRAIN_SECONDS))
             pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
             for task in pending:
                 task.cancel()
@@ -159,4 +195,6 @@ def run_program(program: Callable[[], None], *, project: str, stack: str, mocks:
             asyncio.set_event_loop(None)
 
     contextvars.Context().run(_isolated)
+    if monitor.errors:
+        raise DuplicateUrnError("; ".join(monitor.errors))
     return monitor
