@@ -46,7 +46,8 @@ def build_workspace(root: Path, n: int) -> None:
     from govcloud import yamlio
     from govcloud.tenants.models import Tenant
 
-    shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
+    for name in ("Pulumi.yaml", "Pulumi.network.yaml"):
+        shutil.copy(REPO / name, root / name)
     (root / "tenants" / "active").mkdir(parents=True)
     for sub in ("vendors", "municipalities"):
         shutil.copytree(REPO / "tenants" / sub, root / "tenants" / sub)

@@ -2,8 +2,9 @@
 
 import pulumi
 
-from govcloud.stacks.program import build
+from govcloud.stacks.program import build, network_inputs
 from govcloud.tenants.registry import load_registry
 from govcloud.workspace import find_workspace
 
-build(pulumi.get_stack(), load_registry(find_workspace()))
+workspace = find_workspace()
+build(pulumi.get_stack(), load_registry(workspace), network_inputs(workspace))

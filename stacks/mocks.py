@@ -83,6 +83,10 @@ def reference_outputs(stack: str) -> dict[str, Any]:
                             "routeTables": {z: f"{base}/hubRouteTables/rt-{z}" for z in load_catalogue().zones}}
         return {"coreNetworkId": core, "coreNetworkArn": f"arn:aws:networkmanager::{MANAGEMENT_ACCOUNT}:core-network/{core}",
                 "azureHubs": hubs}
+    if short.startswith("tenant-"):
+        name = short.removeprefix("tenant-")
+        return {"tenant": name, "attachmentId": f"attachment-0{digest('attachment', name)}",
+                "accountId": account_id_for(f"govcloud-{name}")}
     raise KeyError(f"no stack {stack} to reference")
 
 

@@ -2,8 +2,9 @@
 
 AWS Cloud WAN (global network, core network in the Japan edge locations, the core network
 policy) and an Azure Virtual WAN with one hub per Japan region and one hub route table per zone.
-The core network policy here is the zone baseline (segments, isolation, attachment by tag); the
-network controller compiles the full policy with declared flows and inspection."""
+The core network policy is compiled by the network controller (govcloud.network.compile) from
+the workspace's intent; its `attachment:<name>` placeholders are resolved here to real attachment
+ids: tenants' from their stacks' outputs, sites' and inter-cloud links' from config."""
 
 from __future__ import annotations
 
@@ -43,7 +44,38 @@ def baseline_core_network_policy(zones: list[str]) -> dict:
     }
 
 
-def network_program() -> None:
+def resolve_attachments(policy: dict, org: str, configured: dict[str, str]) -> pulumi.Output[str]:
+    """The policy document with every `attachment:<name>` replaced by the attachment's id."""
+    from govcloud.stacks.program import TENANT_PREFIX
+
+    names = sorted({d.removeprefix("attachment:") for a in policy.get("segment-actions", [])
+                    for d in a.get("destinations", []) if d.startswith("attachment:")})
+    ids: dict[str, pulumi.Input[str]] = {}
+    missing = []
+    for name in names:
+        if name in configured:
+            ids[name] = configured[name]
+        elif name.startswith("site:") or name.startswith("intercloud-") or name.startswith("external:"):
+            missing.append(name)
+        else:
+            ids[name] = pulumi.StackReference(f"{org}/govcloud/{TENANT_PREFIX}{name}").get_output("attachmentId")
+    if missing:
+        raise ValueError("attachment ids unknown for " + ", ".join(missing)
+                         + ": set govcloud:attachmentIds in Pulumi.network.yaml (Direct Connect, VPN and inter-cloud attachments)")
+
+    def render(values: list[str]) -> str:
+        lookup = dict(zip(ids, values))
+        doc = json.loads(json.dumps(policy))
+        for action in doc.get("segment-actions", []):
+            if "destinations" in action:
+                action["destinations"] = [lookup.get(d.removeprefix("attachment:"), d) if d.startswith("attachment:") else d
+                                          for d in action["destinations"]]
+        return json.dumps(doc, sort_keys=True)
+
+    return pulumi.Output.all(*ids.values()).apply(render)
+
+
+def network_program(compiled_policy: dict | None = None) -> None:
     cfg = pulumi.Config("govcloud")
     zones = list(load_catalogue().zones)
     provider = aws.Provider("network", region="ap-northeast-1", default_tags=aws.ProviderDefaultTagsArgs(tags={"managed-by": "govcloud"}))
@@ -52,9 +84,13 @@ def network_program() -> None:
     core = aws.networkmanager.CoreNetwork("core-network", global_network_id=global_network.id,
                                           description="govcloud core network", create_base_policy=True,
                                           base_policy_regions=EDGE_LOCATIONS, opts=opts)
-    aws.networkmanager.CoreNetworkPolicyAttachment(
-        "core-network-policy", core_network_id=core.id,
-        policy_document=json.dumps(baseline_core_network_policy(zones), sort_keys=True), opts=opts)
+    if compiled_policy is not None:
+        document = resolve_attachments(compiled_policy, cfg.get("org") or "organization",
+                                       cfg.get_object("attachmentIds") or {})
+    else:  # no tenants yet: the zone baseline
+        document = json.dumps(baseline_core_network_policy(zones), sort_keys=True)
+    aws.networkmanager.CoreNetworkPolicyAttachment("core-network-policy", core_network_id=core.id,
+                                                   policy_document=document, opts=opts)
 
     import pulumi_azure_native as azure_native
     from pulumi_azure_native import network, resources

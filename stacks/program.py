@@ -13,8 +13,19 @@ def stack_names(reg: Registry) -> list[str]:
     return ["foundation", "network", *(f"{TENANT_PREFIX}{name}" for name in sorted(reg.tenants))]
 
 
-def build(stack: str, reg: Registry) -> None:
+def network_inputs(ws) -> dict:
+    """What the network controller compiles for the stacks: the Cloud WAN policy for `network`
+    and each tenant's security-group / NSG rules for `tenant-<name>`."""
+    from govcloud.network.pipeline import compile_workspace
+
+    _, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"))
+    return {"policy": compiled.files["aws-cloudwan/core-network-policy.json"],
+            "tenants": compiled.files["tenants.json"]}
+
+
+def build(stack: str, reg: Registry, network: dict | None = None) -> None:
     """Declare the resources of ``stack`` (call inside a Pulumi program or the offline engine)."""
+    network = network or {}
     if stack == "foundation":
         from govcloud.stacks.foundation import foundation_program
 
@@ -22,7 +33,7 @@ def build(stack: str, reg: Registry) -> None:
     elif stack == "network":
         from govcloud.stacks.network import network_program
 
-        network_program()
+        network_program(network.get("policy"))
     elif stack.startswith(TENANT_PREFIX):
         from govcloud.stacks.tenant import tenant_program
 
@@ -30,6 +41,6 @@ def build(stack: str, reg: Registry) -> None:
         tenant = reg.tenants.get(name)
         if tenant is None:
             raise UsageError(f"stack {stack}: no tenant {name} in tenants/active/")
-        tenant_program(tenant)
+        tenant_program(tenant, network.get("tenants", {}).get(name))
     else:
         raise UsageError(f"unknown stack {stack!r}: expected foundation, network or {TENANT_PREFIX}<tenant>")

@@ -11,21 +11,33 @@ from govcloud.tenants.catalogue import load_catalogue
 from govcloud.tenants.models import Tenant
 
 
-def tenant_program(tenant: Tenant, ingress: list[FlowRule] | None = None) -> None:
+def tenant_program(tenant: Tenant, network: dict | None = None) -> None:
+    """``network``: this tenant's entry of the network controller's compiled tenants.json."""
     settings = platform_settings()
     cat = load_catalogue()
     args = TemplateArgs(tenant=tenant, closed_zone=cat.zones[tenant.spec.zone].closed,
                         settings=settings, shared=shared_outputs(settings, tenant))
+    network = network or {}
     if tenant.spec.cloud == "aws":
-        _aws(args, ingress or [])
+        groups = [[_rule(r) for r in g["ingress"]] for g in network.get("securityGroups", [])]
+        egress = [_rule(r) for r in network.get("egress", []) if r.get("description") != "VPC endpoints"]
+        _aws(args, groups, egress)
     elif tenant.spec.cloud == "azure":
-        _azure(args, ingress or [])
+        ingress = [_rule({**r, "cidr": c, "port": int(r["destinationPortRange"])})
+                   for r in network.get("nsgRules", []) if r["access"] == "Allow"
+                   for c in r["sourceAddressPrefixes"]]
+        _azure(args, ingress)
     else:  # the catalogue and rules refuse other clouds before a stack is ever built
         raise ValueError(f"no templates for cloud {tenant.spec.cloud}")
     pulumi.export("tenant", tenant.name)
 
 
-def _aws(args: TemplateArgs, ingress: list[FlowRule]) -> None:
+def _rule(r: dict) -> FlowRule:
+    return FlowRule(description=r.get("description") or r.get("name", ""), cidr=r["cidr"],
+                    protocol=r.get("protocol", "tcp"), port=int(r["port"]))
+
+
+def _aws(args: TemplateArgs, groups: list[list[FlowRule]], egress: list[FlowRule]) -> None:
     import pulumi_aws as aws
 
     from govcloud.templates.aws.access import AwsTenantAccess
@@ -52,7 +64,9 @@ def _aws(args: TemplateArgs, ingress: list[FlowRule]) -> None:
     identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
     azs = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=management))
     AwsSecurityBaseline("baseline", args, account_id=identity.account_id, opts=in_account)
-    AwsTenantNetwork("network", args, availability_zones=sorted(azs.zone_ids), ingress=ingress, opts=in_account)
+    network = AwsTenantNetwork("network", args, availability_zones=sorted(azs.zone_ids), ingress_groups=groups,
+                               egress=egress, opts=in_account)
+    pulumi.export("attachmentId", network.attachment_id)
     AwsTenantAccess("access", args, opts=in_account)
     pulumi.export("accountId", account.id)
 

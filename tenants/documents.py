@@ -44,7 +44,7 @@ def parse(path: Path, expected: type[M] | None = None, *, text: str | None = Non
         doc = model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            _report_pydantic(out, err, data)
+            _report_pydantic(out, err, data, model)
         # Keep going without the broken fields, so the semantic rules still report what else is
         # wrong in the file: a vendor fixes everything in one round instead of one per run.
         pruned = copy.deepcopy(data)
@@ -69,16 +69,19 @@ def _delete(data, loc: tuple) -> None:
 
 
 def _kind_name(model: type[Model]) -> str:
-    return next(k for k, v in DOCUMENT_KINDS.items() if v is model)
+    """The kind a model accepts, from its ``kind: Literal[...]`` field."""
+    import typing
+
+    return typing.get_args(model.model_fields["kind"].annotation)[0]
 
 
-def _report_pydantic(out: Collector, err: dict, data: dict) -> None:
+def _report_pydantic(out: Collector, err: dict, data: dict, model: type[Model]) -> None:
     # Drop pydantic's union/function branch markers from the path (e.g. 'str', 'dict[str,str]').
     loc = _clean_loc(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
         name = loc[-1]
-        allowed = _allowed_fields(out, loc[:-1], data)
+        allowed = _allowed_fields(model, loc[:-1])
         hint = difflib.get_close_matches(str(name), allowed, n=1)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else (f"; allowed: {', '.join(allowed)}" if allowed else "")
         out.add("GC102", f"unknown field {name!r}{suggestion}", loc)
@@ -99,11 +102,8 @@ def _is_branch_marker(part: str) -> bool:
     return part in {"str", "int", "dict[str,str]", "function-after", "constrained-str"} or "[" in part
 
 
-def _allowed_fields(out: Collector, parent: tuple, data: dict) -> list[str]:
+def _allowed_fields(model: type[Model] | None, parent: tuple) -> list[str]:
     """Field names the model accepts at ``parent``, by walking the models along the path."""
-    from govcloud.tenants.models import DOCUMENT_KINDS
-
-    model = DOCUMENT_KINDS.get(data.get("kind"))
     for part in parent:
         if model is None or isinstance(part, int):
             continue

@@ -16,8 +16,10 @@ WS = Workspace(REPO)
 @functools.cache
 def sample_plan(stack: str) -> dict:
     reg = load_registry(WS)
+    from govcloud.stacks.program import network_inputs
+
     ((name, tenant),) = planner.select_stacks(reg, stack=stack)
-    return json.loads(planner.plan_stack(planner.make_job(WS, name, tenant)))
+    return json.loads(planner.plan_stack(planner.make_job(WS, name, tenant, network_inputs(WS))))
 
 
 def resources(plan: dict, type_: str | None = None) -> list[dict]:

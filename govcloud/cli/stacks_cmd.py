@@ -28,6 +28,7 @@ def plan_cmd(
 ) -> None:
     """Plan stacks offline under Pulumi's mock runtime: one plan document per stack."""
     from govcloud.stacks import planner
+    from govcloud.stacks.program import network_inputs
 
     ws = workspace()
     reg = load_registry(ws)
@@ -43,7 +44,7 @@ def plan_cmd(
             progress.update(task, advance=1, description=result.stack)
 
         run = planner.run_plans(ws, stacks, out_dir, jobs=workers, use_cache=not no_cache,
-                                prune=all_stacks, progress=tick)
+                                prune=all_stacks, network=network_inputs(ws), progress=tick)
     planned = [r for r in run.results if not r.error]
     cached = sum(1 for r in planned if r.cached)
     resources = sum(r.resources for r in planned)

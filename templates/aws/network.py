@@ -46,7 +46,10 @@ class AwsTenantNetwork(pulumi.ComponentResource):
     attachment_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: TemplateArgs, *, availability_zones: list[str],
-                 ingress: list[FlowRule] = (), opts: pulumi.ResourceOptions | None = None):
+                 ingress_groups: list[list[FlowRule]] = (), egress: list[FlowRule] = (),
+                 opts: pulumi.ResourceOptions | None = None):
+        """``ingress_groups``: the network controller's compiled rules, already sharded into
+        security groups that respect the rules-per-group quota; ``egress``: declared outbound flows."""
         super().__init__("govcloud:aws:TenantNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tenant, tags = args.tenant, args.tags
@@ -106,11 +109,20 @@ class AwsTenantNetwork(pulumi.ComponentResource):
                                         referenced_security_group_id=endpoint_sg.id, ip_protocol="tcp",
                                         from_port=443, to_port=443, description="AWS APIs via VPC endpoints",
                                         tags=tags, opts=child)
-        for i, rule in enumerate(ingress):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-flow-{i}", security_group_id=workload_sg.id, cidr_ipv4=rule.cidr,
+        for i, rule in enumerate(egress):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-egress-{i}", security_group_id=workload_sg.id, cidr_ipv4=rule.cidr,
                 ip_protocol=rule.protocol, from_port=rule.port, to_port=rule.port,
                 description=rule.description[:255], tags=tags, opts=child)
+        for g, group in enumerate(ingress_groups):
+            flows_sg = aws.ec2.SecurityGroup(f"{name}-flows-{g}", vpc_id=vpc.id, name=f"{tenant.name}-flows-{g}",
+                                             description="Declared flows compiled by the govcloud network controller",
+                                             tags=tags, opts=child)
+            for i, rule in enumerate(group):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-flows-{g}-{i}", security_group_id=flows_sg.id, cidr_ipv4=rule.cidr,
+                    ip_protocol=rule.protocol, from_port=rule.port, to_port=rule.port,
+                    description=rule.description[:255], tags=tags, opts=child)
 
         region = tenant.spec.region
         catalogue = endpoint_catalogue()

@@ -44,13 +44,20 @@ def test_stack_reference_contract():
     for stack in ("foundation", "network"):
         exported = sample_plan(stack)["deployment"]["resources"][0]["outputs"]
         assert set(exported) == set(reference_outputs(stack)), stack
+    exported = sample_plan("tenant-131016-juki-prod")["deployment"]["resources"][0]["outputs"]
+    assert set(exported) == set(reference_outputs("tenant-131016-juki-prod"))  # the network stack reads attachmentId
     hubs = sample_plan("network")["deployment"]["resources"][0]["outputs"]["azureHubs"]
     assert set(hubs["japaneast"]) == set(reference_outputs("network")["azureHubs"]["japaneast"])
 
 
-def test_network_core_policy_segments():
+def test_network_stack_deploys_the_compiled_policy():
     plan = sample_plan("network")
     policy = json.loads(one(plan, "aws:networkmanager/coreNetworkPolicyAttachment:CoreNetworkPolicyAttachment")["policyDocument"])
     assert policy["version"] == "2021.12"
-    assert {s["name"] for s in policy["segments"]} >= {"mynumber", "lgwan", "internet"}
+    segments = {s["name"]: s for s in policy["segments"]}
+    assert set(segments) >= {"mynumber", "lgwan", "internet", "shared-services"}
+    assert segments["mynumber"]["isolate-attachments"] and segments["mynumber"]["require-attachment-acceptance"]
+    assert any(a["action"] == "send-via" and a["via"]["network-function-groups"] == ["inspection"] for a in policy["segment-actions"])
+    destinations = [d for a in policy["segment-actions"] for d in a.get("destinations", [])]
+    assert destinations and not any(d.startswith("attachment:") for d in destinations)  # resolved to real ids
     assert len(resources(plan, "azure-native:network:VirtualHub")) == 2

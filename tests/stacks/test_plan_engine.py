@@ -96,3 +96,35 @@ def test_preview_without_pulumi_cli_says_how_to_install(run, monkeypatch):
     assert "Pulumi CLI is not installed" in proc.stderr and "govcloud plan" in proc.stderr
     proc = run("up", "tenant-131016-juki-prod")
     assert proc.returncode == 1
+
+
+def test_a_failed_stack_does_not_change_the_next_plan_in_the_same_process():
+    """Workers plan many stacks in one process: a stack that fails (duplicate URN) must leave
+    nothing behind that changes the plan of the next."""
+    ws = Workspace(REPO)
+    reg = load_registry(ws)
+    job = planner.make_job(ws, "tenant-131016-juki-prod", reg.tenants["131016-juki-prod"])
+    code = f"""
+import pulumi_aws as aws, sys
+from govcloud.stacks import planner
+from govcloud.stacks.mocks import GovcloudMocks
+from govcloud.stacks.recorder import run_program
+from tests.plans import WS
+from govcloud.tenants.registry import load_registry
+reg = load_registry(WS)
+job = planner.make_job(WS, "tenant-131016-juki-prod", reg.tenants["131016-juki-prod"])
+def bad():
+    aws.s3.Bucket("same", bucket="a")
+    aws.s3.Bucket("same", bucket="b")
+for _ in range(2):
+    try:
+        run_program(bad, project="govcloud", stack="t", mocks=GovcloudMocks("t"), config={{}})
+        print("NOT RAISED")
+    except Exception:
+        pass
+sys.stdout.write(planner.plan_stack(job))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert "NOT RAISED" not in proc.stdout
+    assert proc.stdout == planner.plan_stack(job)

@@ -1,0 +1,228 @@
+"""Network intent: who is attached where, and which flows are declared.
+
+Built from the tenant documents plus small data files: every tenant network and every municipal
+site is an attachment in the segment of its zone; flows come from (a) a site's access to the
+tenants that serve its municipality, as the municipality's security model allows, (b) APIs
+that a tenant publishes and another consumes (both sides declare it), and (c) cross-zone
+exceptions with justification, approver and expiry. Pure functions; no cloud calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from govcloud import yamlio
+from govcloud.diagnostics import Collector, DiagnosticError
+from govcloud.tenants import documents
+from govcloud.tenants.models import DNS_LABEL, Model
+from govcloud.tenants.registry import Registry
+
+DATA = Path(__file__).parent / "data"
+SHARED_SERVICES = "shared-services"
+INSPECTION = "inspection"
+L4 = {"https": "tcp", "http": "tcp", "grpc": "tcp", "tcp": "tcp", "udp": "udp"}
+# Sites reach tenants over these connections on the AWS side or the Azure side of the WAN.
+CONNECTION_CLOUD = {"directconnect": "aws", "vpn": "aws", "lgwan": "aws", "expressroute": "azure"}
+DEFAULT_ACCESS_PORT = 443
+
+
+# --- data files -------------------------------------------------------------------------------
+
+
+@functools.cache
+def security_models() -> dict[str, dict[str, dict[str, str]]]:
+    data, _ = yamlio.load_file(DATA / "security-models.yaml")
+    return {name: model["access"] for name, model in data["models"].items()}
+
+
+@functools.cache
+def invariant_catalogue() -> list[dict]:
+    data, _ = yamlio.load_file(DATA / "invariants.yaml")
+    return data["invariants"]
+
+
+# --- the exceptions document users write ----------------------------------------------------------------
+
+
+class ExceptionSource(Model):
+    tenant: str | None = None
+    site: str | None = Field(default=None, description="<municipality code>/<site name>")
+    name: str | None = Field(default=None, pattern=DNS_LABEL, description="an external source, e.g. mynaportal")
+    zone: str | None = None
+    cidrs: list[str] = Field(default_factory=list)
+
+
+class ExceptionTarget(Model):
+    tenant: str
+
+
+class FlowException(Model):
+    id: str = Field(pattern=DNS_LABEL)
+    source: ExceptionSource = Field(alias="from")
+    destination: ExceptionTarget = Field(alias="to")
+    protocol: Literal["tcp", "udp"] = "tcp"
+    port: int = Field(ge=1, le=65535)
+    via: Literal["inspection"] = "inspection"
+    justification: str = Field(min_length=10)
+    approver: str = Field(min_length=1)
+    expires: dt.date
+
+
+class NetworkExceptionsSpec(Model):
+    exceptions: list[FlowException] = Field(default_factory=list)
+
+
+class NetworkExceptions(Model):
+    api_version: Literal["govcloud/v1"]
+    kind: Literal["NetworkExceptions"]
+    metadata: dict
+    spec: NetworkExceptionsSpec
+
+
+# --- the intent ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str                       # tenant name, "site:<code>:<site>", or "external:<name>"
+    kind: Literal["tenant", "site", "external"]
+    zone: str
+    cloud: str                      # side of the WAN it attaches to
+    region: str
+    cidrs: tuple[str, ...]
+    municipalities: frozenset[str]
+    connection: str = ""
+    vendor: str = ""
+    internet_facing: bool = False   # has its own internet gateway (open zones only)
+
+
+@dataclass(frozen=True)
+class Flow:
+    source: str
+    destination: str
+    protocol: str
+    port: int
+    reason: str                     # "site-access", "api:<name>", "exception:<id>"
+    via_inspection: bool = False
+
+
+@dataclass
+class Intent:
+    attachments: dict[str, Attachment]
+    flows: list[Flow]
+    exceptions: list[FlowException] = field(default_factory=list)
+    expired: list[FlowException] = field(default_factory=list)
+    screen_transfer: list[tuple[str, str]] = field(default_factory=list)  # (site, tenant) via 画面転送
+
+    def tenants(self) -> list[Attachment]:
+        return [a for a in self.attachments.values() if a.kind == "tenant"]
+
+
+def site_name(code: str, site: str) -> str:
+    return f"site:{code}:{site}"
+
+
+def load_exceptions(path: Path) -> tuple[list[FlowException], Collector | None]:
+    if not path.exists():
+        return [], None
+    doc, src = documents.parse(path, NetworkExceptions)
+    src.raise_if_errors()
+    return list(doc.spec.exceptions), src
+
+
+def build_intent(reg: Registry, exceptions: list[FlowException], *, today: dt.date | None = None,
+                 source: Collector | None = None) -> Intent:
+    """Raises DiagnosticError for intent that must not compile (undeclared cross-zone API use,
+    exceptions naming unknown tenants)."""
+    today = today or dt.date.today()
+    from govcloud.tenants.catalogue import load_catalogue
+
+    closed = {z: e.closed for z, e in load_catalogue().zones.items()}
+    attachments: dict[str, Attachment] = {}
+    for t in reg.tenants.values():
+        s = t.spec
+        attachments[t.name] = Attachment(t.name, "tenant", s.zone, s.cloud, s.region, (s.network.cidr,),
+                                         frozenset(s.municipalities), vendor=s.vendor,
+                                         internet_facing=not closed.get(s.zone, True) and s.cloud == "aws")
+    for code, muni in reg.municipalities.items():
+        for site in muni.spec.sites:
+            cloud = CONNECTION_CLOUD[site.connection]
+            attachments[site_name(code, site.name)] = Attachment(
+                site_name(code, site.name), "site", site.zone, cloud, "", tuple(site.cidrs), frozenset([code]),
+                connection=site.connection)
+
+    flows: list[Flow] = []
+    screen: list[tuple[str, str]] = []
+    models = security_models()
+    for tenant in sorted(reg.tenants.values(), key=lambda t: t.name):
+        ports = sorted({(L4[a.protocol], a.port) for a in tenant.spec.apis.publishes}) or [("tcp", DEFAULT_ACCESS_PORT)]
+        for code in tenant.spec.municipalities:
+            muni = reg.municipalities.get(code)
+            if muni is None:
+                continue
+            table = models[muni.spec.security_model]
+            for site in muni.spec.sites:
+                access = table.get(site.zone, {}).get(tenant.spec.zone, "never")
+                if access == "direct":
+                    flows += [Flow(site_name(code, site.name), tenant.name, proto, port, "site-access") for proto, port in ports]
+                elif access == "screen-transfer":
+                    screen.append((site_name(code, site.name), tenant.name))
+
+    problems = Collector(source.path if source else "tenants/network-exceptions.yaml", source.positions if source else {})
+    active = [e for e in exceptions if e.expires >= today]
+    expired = [e for e in exceptions if e.expires < today]
+    by_base = reg.tenants_by_base()
+    for consumer in sorted(reg.tenants.values(), key=lambda t: t.name):
+        for use in consumer.spec.apis.consumes:
+            provider = by_base.get(use.tenant, {}).get(consumer.spec.environment)
+            if provider is None:
+                continue  # request validation already refuses this; stale tenants are reported there
+            api = next((a for a in provider.spec.apis.publishes if a.name == use.api), None)
+            if api is None:
+                continue
+            flow = Flow(consumer.name, provider.name, L4[api.protocol], api.port, f"api:{api.name}")
+            if consumer.spec.zone != provider.spec.zone:
+                covering = [e for e in active if e.source.tenant == consumer.name and e.destination.tenant == provider.name
+                            and e.port == api.port]
+                if not covering:
+                    where = reg.sources.get(f"Tenant/{consumer.name}") or Collector(f"tenants/active/{consumer.name}.yaml")
+                    where.add("GC701", f"{consumer.name} ({consumer.spec.zone}) consumes {provider.name} "
+                                       f"({provider.spec.zone}) api {api.name}: a cross-zone flow needs an exception "
+                                       f"in tenants/network-exceptions.yaml", ("spec", "apis", "consumes"))
+                    raise DiagnosticError(where.errors)
+                continue  # the exception below declares it
+            flows.append(flow)
+    for i, exc in enumerate(exceptions):
+        loc = ("spec", "exceptions", i)
+        if exc.destination.tenant not in reg.tenants:
+            problems.add("GC702", f"exception {exc.id}: unknown destination tenant {exc.destination.tenant}", loc + ("to", "tenant"))
+            continue
+        if exc.source.tenant:
+            if exc.source.tenant not in reg.tenants:
+                problems.add("GC702", f"exception {exc.id}: unknown source tenant {exc.source.tenant}", loc + ("from", "tenant"))
+                continue
+            src_name = exc.source.tenant
+        elif exc.source.site:
+            code, _, site = exc.source.site.partition("/")
+            src_name = site_name(code, site)
+            if src_name not in attachments:
+                problems.add("GC702", f"exception {exc.id}: unknown site {exc.source.site}", loc + ("from", "site"))
+                continue
+        elif exc.source.name and exc.source.zone and exc.source.cidrs:
+            src_name = f"external:{exc.source.name}"
+            attachments.setdefault(src_name, Attachment(src_name, "external", exc.source.zone, "aws", "",
+                                                        tuple(exc.source.cidrs), frozenset()))
+        else:
+            problems.add("GC702", f"exception {exc.id}: from needs a tenant, a site, or name + zone + cidrs", loc + ("from",))
+            continue
+        if exc in active:
+            flows.append(Flow(src_name, exc.destination.tenant, exc.protocol, exc.port, f"exception:{exc.id}", True))
+    problems.raise_if_errors()
+    flows = sorted(set(flows), key=lambda f: (f.destination, f.source, f.protocol, f.port, f.reason))
+    return Intent(attachments, flows, active, expired, sorted(screen))

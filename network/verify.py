@@ -1,0 +1,265 @@
+"""Prove the network invariants over compiled configuration (see data/invariants.yaml).
+
+Three layers are computed separately:
+- routing: the WAN alone (segments, shares, send-via, static routes, the inspection firewall,
+  inter-cloud links, the tenants' own route tables);
+- filtering: security groups / NSGs alone, whatever the routes;
+- effective: what really gets through (routing and filtering and egress together).
+Zone invariants must hold at the routing layer and at the filtering layer independently;
+municipality separation and least privilege are judged on effective reachability.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from dataclasses import dataclass, field
+
+from govcloud.network.fabric import CidrIndex, Fabric
+
+MYNUMBER, INTERNET = "mynumber", "internet"
+SOURCE_KINDS = ("tenant", "site", "external")
+
+
+@dataclass(frozen=True)
+class Violation:
+    invariant: str
+    layer: str
+    source: str
+    destination: str
+    message: str
+    path: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"invariant": self.invariant, "layer": self.layer, "source": self.source,
+                "destination": self.destination, "message": self.message, "path": list(self.path)}
+
+
+@dataclass(frozen=True)
+class Reach:
+    source: str
+    destination: str
+    protocol: str
+    port: int | str
+    path: tuple[str, ...]
+
+
+@dataclass
+class Report:
+    variant: str
+    violations: list[Violation] = field(default_factory=list)
+    reachable: list[Reach] = field(default_factory=list)
+    matrix: Counter = field(default_factory=Counter)
+    checked_tables: int = 0
+    unreachable_declared: list[tuple[str, str, str, int]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def _rules(entry: dict) -> list[tuple[str, str, str, int | str, str]]:
+    """(group, source cidr, protocol, port, description) for every inbound rule of a tenant."""
+    out = []
+    for sg in entry.get("securityGroups", []):
+        for i, r in enumerate(sg.get("ingress", [])):
+            out.append((f"security group {sg['name']} rule #{i}", r["cidr"], r.get("protocol", "tcp"), r.get("port", "*"),
+                        r.get("description", "")))
+    for r in entry.get("nsgRules", []):
+        if r.get("direction", "Inbound") != "Inbound" or r.get("access") != "Allow":
+            continue
+        for prefix in r.get("sourceAddressPrefixes", []):
+            port = r.get("destinationPortRange", "*")
+            out.append((f"NSG rule {r['name']} (priority {r.get('priority')})", prefix, r.get("protocol", "*").lower(),
+                        int(port) if str(port).isdigit() else "*", r.get("description", "")))
+    return out
+
+
+def _egress_allows(entry: dict, dst_cidr: str, protocol: str, port) -> bool:
+    for r in entry.get("egress", []):
+        if r.get("protocol", "*") not in (protocol, "*", "-1") or r.get("port", "*") not in (port, "*"):
+            continue
+        if _overlap(r["cidr"], dst_cidr):
+            return True
+    return False
+
+
+def _overlap(a: str, b: str) -> bool:
+    if a in ("*", "0.0.0.0/0", "Internet", "any"):
+        return True
+    return ipaddress.IPv4Network(a, strict=False).overlaps(ipaddress.IPv4Network(b, strict=False))
+
+
+def _is_internet(cidr: str) -> bool:
+    if cidr in ("*", "0.0.0.0/0", "Internet", "any"):
+        return True
+    net = ipaddress.IPv4Network(cidr, strict=False)
+    return not net.is_private
+
+
+def verify(fabric: Fabric) -> Report:
+    report = Report(fabric.variant)
+    atts = fabric.attachments
+    tenants = sorted(n for n, a in atts.items() if a["kind"] == "tenant")
+    index = CidrIndex({n: a for n, a in atts.items() if a["kind"] in SOURCE_KINDS})
+    exceptions = {k for k, reason in fabric.declared_reasons.items() if reason.startswith("exception:")}
+
+    # --- routing layer, once per (route table, source zone): attachments sharing a table share routes
+    groups: dict[tuple[str, str], str] = {}
+    for name in sorted(atts):
+        a = atts[name]
+        if a["kind"] in SOURCE_KINDS and name in fabric.associated:
+            groups.setdefault((fabric.associated[name], a["zone"]), name)
+    report.checked_tables = len({t for t, _ in groups})
+    for (table, zone), example in sorted(groups.items()):
+        for t in tenants:
+            dst = atts[t]
+            if dst["zone"] != MYNUMBER or zone == MYNUMBER:
+                continue
+            path = fabric.route_from_table(table, t)
+            if path is None:
+                continue
+            hops = (f"{example} and every source in {table} ({zone} zone)",) + tuple(path.hops) + (f"tenant {t}",)
+            if not path.inspected:
+                report.violations.append(Violation(
+                    "intake-crosses-inspection", "routing", example, t,
+                    f"{zone}-zone sources in {table} route to mynumber tenant {t} without crossing inspection", hops))
+                if zone == INTERNET:
+                    report.violations.append(Violation(
+                        "internet-never-reaches-mynumber", "routing", example, t,
+                        f"internet-zone sources route to mynumber tenant {t} directly", hops))
+                continue
+            if zone == INTERNET:
+                # Through inspection only what the firewall passes gets in; each must be an exception.
+                for rule in fabric.firewall.get("rules", []):
+                    if not any(_overlap(d, dst["cidrs"][0]) for d in rule["destinations"]):
+                        continue
+                    for src in {s for c in rule["sources"] for s in index.admitted(c)}:
+                        key = (src, t, rule["protocol"], rule["port"])
+                        if atts[src]["zone"] == INTERNET and key not in exceptions:
+                            report.violations.append(Violation(
+                                "internet-never-reaches-mynumber", "routing", src, t,
+                                f"inspection rule {rule['id']} passes {src} to mynumber tenant {t} "
+                                f"{rule['protocol']}/{rule['port']} without a declared exception", hops))
+    for t in tenants:
+        entry = fabric.filters.get(t, {})
+        if atts[t]["zone"] != MYNUMBER:
+            continue
+        for route in entry.get("routes", []):
+            if route.get("target") in ("internet-gateway", "nat-gateway", "Internet"):
+                report.violations.append(Violation(
+                    "mynumber-never-reaches-internet", "routing", t, "internet",
+                    f"route table of mynumber tenant {t} sends {route['destination']} to {route['target']}",
+                    (f"tenant {t}", f"VPC route {route['destination']} → {route['target']}", "internet")))
+        for ext in sorted(n for n, a in atts.items() if a["kind"] == "external" and a["zone"] == INTERNET):
+            path = fabric.route(t, ext)
+            if path is not None and not path.inspected:
+                report.violations.append(Violation(
+                    "mynumber-never-reaches-internet", "routing", t, ext,
+                    f"mynumber tenant {t} routes to internet source {ext}", tuple(path.hops)))
+
+    # --- filtering layer: security groups / NSGs on their own
+    for t in tenants:
+        dst, entry = atts[t], fabric.filters.get(t, {})
+        if dst["zone"] == MYNUMBER:
+            for group, cidr, proto, port, _ in _rules(entry):
+                where = (f"{group}: {cidr} {proto}/{port}", f"tenant {t}")
+                if _is_internet(cidr):
+                    report.violations.append(Violation(
+                        "internet-never-reaches-mynumber", "filtering", cidr, t,
+                        f"{group} of mynumber tenant {t} admits {cidr} (the internet)", where))
+                    continue
+                for src in index.admitted(cidr):
+                    if atts[src]["zone"] == INTERNET and (src, t, proto, port) not in exceptions:
+                        report.violations.append(Violation(
+                            "internet-never-reaches-mynumber", "filtering", src, t,
+                            f"{group} of mynumber tenant {t} admits internet-zone {src} ({cidr} {proto}/{port})", where))
+            for r in entry.get("egress", []):
+                if _is_internet(r["cidr"]):
+                    report.violations.append(Violation(
+                        "mynumber-never-reaches-internet", "filtering", t, r["cidr"],
+                        f"egress rule of mynumber tenant {t} allows {r['cidr']} {r.get('protocol')}/{r.get('port')}",
+                        (f"tenant {t}", f"egress {r['cidr']}")))
+
+    # --- effective reachability: municipality separation and least privilege
+    for t in tenants:
+        dst, entry = atts[t], fabric.filters.get(t, {})
+        served = set(dst["municipalities"])
+        for group, cidr, proto, port, description in _rules(entry):
+            for src in index.admitted(cidr):
+                if src == t:
+                    continue
+                a = atts[src]
+                path = fabric.route(src, t)
+                if path is None:
+                    continue
+                if path.inspected and not fabric.firewall_passes(a["cidrs"][0], dst["cidrs"][0], proto, port):
+                    continue
+                if a["kind"] == "tenant" and not _egress_allows(fabric.filters.get(src, {}), dst["cidrs"][0], proto, port):
+                    continue
+                hops = tuple(path.hops) + (f"{group}: {cidr} {proto}/{port} {description}".rstrip(), f"tenant {t}")
+                report.reachable.append(Reach(src, t, proto, port, hops))
+                report.matrix[(a["zone"], dst["zone"])] += 1
+                if (src, t, proto, port) not in fabric.declared:
+                    report.violations.append(Violation(
+                        "least-privilege", "effective", src, t,
+                        f"{src} reaches {t} on {proto}/{port}, which nothing declares (excess reachability)", hops))
+                municipalities = set(a["municipalities"])
+                if a["kind"] == "site" and not municipalities <= served:
+                    report.violations.append(Violation(
+                        "municipality-separation", "effective", src, t,
+                        f"site of {', '.join(sorted(municipalities))} reaches {t}, which serves {', '.join(sorted(served))}", hops))
+                elif a["kind"] == "tenant" and municipalities and not municipalities & served:
+                    report.violations.append(Violation(
+                        "municipality-separation", "effective", src, t,
+                        f"{src} (serving {', '.join(sorted(municipalities))}) reaches {t}, which serves none of them", hops))
+    report.violations = sorted(set(report.violations), key=lambda v: (v.invariant, v.layer, v.destination, v.source))
+    # A declared flow that does not get through is not a security problem, but an outage to report.
+    got = {(r.source, r.destination, r.protocol, r.port) for r in report.reachable}
+    report.unreachable_declared = sorted(fabric.declared - got)
+    return report
+
+
+def explain(fabric: Fabric, source: str, destination: str, port: int | None = None) -> list[str]:
+    """Hop-by-hop account of whether `source` reaches `destination` (and on which ports)."""
+    atts = fabric.attachments
+    for name in (source, destination):
+        if name not in atts:
+            close = sorted(n for n in atts if name in n)[:5]
+            raise KeyError(f"no attachment {name!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    lines = [f"{source} ({atts[source]['kind']}, {atts[source]['zone']} zone, {atts[source]['cloud']}) → "
+             f"{destination} ({atts[destination]['kind']}, {atts[destination]['zone']} zone, {atts[destination]['cloud']})"]
+    path = fabric.route(source, destination)
+    if path is None:
+        lines.append("routing: no route — the WAN does not connect them")
+        return lines
+    lines += [f"  {i + 1}. {hop}" for i, hop in enumerate(path.hops)]
+    entry = fabric.filters.get(destination, {})
+    src_cidr, dst_cidr = atts[source]["cidrs"][0], atts[destination]["cidrs"][0]
+    matched = False
+    for group, cidr, proto, rport, description in _rules(entry):
+        if port is not None and rport not in (port, "*"):
+            continue
+        if not _overlap(cidr, src_cidr):
+            continue
+        verdict = "allowed"
+        if path.inspected and not fabric.firewall_passes(src_cidr, dst_cidr, proto, rport):
+            verdict = "dropped by the inspection firewall"
+        elif atts[source]["kind"] == "tenant" and not _egress_allows(fabric.filters.get(source, {}), dst_cidr, proto, rport):
+            verdict = "dropped by the source's egress rules"
+        declared = fabric.declared_reasons.get((source, destination, proto, rport))
+        lines.append(f"  filter: {group}: {cidr} {proto}/{rport} {description} → {verdict}"
+                     + (f" (declared: {declared})" if declared else " (NOT declared)"))
+        matched = True
+    if not matched:
+        lines.append(f"  filter: no rule of {destination} admits {src_cidr}" + (f" on port {port}" if port else "")
+                     + " → dropped")
+    return lines
+
+
+def matrix_lines(report: Report, zones: list[str]) -> list[str]:
+    width = max(len(z) for z in zones) + 2
+    lines = ["reachable (source → tenant) pairs by zone:", " " * width + "".join(z.rjust(width) for z in zones)]
+    for src in zones:
+        lines.append(src.ljust(width) + "".join(str(report.matrix.get((src, dst), 0)).rjust(width) for dst in zones))
+    return lines
