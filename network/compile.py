@@ -73,7 +73,19 @@ class Compiled:
     files: dict[str, object]
 
     def render(self) -> dict[str, str]:
-        return {name: json.dumps(body, indent=1, ensure_ascii=False, sort_keys=True) + "\n" for name, body in self.files.items()}
+        return {name: render_json(body) for name, body in self.files.items()}
+
+
+def render_json(body: object) -> str:
+    """One top-level entry per line: diff- and edit-friendly like an indented file, but written by
+    the C encoder (indentation forces the pure-Python one, 10x slower on a national fleet)."""
+    dump = functools.partial(json.dumps, ensure_ascii=False, sort_keys=True)
+    if isinstance(body, dict) and body:
+        lines = [f" {dump(k)}: {dump(v)}" for k, v in sorted(body.items())]
+        return "{\n" + ",\n".join(lines) + "\n}\n"
+    if isinstance(body, list) and body:
+        return "[\n" + ",\n".join(f" {dump(v)}" for v in body) + "\n]\n"
+    return dump(body) + "\n"
 
 
 def compile_network(intent: Intent, targets: tuple[str, ...] = TARGETS, *,

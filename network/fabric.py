@@ -19,12 +19,13 @@ attachment: linear in attachments.
 from __future__ import annotations
 
 import bisect
-import ipaddress
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from govcloud.diagnostics import UsageError
+from govcloud.network.cidr import ANY_NAMES, overlaps, prefix_length, span
 
 BLACKHOLE = "blackhole"
 
@@ -39,17 +40,16 @@ class Table:
     by_length: dict[int, dict[int, list[tuple[str, str]]]] = field(default_factory=dict)
 
     def add(self, cidr: str, target: str) -> None:
-        net = ipaddress.IPv4Network(cidr)
-        candidates = self.by_length.setdefault(net.prefixlen, {}).setdefault(int(net.network_address), [])
-        if (target, str(net)) not in candidates:
-            candidates.append((target, str(net)))
+        length = prefix_length(cidr)
+        candidates = self.by_length.setdefault(length, {}).setdefault(span(cidr)[0], [])
+        if (target, cidr) not in candidates:
+            candidates.append((target, cidr))
 
     def lookup(self, cidr: str) -> list[tuple[str, str]]:
         """Longest-prefix match for a destination network: every route of the best prefix."""
-        net = ipaddress.IPv4Network(cidr)
-        address = int(net.network_address)
+        address, own_length = span(cidr)[0], prefix_length(cidr)
         for length in sorted(self.by_length, reverse=True):
-            if length > net.prefixlen:
+            if length > own_length:
                 continue
             key = address & (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF if length else 0
             hit = self.by_length[length].get(key)
@@ -125,15 +125,9 @@ class Fabric:
         for rule in self.firewall.get("rules", []):
             if rule["protocol"] not in (protocol, "*") or rule["port"] not in (port, "*"):
                 continue
-            if any(_overlaps(s, src_cidr) for s in rule["sources"]) and any(_overlaps(d, dst_cidr) for d in rule["destinations"]):
+            if any(overlaps(s, src_cidr) for s in rule["sources"]) and any(overlaps(d, dst_cidr) for d in rule["destinations"]):
                 return rule["id"]
         return None
-
-
-def _overlaps(a: str, b: str) -> bool:
-    if a in ("*", "0.0.0.0/0") or b in ("*", "0.0.0.0/0"):
-        return True
-    return ipaddress.IPv4Network(a).overlaps(ipaddress.IPv4Network(b))
 
 
 class CidrIndex:
@@ -143,18 +137,18 @@ class CidrIndex:
         entries = []
         for name, a in attachments.items():
             for cidr in a["cidrs"]:
-                net = ipaddress.IPv4Network(cidr)
-                entries.append((int(net.network_address), int(net.broadcast_address), name))
+                first, last = span(cidr)
+                entries.append((first, last, name))
         entries.sort()
         self.starts = [e[0] for e in entries]
         self.entries = entries
         self.max_span = max((e[1] - e[0] for e in entries), default=0)
 
-    def admitted(self, cidr: str) -> list[str]:
-        if cidr in ("*", "0.0.0.0/0", "Internet", "any"):
-            return sorted({e[2] for e in self.entries})
-        net = ipaddress.IPv4Network(cidr, strict=False)
-        lo, hi = int(net.network_address), int(net.broadcast_address)
+    @functools.lru_cache(maxsize=65536)
+    def admitted(self, cidr: str) -> tuple[str, ...]:
+        if cidr in ANY_NAMES:
+            return tuple(sorted({e[2] for e in self.entries}))
+        lo, hi = span(cidr)
         i = bisect.bisect_right(self.starts, hi)
         out = []
         while i > 0:
@@ -164,7 +158,7 @@ class CidrIndex:
                 break
             if start <= hi and end >= lo:
                 out.append(name)
-        return sorted(set(out))
+        return tuple(sorted(set(out)))
 
 
 # --- loading ---------------------------------------------------------------------------------------------------

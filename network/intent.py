@@ -160,19 +160,21 @@ def build_intent(reg: Registry, exceptions: list[FlowException], *, today: dt.da
     flows: list[Flow] = []
     screen: list[tuple[str, str]] = []
     models = security_models()
+    direct: dict[tuple[str, str], list[str]] = {}   # (municipality, tenant zone) -> sites with direct access
+    screened: dict[tuple[str, str], list[str]] = {}
+    for code, muni in reg.municipalities.items():
+        table = models[muni.spec.security_model]
+        for zone in closed:
+            access = [(site_name(code, s.name), table.get(s.zone, {}).get(zone, "never")) for s in muni.spec.sites]
+            direct[(code, zone)] = [name for name, a in access if a == "direct"]
+            screened[(code, zone)] = [name for name, a in access if a == "screen-transfer"]
     for tenant in sorted(reg.tenants.values(), key=lambda t: t.name):
         ports = sorted({(L4[a.protocol], a.port) for a in tenant.spec.apis.publishes}) or [("tcp", DEFAULT_ACCESS_PORT)]
+        zone = tenant.spec.zone
         for code in tenant.spec.municipalities:
-            muni = reg.municipalities.get(code)
-            if muni is None:
-                continue
-            table = models[muni.spec.security_model]
-            for site in muni.spec.sites:
-                access = table.get(site.zone, {}).get(tenant.spec.zone, "never")
-                if access == "direct":
-                    flows += [Flow(site_name(code, site.name), tenant.name, proto, port, "site-access") for proto, port in ports]
-                elif access == "screen-transfer":
-                    screen.append((site_name(code, site.name), tenant.name))
+            for site in direct.get((code, zone), ()):
+                flows += [Flow(site, tenant.name, proto, port, "site-access") for proto, port in ports]
+            screen += [(site, tenant.name) for site in screened.get((code, zone), ())]
 
     problems = Collector(source.path if source else "tenants/network-exceptions.yaml", source.positions if source else {})
     active = [e for e in exceptions if e.expires >= today]

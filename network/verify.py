@@ -11,11 +11,11 @@ municipality separation and least privilege are judged on effective reachability
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
 
-from govcloud.network.fabric import CidrIndex, Fabric
+from govcloud.network.cidr import is_internet, overlaps
+from govcloud.network.fabric import CidrIndex, Fabric, Path_
 
 MYNUMBER, INTERNET = "mynumber", "internet"
 SOURCE_KINDS = ("tenant", "site", "external")
@@ -35,13 +35,19 @@ class Violation:
                 "destination": self.destination, "message": self.message, "path": list(self.path)}
 
 
-@dataclass(frozen=True)
 class Reach:
-    source: str
-    destination: str
-    protocol: str
-    port: int | str
-    path: tuple[str, ...]
+    """One reachable (source, tenant, protocol, port). Plain slots: there are tens of thousands."""
+
+    __slots__ = ("source", "destination", "protocol", "port", "route", "rule")
+
+    def __init__(self, source: str, destination: str, protocol: str, port, route: Path_, rule: str):
+        self.source, self.destination, self.protocol, self.port = source, destination, protocol, port
+        self.route, self.rule = route, rule
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """Hop by hop, built only when someone asks (there are tens of thousands of these)."""
+        return (f"{self.source} (source)", *self.route.hops, self.rule, f"tenant {self.destination}")
 
 
 @dataclass
@@ -79,22 +85,9 @@ def _egress_allows(entry: dict, dst_cidr: str, protocol: str, port) -> bool:
     for r in entry.get("egress", []):
         if r.get("protocol", "*") not in (protocol, "*", "-1") or r.get("port", "*") not in (port, "*"):
             continue
-        if _overlap(r["cidr"], dst_cidr):
+        if overlaps(r["cidr"], dst_cidr):
             return True
     return False
-
-
-def _overlap(a: str, b: str) -> bool:
-    if a in ("*", "0.0.0.0/0", "Internet", "any"):
-        return True
-    return ipaddress.IPv4Network(a, strict=False).overlaps(ipaddress.IPv4Network(b, strict=False))
-
-
-def _is_internet(cidr: str) -> bool:
-    if cidr in ("*", "0.0.0.0/0", "Internet", "any"):
-        return True
-    net = ipaddress.IPv4Network(cidr, strict=False)
-    return not net.is_private
 
 
 def verify(fabric: Fabric) -> Report:
@@ -132,7 +125,7 @@ def verify(fabric: Fabric) -> Report:
             if zone == INTERNET:
                 # Through inspection only what the firewall passes gets in; each must be an exception.
                 for rule in fabric.firewall.get("rules", []):
-                    if not any(_overlap(d, dst["cidrs"][0]) for d in rule["destinations"]):
+                    if not any(overlaps(d, dst["cidrs"][0]) for d in rule["destinations"]):
                         continue
                     for src in {s for c in rule["sources"] for s in index.admitted(c)}:
                         key = (src, t, rule["protocol"], rule["port"])
@@ -141,6 +134,7 @@ def verify(fabric: Fabric) -> Report:
                                 "internet-never-reaches-mynumber", "routing", src, t,
                                 f"inspection rule {rule['id']} passes {src} to mynumber tenant {t} "
                                 f"{rule['protocol']}/{rule['port']} without a declared exception", hops))
+    internet_sources = sorted(n for n, a in atts.items() if a["kind"] == "external" and a["zone"] == INTERNET)
     for t in tenants:
         entry = fabric.filters.get(t, {})
         if atts[t]["zone"] != MYNUMBER:
@@ -151,7 +145,7 @@ def verify(fabric: Fabric) -> Report:
                     "mynumber-never-reaches-internet", "routing", t, "internet",
                     f"route table of mynumber tenant {t} sends {route['destination']} to {route['target']}",
                     (f"tenant {t}", f"VPC route {route['destination']} → {route['target']}", "internet")))
-        for ext in sorted(n for n, a in atts.items() if a["kind"] == "external" and a["zone"] == INTERNET):
+        for ext in internet_sources:
             path = fabric.route(t, ext)
             if path is not None and not path.inspected:
                 report.violations.append(Violation(
@@ -164,7 +158,7 @@ def verify(fabric: Fabric) -> Report:
         if dst["zone"] == MYNUMBER:
             for group, cidr, proto, port, _ in _rules(entry):
                 where = (f"{group}: {cidr} {proto}/{port}", f"tenant {t}")
-                if _is_internet(cidr):
+                if is_internet(cidr):
                     report.violations.append(Violation(
                         "internet-never-reaches-mynumber", "filtering", cidr, t,
                         f"{group} of mynumber tenant {t} admits {cidr} (the internet)", where))
@@ -175,7 +169,7 @@ def verify(fabric: Fabric) -> Report:
                             "internet-never-reaches-mynumber", "filtering", src, t,
                             f"{group} of mynumber tenant {t} admits internet-zone {src} ({cidr} {proto}/{port})", where))
             for r in entry.get("egress", []):
-                if _is_internet(r["cidr"]):
+                if is_internet(r["cidr"]):
                     report.violations.append(Violation(
                         "mynumber-never-reaches-internet", "filtering", t, r["cidr"],
                         f"egress rule of mynumber tenant {t} allows {r['cidr']} {r.get('protocol')}/{r.get('port')}",
@@ -190,29 +184,30 @@ def verify(fabric: Fabric) -> Report:
                 if src == t:
                     continue
                 a = atts[src]
-                path = fabric.route(src, t)
+                table = fabric.associated.get(src)
+                path = fabric.route_from_table(table, t) if table else None
                 if path is None:
                     continue
                 if path.inspected and not fabric.firewall_passes(a["cidrs"][0], dst["cidrs"][0], proto, port):
                     continue
                 if a["kind"] == "tenant" and not _egress_allows(fabric.filters.get(src, {}), dst["cidrs"][0], proto, port):
                     continue
-                hops = tuple(path.hops) + (f"{group}: {cidr} {proto}/{port} {description}".rstrip(), f"tenant {t}")
-                report.reachable.append(Reach(src, t, proto, port, hops))
+                reach = Reach(src, t, proto, port, path, f"{group}: {cidr} {proto}/{port} {description}".rstrip())
+                report.reachable.append(reach)
                 report.matrix[(a["zone"], dst["zone"])] += 1
                 if (src, t, proto, port) not in fabric.declared:
                     report.violations.append(Violation(
                         "least-privilege", "effective", src, t,
-                        f"{src} reaches {t} on {proto}/{port}, which nothing declares (excess reachability)", hops))
+                        f"{src} reaches {t} on {proto}/{port}, which nothing declares (excess reachability)", reach.path))
                 municipalities = set(a["municipalities"])
                 if a["kind"] == "site" and not municipalities <= served:
                     report.violations.append(Violation(
                         "municipality-separation", "effective", src, t,
-                        f"site of {', '.join(sorted(municipalities))} reaches {t}, which serves {', '.join(sorted(served))}", hops))
+                        f"site of {', '.join(sorted(municipalities))} reaches {t}, which serves {', '.join(sorted(served))}", reach.path))
                 elif a["kind"] == "tenant" and municipalities and not municipalities & served:
                     report.violations.append(Violation(
                         "municipality-separation", "effective", src, t,
-                        f"{src} (serving {', '.join(sorted(municipalities))}) reaches {t}, which serves none of them", hops))
+                        f"{src} (serving {', '.join(sorted(municipalities))}) reaches {t}, which serves none of them", reach.path))
     report.violations = sorted(set(report.violations), key=lambda v: (v.invariant, v.layer, v.destination, v.source))
     # A declared flow that does not get through is not a security problem, but an outage to report.
     got = {(r.source, r.destination, r.protocol, r.port) for r in report.reachable}
@@ -240,7 +235,7 @@ def explain(fabric: Fabric, source: str, destination: str, port: int | None = No
     for group, cidr, proto, rport, description in _rules(entry):
         if port is not None and rport not in (port, "*"):
             continue
-        if not _overlap(cidr, src_cidr):
+        if not overlaps(cidr, src_cidr):
             continue
         verdict = "allowed"
         if path.inspected and not fabric.firewall_passes(src_cidr, dst_cidr, proto, rport):

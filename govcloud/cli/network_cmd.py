@@ -164,7 +164,7 @@ def diff_cmd(
     def reachable(target_ws) -> dict[tuple, tuple]:
         _, compiled = pipeline.compile_workspace(target_ws, ("aws-cloudwan", "azure-vwan"))
         (fabric,) = pipeline.fabrics_from_compiled(compiled)
-        return {(r.source, r.destination, r.protocol, r.port): r.path for r in verify(fabric).reachable}
+        return {(r.source, r.destination, r.protocol, r.port): r for r in verify(fabric).reachable}
 
     with pipeline.workspace_at(ws, base) as old_ws:
         before = reachable(old_ws)
@@ -178,7 +178,7 @@ def diff_cmd(
     console.print(f"{len(opened)} path(s) opened, {len(closed)} closed since {base}", highlight=False)
     for key in opened:
         console.print(f"[green]+ opened[/] {key[0]} → {key[1]} {key[2]}/{key[3]}", highlight=False)
-        for hop in after[key]:
+        for hop in after[key].path:
             console.print(f"      {hop}", markup=False, highlight=False)
     for key in closed:
         console.print(f"[red]- closed[/] {key[0]} → {key[1]} {key[2]}/{key[3]}", highlight=False)

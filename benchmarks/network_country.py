@@ -1,0 +1,147 @@
+"""Benchmark the network controller on the whole country.
+
+    .venv/bin/python benchmarks/network_country.py
+
+Every municipality of ../shared/data/municipalities.csv (1,741) with three sites (one per zone)
+and a security model; tenants over the 20 standard systems: the 20 designated cities run
+dedicated tenants (prod and staging) whose systems consume their own juki API, every other
+municipality is served by shared vendor tenants (8 vendors per system). Times intent → compile
+(Cloud WAN + Virtual WAN, written to disk as `network compile` does) → load → verify, peak
+memory, and re-verification after one tenant changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data" / "municipalities.csv"
+sys.path.insert(0, str(REPO))
+
+from govcloud.network.compile import compile_network  # noqa: E402
+from govcloud.network.fabric import load_fabrics  # noqa: E402
+from govcloud.network.intent import build_intent  # noqa: E402
+from govcloud.network.pipeline import write_compiled  # noqa: E402
+from govcloud.network.verify import verify  # noqa: E402
+from govcloud.tenants.catalogue import load_catalogue  # noqa: E402
+from govcloud.tenants.models import Municipality, Tenant  # noqa: E402
+from govcloud.tenants.registry import Registry  # noqa: E402
+
+MODELS = ["alpha", "alpha-prime", "beta", "beta-prime"]
+VENDORS_PER_SYSTEM = 8
+QUOTAS = {  # approved increases a fleet this size needs (both are adjustable quotas)
+    "cloudwan-attachments-per-core-network": 10000,
+    "sg-security-groups-per-interface": 16,
+}
+
+
+def rows() -> list[dict]:
+    if SHARED.exists():
+        return [r for r in csv.DictReader(SHARED.open(encoding="utf-8")) if r["kind"] not in ("prefecture", "ward")]
+    lines = (REPO / "tenants/catalogues/municipality-codes.csv").read_text(encoding="utf-8").splitlines()[2:]
+    return [r for r in csv.DictReader(lines) if r["kind"] != "prefecture"]
+
+
+def build_registry(seed: int = 7) -> Registry:
+    rng = random.Random(seed)
+    municipalities: dict[str, Municipality] = {}
+    site_block = iter(range(1 << 20))
+    for r in rows():
+        sites = []
+        for zone, connection in (("mynumber", "directconnect" if rng.random() < 0.7 else "expressroute"),
+                                 ("lgwan", "lgwan"), ("internet", "vpn")):
+            n = next(site_block)
+            sites.append({"name": f"site-{zone}", "zone": zone, "connection": connection,
+                          "cidrs": [f"10.{128 + n // 1024}.{(n % 1024) // 4}.{(n % 4) * 64}/26"]})
+        municipalities[r["code"]] = Municipality.model_validate({
+            "apiVersion": "govcloud/v1", "kind": "Municipality", "metadata": {"name": r["code"]},
+            "spec": {"code": r["code"], "name": r["name"], "prefecture": r["prefecture"],
+                     "securityModel": rng.choice(MODELS), "sites": sites}})
+    systems = [s.id for s in load_catalogue().systems.values() if s.kind == "standard"]
+    cities = [r["code"] for r in rows() if r["kind"] == "designated_city"]
+    others = [c for c in municipalities if c not in set(cities)]
+    tenants: dict[str, Tenant] = {}
+    block = iter(range(1 << 20))
+
+    def add(name: str, system: str, usage: str, munis: list[str], vendor: str, env: str, apis: dict) -> None:
+        n = next(block)
+        cloud = "aws" if n % 4 else "azure"
+        tenants[name] = Tenant.model_validate({
+            "apiVersion": "govcloud/v1", "kind": "Tenant", "metadata": {"name": name},
+            "spec": {"request": name, "vendor": vendor, "system": system, "usage": usage, "municipalities": munis,
+                     "cloud": cloud, "region": "ap-northeast-1" if cloud == "aws" else "japaneast", "environment": env,
+                     "zone": "mynumber", "network": {"cidr": f"10.{n // 256}.{n % 256}.0/24"}, "apis": apis}})
+
+    for env in ("prod", "staging"):
+        for city in cities:
+            for system in systems:
+                apis = ({"publishes": [{"name": "juki-api", "port": 443}]} if system == "juki"
+                        else {"consumes": [{"tenant": f"{city}-juki", "api": "juki-api"}]})
+                add(f"{city}-{system}-{env}", system, "dedicated", [city], f"vendor-{system}", env, apis)
+        for system in systems:
+            for v in range(VENDORS_PER_SYSTEM):
+                served = others[v::VENDORS_PER_SYSTEM]
+                add(f"v{v}-{system}-{env}", system, "shared", served, f"v{v}", env, {})
+    return Registry(municipalities, {}, tenants, None)
+
+
+def pipeline(reg: Registry, out: Path) -> dict:
+    t0 = time.perf_counter()
+    intent = build_intent(reg, [])
+    t1 = time.perf_counter()
+    compiled = compile_network(intent, ("aws-cloudwan", "azure-vwan"), quota_overrides=QUOTAS)
+    write_compiled(out, compiled)
+    t2 = time.perf_counter()
+    (fabric,) = load_fabrics(out)
+    report = verify(fabric)
+    t3 = time.perf_counter()
+    return {"intent_s": t1 - t0, "compile_s": t2 - t1, "verify_s": t3 - t2, "total_s": t3 - t0,
+            "attachments": len(intent.attachments), "flows": len(intent.flows), "reachable": len(report.reachable),
+            "violations": len(report.violations), "unreachable_declared": len(report.unreachable_declared)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    reg = build_registry()
+    build_s = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="govcloud-country-") as tmp:
+        out = Path(tmp)
+        full = pipeline(reg, out)
+        # One tenant changes: a designated city's kaigo tenant starts publishing an API.
+        name = sorted(t for t in reg.tenants if t.endswith("-kaigo-prod"))[0]
+        tenant = reg.tenants[name]
+        apis = tenant.spec.apis.model_copy(update={"publishes": [*tenant.spec.apis.publishes,
+                                                                  *tenant.spec.apis.__class__.model_validate({"publishes": [{"name": "kaigo-api", "port": 8443}]}).publishes]})
+        changed = Registry(reg.municipalities, reg.vendors, {**reg.tenants, name: tenant.model_copy(
+            update={"spec": tenant.spec.model_copy(update={"apis": apis})})}, None)
+        again = pipeline(changed, out)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report = {
+        "municipalities": len(reg.municipalities), "tenants": len(reg.tenants), "attachments": full["attachments"],
+        "declared_flows": full["flows"], "reachable_triples": full["reachable"], "violations": full["violations"],
+        "unreachable_declared": full["unreachable_declared"],
+        "intent_s": round(full["intent_s"], 2), "compile_s": round(full["compile_s"], 2), "verify_s": round(full["verify_s"], 2),
+        "compile_and_verify_s": round(full["total_s"], 2),
+        "one_tenant_changed_s": round(again["total_s"], 2), "changed_tenant": name,
+        "peak_rss_mib": round(peak_mib), "fixture_build_s": round(build_s, 2),
+    }
+    if args.json:
+        print(json.dumps(report, indent=1, ensure_ascii=False))
+    else:
+        for key, value in report.items():
+            print(f"{key:24} {value}")
+
+
+if __name__ == "__main__":
+    main()
