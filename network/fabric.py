@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,8 @@ class Fabric:
     filters: dict[str, dict]
     declared: set[tuple[str, str, str, int]]
     declared_reasons: dict[tuple[str, str, str, int], str]
+    global_key: str = ""                          # hash of routing, attachments, firewall: see verify's reuse
+    filter_digests: dict[str, str] = field(default_factory=dict)  # tenant -> hash of its tenants.json entry
     _cache: dict = field(default_factory=dict)
 
     def route(self, source: str, destination: str) -> Path_ | None:
@@ -164,12 +167,19 @@ class CidrIndex:
 # --- loading ---------------------------------------------------------------------------------------------------
 
 
-def _read(directory: Path, name: str):
+GLOBAL_FILES = ("attachments.json", "intercloud.json", "firewall.json", "aws-cloudwan/core-network-policy.json",
+                "aws-tgw/transit-gateway.json", "azure-vwan/virtual-wan.json")
+
+
+def _read(directory: Path, name: str, digests: dict | None = None):
     path = directory / name
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if digests is not None:
+            digests[name] = hashlib.sha256(text.encode()).hexdigest()
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
 
@@ -177,11 +187,12 @@ def _read(directory: Path, name: str):
 def load_fabrics(directory: Path) -> list[Fabric]:
     """One fabric per AWS routing target present (Cloud WAN, Transit Gateway), each joined with
     the Azure side when compiled."""
-    attachments_doc = _read(directory, "attachments.json")
+    digests: dict[str, str] = {}
+    attachments_doc = _read(directory, "attachments.json", digests)
     if attachments_doc is None:
         raise UsageError(f"{directory} holds no compiled configuration (no attachments.json); run govcloud network compile")
     attachments = {a["name"]: a for a in attachments_doc}
-    intercloud = _read(directory, "intercloud.json") or {"links": []}
+    intercloud = _read(directory, "intercloud.json", digests) or {"links": []}
     zones = [link["zone"] for link in intercloud["links"]]
     for link in intercloud["links"]:
         z = link["zone"]
@@ -197,22 +208,23 @@ def load_fabrics(directory: Path) -> list[Fabric]:
     for link in intercloud["links"]:
         peers[link["aws"]] = link["azure"]
         peers[link["azure"]] = link["aws"]
-    firewall = _read(directory, "firewall.json") or {"defaultAction": "drop", "rules": []}
+    firewall = _read(directory, "firewall.json", digests) or {"defaultAction": "drop", "rules": []}
     filters = _read(directory, "tenants.json") or {}
+    filter_digests = _entry_digests(directory / "tenants.json", filters)
     declared_doc = _read(directory, "declared-flows.json") or []
     declared = {(f["source"], f["destination"], f["protocol"], f["port"]) for f in declared_doc}
     reasons = {(f["source"], f["destination"], f["protocol"], f["port"]): f["reason"] for f in declared_doc}
 
     azure_tables, azure_assoc = {}, {}
-    vwan = _read(directory, "azure-vwan/virtual-wan.json")
+    vwan = _read(directory, "azure-vwan/virtual-wan.json", digests)
     if vwan is not None:
         azure_tables, azure_assoc = read_vwan(vwan, attachments)
     variants = []
-    cloudwan = _read(directory, "aws-cloudwan/core-network-policy.json")
+    cloudwan = _read(directory, "aws-cloudwan/core-network-policy.json", digests)
     if cloudwan is not None:
         tables, assoc = read_cloudwan(cloudwan, attachments)
         variants.append(("aws-cloudwan", tables, assoc))
-    tgw = _read(directory, "aws-tgw/transit-gateway.json")
+    tgw = _read(directory, "aws-tgw/transit-gateway.json", digests)
     if tgw is not None:
         tables, assoc = read_tgw(tgw, attachments)
         variants.append(("aws-tgw", tables, assoc))
@@ -223,9 +235,27 @@ def load_fabrics(directory: Path) -> list[Fabric]:
     fabrics = []
     for name, tables, assoc in variants:
         label = "+".join(x for x in (name, "azure-vwan" if vwan is not None else "") if x)
+        key_files = [f for f in GLOBAL_FILES if f in digests and not (f.startswith("aws-") and not f.startswith(name))]
+        global_key = hashlib.sha256("".join(f"{f}:{digests[f]}" for f in key_files).encode()).hexdigest()
         fabrics.append(Fabric(label, attachments, {**tables, **azure_tables}, {**assoc, **azure_assoc}, peers,
-                              firewall, filters, declared, reasons))
+                              firewall, filters, declared, reasons, global_key, filter_digests))
     return fabrics
+
+
+def _entry_digests(path: Path, filters: dict) -> dict[str, str]:
+    """Per-tenant hashes from the file's lines: compiled files hold one tenant per line, so
+    nothing needs re-serialising. A hand-formatted file falls back to canonical JSON."""
+    if not path.exists():
+        return {}
+    digests = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith(' "') and '": {' in line:
+            name = line[2:line.index('": {')]  # tenant names are DNS labels: no escapes
+            digests[name] = hashlib.sha256(line.rstrip(",").encode()).hexdigest()
+    if set(digests) != set(filters):
+        digests = {name: hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
+                   for name, entry in filters.items()}
+    return digests
 
 
 def _cidrs(attachments: dict[str, dict], cloud: str, zone: str) -> list[str]:

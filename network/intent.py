@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import Field
 
@@ -102,8 +102,9 @@ class Attachment:
     internet_facing: bool = False   # has its own internet gateway (open zones only)
 
 
-@dataclass(frozen=True)
-class Flow:
+class Flow(NamedTuple):
+    """A declared flow (a NamedTuple: a national intent has tens of thousands)."""
+
     source: str
     destination: str
     protocol: str
@@ -226,5 +227,5 @@ def build_intent(reg: Registry, exceptions: list[FlowException], *, today: dt.da
         if exc in active:
             flows.append(Flow(src_name, exc.destination.tenant, exc.protocol, exc.port, f"exception:{exc.id}", True))
     problems.raise_if_errors()
-    flows = sorted(set(flows), key=lambda f: (f.destination, f.source, f.protocol, f.port, f.reason))
+    flows = sorted(set(flows))
     return Intent(attachments, flows, active, expired, sorted(screen))

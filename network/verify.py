@@ -11,10 +11,12 @@ municipality separation and least privilege are judged on effective reachability
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from govcloud.network.cidr import is_internet, overlaps
+from govcloud.network.cidr import is_internet, overlaps, span
 from govcloud.network.fabric import CidrIndex, Fabric, Path_
 
 MYNUMBER, INTERNET = "mynumber", "internet"
@@ -57,6 +59,8 @@ class Report:
     reachable: list[Reach] = field(default_factory=list)
     matrix: Counter = field(default_factory=Counter)
     checked_tables: int = 0
+    reverified: int = 0
+    state: "VerifyState | None" = None
     unreachable_declared: list[tuple[str, str, str, int]] = field(default_factory=list)
 
     @property
@@ -90,20 +94,90 @@ def _egress_allows(entry: dict, dst_cidr: str, protocol: str, port) -> bool:
     return False
 
 
-def verify(fabric: Fabric) -> Report:
+@dataclass
+class TenantResult:
+    violations: list[Violation]
+    reachable: list[Reach]
+    matrix: Counter = field(default_factory=Counter)       # (source zone, this zone) -> count
+    unreachable_declared: list = field(default_factory=list)
+
+
+@dataclass
+class VerifyState:
+    """What a verification leaves for the next one (incremental re-verification)."""
+
+    global_key: str
+    global_violations: list[Violation]
+    tenant_keys: dict[str, str]
+    tenants: dict[str, TenantResult]
+
+
+def _tenant_key(fabric: Fabric, tenant: str, declared_into: dict[str, list]) -> str:
+    """The tenant's own inputs (attachments, routing and firewall are in the global key)."""
+    rules = fabric.filter_digests.get(tenant) or json.dumps(fabric.filters.get(tenant, {}), sort_keys=True)
+    return hashlib.sha256(f"{rules}|{declared_into.get(tenant, [])}".encode()).hexdigest()
+
+
+def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
+    """Prove every invariant. With ``previous`` (the state of an earlier run) only tenants whose
+    inputs changed — their rules, their declared flows, or a changed tenant their rules admit —
+    are verified again, as long as routing, attachments and firewall are unchanged."""
     report = Report(fabric.variant)
     atts = fabric.attachments
     tenants = sorted(n for n, a in atts.items() if a["kind"] == "tenant")
     index = CidrIndex({n: a for n, a in atts.items() if a["kind"] in SOURCE_KINDS})
     exceptions = {k for k, reason in fabric.declared_reasons.items() if reason.startswith("exception:")}
+    declared_into: dict[str, list] = {}
+    for key in sorted(fabric.declared):
+        declared_into.setdefault(key[1], []).append(key)
+    keys = {t: _tenant_key(fabric, t, declared_into) for t in tenants}
 
-    # --- routing layer, once per (route table, source zone): attachments sharing a table share routes
+    reuse = previous is not None and previous.global_key == fabric.global_key and fabric.global_key
+    if reuse:
+        global_violations = previous.global_violations
+        changed = {t for t in tenants if previous.tenant_keys.get(t) != keys[t]}
+        changed |= set(previous.tenant_keys) - set(tenants)
+        spans = [span(c) for t in changed if t in atts for c in atts[t]["cidrs"]]
+        todo = set(changed) & set(tenants)
+        for t in tenants:
+            if t in todo or not spans:
+                continue
+            for _, cidr, _, _, _ in _rules(fabric.filters.get(t, {})):
+                lo, hi = span(cidr)
+                if any(lo <= b and a <= hi for a, b in spans):
+                    todo.add(t)
+                    break
+    else:
+        global_violations = _routing_layer(fabric, tenants, index, exceptions)
+        todo = set(tenants)
+    results: dict[str, TenantResult] = {}
+    for t in tenants:
+        if reuse and t not in todo and t in previous.tenants:
+            results[t] = previous.tenants[t]
+        else:
+            results[t] = _verify_tenant(fabric, t, index, exceptions, declared_into.get(t, []))
+    report.checked_tables = len({fabric.associated[n] for n, a in atts.items() if a["kind"] in SOURCE_KINDS and n in fabric.associated})
+    report.violations = sorted(set(global_violations) | {v for r in results.values() for v in r.violations},
+                               key=lambda v: (v.invariant, v.layer, v.destination, v.source))
+    for t in tenants:
+        report.reachable.extend(results[t].reachable)
+        report.matrix.update(results[t].matrix)
+        report.unreachable_declared.extend(results[t].unreachable_declared)
+    report.unreachable_declared.sort()
+    report.state = VerifyState(fabric.global_key, global_violations, keys, results)
+    report.reverified = len(todo)
+    return report
+
+
+def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, exceptions: set) -> list[Violation]:
+    """Zone invariants at the routing layer, once per (route table, source zone)."""
+    atts = fabric.attachments
+    out: list[Violation] = []
     groups: dict[tuple[str, str], str] = {}
     for name in sorted(atts):
         a = atts[name]
         if a["kind"] in SOURCE_KINDS and name in fabric.associated:
             groups.setdefault((fabric.associated[name], a["zone"]), name)
-    report.checked_tables = len({t for t, _ in groups})
     for (table, zone), example in sorted(groups.items()):
         for t in tenants:
             dst = atts[t]
@@ -114,11 +188,11 @@ def verify(fabric: Fabric) -> Report:
                 continue
             hops = (f"{example} and every source in {table} ({zone} zone)",) + tuple(path.hops) + (f"tenant {t}",)
             if not path.inspected:
-                report.violations.append(Violation(
+                out.append(Violation(
                     "intake-crosses-inspection", "routing", example, t,
                     f"{zone}-zone sources in {table} route to mynumber tenant {t} without crossing inspection", hops))
                 if zone == INTERNET:
-                    report.violations.append(Violation(
+                    out.append(Violation(
                         "internet-never-reaches-mynumber", "routing", example, t,
                         f"internet-zone sources route to mynumber tenant {t} directly", hops))
                 continue
@@ -130,89 +204,81 @@ def verify(fabric: Fabric) -> Report:
                     for src in {s for c in rule["sources"] for s in index.admitted(c)}:
                         key = (src, t, rule["protocol"], rule["port"])
                         if atts[src]["zone"] == INTERNET and key not in exceptions:
-                            report.violations.append(Violation(
+                            out.append(Violation(
                                 "internet-never-reaches-mynumber", "routing", src, t,
                                 f"inspection rule {rule['id']} passes {src} to mynumber tenant {t} "
                                 f"{rule['protocol']}/{rule['port']} without a declared exception", hops))
-    internet_sources = sorted(n for n, a in atts.items() if a["kind"] == "external" and a["zone"] == INTERNET)
-    for t in tenants:
-        entry = fabric.filters.get(t, {})
-        if atts[t]["zone"] != MYNUMBER:
-            continue
+    return out
+
+
+def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, declared_into: list) -> TenantResult:
+    """Everything about one destination tenant: its own routes, its filters, what reaches it."""
+    atts = fabric.attachments
+    dst, entry = atts[t], fabric.filters.get(t, {})
+    out: list[Violation] = []
+    reachable: list[Reach] = []
+    if dst["zone"] == MYNUMBER:
         for route in entry.get("routes", []):
             if route.get("target") in ("internet-gateway", "nat-gateway", "Internet"):
-                report.violations.append(Violation(
+                out.append(Violation(
                     "mynumber-never-reaches-internet", "routing", t, "internet",
                     f"route table of mynumber tenant {t} sends {route['destination']} to {route['target']}",
                     (f"tenant {t}", f"VPC route {route['destination']} → {route['target']}", "internet")))
-        for ext in internet_sources:
+        for ext in (n for n, a in atts.items() if a["kind"] == "external" and a["zone"] == INTERNET):
             path = fabric.route(t, ext)
             if path is not None and not path.inspected:
-                report.violations.append(Violation(
-                    "mynumber-never-reaches-internet", "routing", t, ext,
-                    f"mynumber tenant {t} routes to internet source {ext}", tuple(path.hops)))
-
-    # --- filtering layer: security groups / NSGs on their own
-    for t in tenants:
-        dst, entry = atts[t], fabric.filters.get(t, {})
-        if dst["zone"] == MYNUMBER:
-            for group, cidr, proto, port, _ in _rules(entry):
-                where = (f"{group}: {cidr} {proto}/{port}", f"tenant {t}")
-                if is_internet(cidr):
-                    report.violations.append(Violation(
-                        "internet-never-reaches-mynumber", "filtering", cidr, t,
-                        f"{group} of mynumber tenant {t} admits {cidr} (the internet)", where))
-                    continue
-                for src in index.admitted(cidr):
-                    if atts[src]["zone"] == INTERNET and (src, t, proto, port) not in exceptions:
-                        report.violations.append(Violation(
-                            "internet-never-reaches-mynumber", "filtering", src, t,
-                            f"{group} of mynumber tenant {t} admits internet-zone {src} ({cidr} {proto}/{port})", where))
-            for r in entry.get("egress", []):
-                if is_internet(r["cidr"]):
-                    report.violations.append(Violation(
-                        "mynumber-never-reaches-internet", "filtering", t, r["cidr"],
-                        f"egress rule of mynumber tenant {t} allows {r['cidr']} {r.get('protocol')}/{r.get('port')}",
-                        (f"tenant {t}", f"egress {r['cidr']}")))
-
-    # --- effective reachability: municipality separation and least privilege
-    for t in tenants:
-        dst, entry = atts[t], fabric.filters.get(t, {})
-        served = set(dst["municipalities"])
-        for group, cidr, proto, port, description in _rules(entry):
+                out.append(Violation("mynumber-never-reaches-internet", "routing", t, ext,
+                                     f"mynumber tenant {t} routes to internet source {ext}", tuple(path.hops)))
+        # filtering layer on its own
+        for group, cidr, proto, port, _ in _rules(entry):
+            where = (f"{group}: {cidr} {proto}/{port}", f"tenant {t}")
+            if is_internet(cidr):
+                out.append(Violation("internet-never-reaches-mynumber", "filtering", cidr, t,
+                                     f"{group} of mynumber tenant {t} admits {cidr} (the internet)", where))
+                continue
             for src in index.admitted(cidr):
-                if src == t:
-                    continue
-                a = atts[src]
-                table = fabric.associated.get(src)
-                path = fabric.route_from_table(table, t) if table else None
-                if path is None:
-                    continue
-                if path.inspected and not fabric.firewall_passes(a["cidrs"][0], dst["cidrs"][0], proto, port):
-                    continue
-                if a["kind"] == "tenant" and not _egress_allows(fabric.filters.get(src, {}), dst["cidrs"][0], proto, port):
-                    continue
-                reach = Reach(src, t, proto, port, path, f"{group}: {cidr} {proto}/{port} {description}".rstrip())
-                report.reachable.append(reach)
-                report.matrix[(a["zone"], dst["zone"])] += 1
-                if (src, t, proto, port) not in fabric.declared:
-                    report.violations.append(Violation(
-                        "least-privilege", "effective", src, t,
-                        f"{src} reaches {t} on {proto}/{port}, which nothing declares (excess reachability)", reach.path))
-                municipalities = set(a["municipalities"])
-                if a["kind"] == "site" and not municipalities <= served:
-                    report.violations.append(Violation(
-                        "municipality-separation", "effective", src, t,
-                        f"site of {', '.join(sorted(municipalities))} reaches {t}, which serves {', '.join(sorted(served))}", reach.path))
-                elif a["kind"] == "tenant" and municipalities and not municipalities & served:
-                    report.violations.append(Violation(
-                        "municipality-separation", "effective", src, t,
-                        f"{src} (serving {', '.join(sorted(municipalities))}) reaches {t}, which serves none of them", reach.path))
-    report.violations = sorted(set(report.violations), key=lambda v: (v.invariant, v.layer, v.destination, v.source))
+                if atts[src]["zone"] == INTERNET and (src, t, proto, port) not in exceptions:
+                    out.append(Violation("internet-never-reaches-mynumber", "filtering", src, t,
+                                         f"{group} of mynumber tenant {t} admits internet-zone {src} ({cidr} {proto}/{port})", where))
+        for r in entry.get("egress", []):
+            if is_internet(r["cidr"]):
+                out.append(Violation("mynumber-never-reaches-internet", "filtering", t, r["cidr"],
+                                     f"egress rule of mynumber tenant {t} allows {r['cidr']} {r.get('protocol')}/{r.get('port')}",
+                                     (f"tenant {t}", f"egress {r['cidr']}")))
+    # effective reachability: municipality separation and least privilege
+    served = set(dst["municipalities"])
+    for group, cidr, proto, port, description in _rules(entry):
+        for src in index.admitted(cidr):
+            if src == t:
+                continue
+            a = atts[src]
+            table = fabric.associated.get(src)
+            path = fabric.route_from_table(table, t) if table else None
+            if path is None:
+                continue
+            if path.inspected and not fabric.firewall_passes(a["cidrs"][0], dst["cidrs"][0], proto, port):
+                continue
+            if a["kind"] == "tenant" and not _egress_allows(fabric.filters.get(src, {}), dst["cidrs"][0], proto, port):
+                continue
+            reach = Reach(src, t, proto, port, path, f"{group}: {cidr} {proto}/{port} {description}".rstrip())
+            reachable.append(reach)
+            if (src, t, proto, port) not in fabric.declared:
+                out.append(Violation("least-privilege", "effective", src, t,
+                                     f"{src} reaches {t} on {proto}/{port}, which nothing declares (excess reachability)",
+                                     reach.path))
+            municipalities = set(a["municipalities"])
+            if a["kind"] == "site" and not municipalities <= served:
+                out.append(Violation("municipality-separation", "effective", src, t,
+                                     f"site of {', '.join(sorted(municipalities))} reaches {t}, which serves "
+                                     f"{', '.join(sorted(served))}", reach.path))
+            elif a["kind"] == "tenant" and municipalities and not municipalities & served:
+                out.append(Violation("municipality-separation", "effective", src, t,
+                                     f"{src} (serving {', '.join(sorted(municipalities))}) reaches {t}, which serves none of them",
+                                     reach.path))
+    matrix = Counter((atts[r.source]["zone"], dst["zone"]) for r in reachable)
+    got = {(r.source, r.destination, r.protocol, r.port) for r in reachable}
     # A declared flow that does not get through is not a security problem, but an outage to report.
-    got = {(r.source, r.destination, r.protocol, r.port) for r in report.reachable}
-    report.unreachable_declared = sorted(fabric.declared - got)
-    return report
+    return TenantResult(out, reachable, matrix, [d for d in declared_into if d not in got])
 
 
 def explain(fabric: Fabric, source: str, destination: str, port: int | None = None) -> list[str]:

@@ -9,6 +9,9 @@ step govcloud validate
 step govcloud request validate tenants/requests/examples/*.yaml
 step govcloud history verify
 step govcloud tenant list
+step govcloud network compile    # SDN intent → Cloud WAN / Transit Gateway / Virtual WAN config
+step govcloud network verify     # prove the zone, municipality and least-privilege invariants
+step govcloud network explain --from 271004-denshi-shinsei-prod --to minato-data-kokuho-prod --port 443
 step govcloud plan --all          # offline plans of every stack under Pulumi's mock runtime (cached)
 
 # Onboarding in a scratch workspace: approvals by both roles, apply, verify the chain.
