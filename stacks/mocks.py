@@ -29,6 +29,7 @@ AVAILABILITY_ZONES = {
 EC2_ID_PREFIX = {
     "vpc": "vpc", "subnet": "subnet", "securityGroup": "sg", "defaultSecurityGroup": "sg", "routeTable": "rtb",
     "internetGateway": "igw", "vpcEndpoint": "vpce", "flowLog": "fl", "route": "r", "routeTableAssociation": "rtbassoc",
+    "customerGateway": "cgw", "vpnConnection": "vpn",
 }
 
 AZURE_NAMESPACES = {
@@ -79,8 +80,9 @@ def reference_outputs(stack: str) -> dict[str, Any]:
         hubs = {}
         for region in HUB_PREFIXES:
             base = f"/subscriptions/{sub}/resourceGroups/rg-govcloud-vwan/providers/Microsoft.Network/virtualHubs/vhub-govcloud-{region}"
+            names = [f"rt-{z}{suffix}" for z in [*load_catalogue().zones, "shared-services"] for suffix in ("", "-branches")]
             hubs[region] = {"id": base, "name": f"vhub-govcloud-{region}", "resourceGroup": "rg-govcloud-vwan",
-                            "routeTables": {z: f"{base}/hubRouteTables/rt-{z}" for z in load_catalogue().zones}}
+                            "routeTables": {n: f"{base}/hubRouteTables/{n}" for n in [*names, "rt-inspection"]}}
         return {"coreNetworkId": core, "coreNetworkArn": f"arn:aws:networkmanager::{MANAGEMENT_ACCOUNT}:core-network/{core}",
                 "azureHubs": hubs}
     if short.startswith("tenant-"):
@@ -200,11 +202,19 @@ class GovcloudMocks(Mocks):
             rid = f"global-network-0{h}"
             out["arn"] = f"arn:aws:networkmanager::{account}:global-network/{rid}"
             return rid, out
-        if args.typ == "aws:networkmanager/vpcAttachment:VpcAttachment":
+        if service == "networkmanager" and kind.endswith("Attachment"):
             rid = f"attachment-0{h}"
             out.update(arn=f"arn:aws:networkmanager::{account}:attachment/{rid}", segmentName=(inputs.get("tags") or {}).get("segment", ""),
-                       attachmentType="VPC", state="AVAILABLE")
+                       state="AVAILABLE")
             return rid, out
+        if args.typ == "aws:networkfirewall/firewall:Firewall":
+            name = inputs.get("name", args.name)
+            mappings = inputs.get("subnetMappings") or []
+            out.update(arn=f"arn:aws:network-firewall:{region}:{account}:firewall/{name}",
+                       firewallStatuses=[{"syncStates": [{"availabilityZone": f"az{i}", "attachments": [
+                           {"endpointId": f"vpce-{digest(h, str(i))}", "subnetId": m.get("subnetId", "")}]}
+                           for i, m in enumerate(mappings)]}])
+            return out["arn"], out
         if args.typ == "aws:organizations/organizationalUnit:OrganizationalUnit":
             rid = f"ou-{digest('root', length=4)}-{h[:8]}"
             out["arn"] = f"arn:aws:organizations::{MANAGEMENT_ACCOUNT}:ou/o-{digest('org', length=10)}/{rid}"

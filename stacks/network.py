@@ -44,7 +44,7 @@ def baseline_core_network_policy(zones: list[str]) -> dict:
     }
 
 
-def resolve_attachments(policy: dict, org: str, configured: dict[str, str]) -> pulumi.Output[str]:
+def resolve_attachments(policy: dict, org: str, configured: dict[str, pulumi.Input[str]]) -> pulumi.Output[str]:
     """The policy document with every `attachment:<name>` replaced by the attachment's id."""
     from govcloud.stacks.program import TENANT_PREFIX
 
@@ -75,7 +75,34 @@ def resolve_attachments(policy: dict, org: str, configured: dict[str, str]) -> p
     return pulumi.Output.all(*ids.values()).apply(render)
 
 
-def network_program(compiled_policy: dict | None = None) -> None:
+INSPECTION_CIDR = "10.255.16.0/24"
+
+
+def _hub_route(route: dict, hub_id: pulumi.Output[str], firewall_id: pulumi.Output[str], cfg: pulumi.Config):
+    """A compiled hub route with its next hop as a resource id: the hub's firewall, a tenant's
+    hub connection (named conn-<tenant>), or a configured link (inter-cloud VPN)."""
+    hop = route["nextHop"]
+    if hop == "inspection-azure":
+        next_hop = firewall_id
+    elif hop.startswith("intercloud-") or hop.startswith("site:"):
+        configured = (cfg.get_object("attachmentIds") or {}).get(hop)
+        if configured is None:
+            return None  # advertised over BGP by the link itself
+        next_hop = configured
+    else:
+        next_hop = hub_id.apply(lambda h, t=hop: f"{h}/hubVirtualNetworkConnections/conn-{t}")
+    return {"name": f"to-{route['destination'].replace('/', '-')}", "destination_type": "CIDR",
+            "destinations": [route["destination"]], "next_hop_type": "ResourceId", "next_hop": next_hop}
+
+
+def network_program(compiled: dict | None = None) -> None:
+    """``compiled``: the network controller's output (govcloud.stacks.program.network_inputs);
+    None before any tenant exists, which deploys the zone baseline."""
+    from govcloud.templates.aws.inspection import AwsInspectionNetwork
+    from govcloud.templates.aws.sites import AwsSiteConnections
+
+    compiled = compiled or {}
+    compiled_policy = compiled.get("policy")
     cfg = pulumi.Config("govcloud")
     zones = list(load_catalogue().zones)
     provider = aws.Provider("network", region="ap-northeast-1", default_tags=aws.ProviderDefaultTagsArgs(tags={"managed-by": "govcloud"}))
@@ -84,9 +111,16 @@ def network_program(compiled_policy: dict | None = None) -> None:
     core = aws.networkmanager.CoreNetwork("core-network", global_network_id=global_network.id,
                                           description="govcloud core network", create_base_policy=True,
                                           base_policy_regions=EDGE_LOCATIONS, opts=opts)
+    azs = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
+    inspection = AwsInspectionNetwork("inspection", cidr=cfg.get("inspectionCidr") or INSPECTION_CIDR,
+                                      availability_zones=sorted(azs.zone_ids), core_network_id=core.id,
+                                      core_network_arn=core.arn, firewall=compiled.get("firewall", {}), opts=opts)
+    aws_sites = [site for site in compiled.get("sites", []) if site["connection"] != "expressroute"]
+    connections = AwsSiteConnections("sites", sites=aws_sites, core_network_id=core.id, opts=opts)
     if compiled_policy is not None:
-        document = resolve_attachments(compiled_policy, cfg.get("org") or "organization",
-                                       cfg.get_object("attachmentIds") or {})
+        ids = {**(cfg.get_object("attachmentIds") or {}), **connections.attachment_ids,
+               "inspection-aws": inspection.attachment_id}
+        document = resolve_attachments(compiled_policy, cfg.get("org") or "organization", ids)
     else:  # no tenants yet: the zone baseline
         document = json.dumps(baseline_core_network_policy(zones), sort_keys=True)
     aws.networkmanager.CoreNetworkPolicyAttachment("core-network-policy", core_network_id=core.id,
@@ -102,18 +136,31 @@ def network_program(compiled_policy: dict | None = None) -> None:
     wan = network.VirtualWan("vwan", virtual_wan_name="vwan-govcloud", resource_group_name=rg.name,
                              location="japaneast", type="Standard", allow_branch_to_branch_traffic=False,
                              disable_vpn_encryption=False, opts=az_opts)
+    from govcloud.templates.azure.hub import AzureHubSecurity
+
+    vwan = compiled.get("vwan") or {"hubRouteTables": {f"rt-{z}": {"labels": [z], "routes": []} for z in zones}}
+    express_route = [site for site in compiled.get("sites", []) if site.get("expressRouteCircuitPeeringId")]
     hubs: dict[str, pulumi.Output] = {}
     for region, prefix in HUB_PREFIXES.items():
         hub_name = f"vhub-govcloud-{region}"
         hub = network.VirtualHub(f"vhub-{region}", virtual_hub_name=hub_name, resource_group_name=rg.name,
                                  location=region, address_prefix=prefix, virtual_wan={"id": wan.id},
                                  sku="Standard", opts=az_opts)
+        hub_id = hub.id
+        firewall_id = hub_id.apply(lambda h: f"{h.rsplit('/virtualHubs/', 1)[0]}/azureFirewalls/afw-{region}")
         tables = {}
-        for zone in zones:
-            table = network.HubRouteTable(f"vhub-{region}-rt-{zone}", route_table_name=f"rt-{zone}",
-                                          resource_group_name=rg.name, virtual_hub_name=hub.name,
-                                          labels=[zone], routes=[], opts=az_opts)
-            tables[zone] = table.id
+        for table_name, table in sorted(vwan["hubRouteTables"].items()):
+            routes = [_hub_route(r, hub_id, firewall_id, cfg) for r in table.get("routes", [])]
+            rt = network.HubRouteTable(f"vhub-{region}-{table_name}", route_table_name=table_name,
+                                       resource_group_name=rg.name, virtual_hub_name=hub.name,
+                                       labels=table.get("labels", []), routes=[r for r in routes if r], opts=az_opts)
+            tables[table_name] = rt.id
+        branches = {name.removeprefix("rt-").removesuffix("-branches"): tid for name, tid in tables.items()
+                    if name.endswith("-branches")}
+        AzureHubSecurity(region, resource_group=rg.name, location=region, hub_id=hub_id, hub_name=hub.name,
+                         firewall=compiled.get("firewall", {}),
+                         express_route_sites=express_route if region == "japaneast" else [],
+                         branch_route_tables=branches, opts=az_opts)
         hubs[region] = pulumi.Output.all(hub.id, rg.name, tables).apply(
             lambda v, n=hub_name: {"id": v[0], "name": n, "resourceGroup": v[1], "routeTables": v[2]})
     pulumi.export("coreNetworkId", core.id)

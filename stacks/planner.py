@@ -121,7 +121,7 @@ def make_job(ws: Workspace, stack: str, tenant: Tenant | None, network: dict | N
     if tenant is not None:
         own_network = network.get("tenants", {}).get(tenant.name)
     elif stack == "network":
-        own_network = {"policy": network["policy"]} if "policy" in network else None
+        own_network = {k: v for k, v in network.items() if k != "tenants"} or None
     else:
         own_network = None
     tenant_data = tenant.model_dump(mode="json", by_alias=True, exclude_none=True) if tenant else None
@@ -164,7 +164,7 @@ def plan_stack(job: StackJob) -> str:
         elif job.stack == "network":
             from govcloud.stacks.network import network_program
 
-            network_program((job.network or {}).get("policy"))
+            network_program(job.network)
         else:
             raise ValueError(f"unknown stack {job.stack}")
 

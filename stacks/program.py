@@ -16,11 +16,21 @@ def stack_names(reg: Registry) -> list[str]:
 def network_inputs(ws) -> dict:
     """What the network controller compiles for the stacks: the Cloud WAN policy for `network`
     and each tenant's security-group / NSG rules for `tenant-<name>`."""
+    from govcloud.network.intent import site_name
     from govcloud.network.pipeline import compile_workspace
+    from govcloud.tenants.registry import load_registry
 
     _, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"))
-    return {"policy": compiled.files["aws-cloudwan/core-network-policy.json"],
-            "tenants": compiled.files["tenants.json"]}
+    vwan = compiled.files["azure-vwan/virtual-wan.json"]
+    tenants = {name: {**entry, "hubConnection": vwan["connections"].get(name)}
+               for name, entry in compiled.files["tenants.json"].items()}
+    sites = []
+    for code, muni in sorted(load_registry(ws).municipalities.items()):
+        for site in muni.spec.sites:
+            sites.append({"attachment": site_name(code, site.name), **site.model_dump(mode="json", by_alias=True,
+                                                                                       exclude_none=True)})
+    return {"policy": compiled.files["aws-cloudwan/core-network-policy.json"], "tenants": tenants,
+            "firewall": compiled.files["firewall.json"], "vwan": vwan, "sites": sites}
 
 
 def build(stack: str, reg: Registry, network: dict | None = None) -> None:
@@ -33,7 +43,7 @@ def build(stack: str, reg: Registry, network: dict | None = None) -> None:
     elif stack == "network":
         from govcloud.stacks.network import network_program
 
-        network_program(network.get("policy"))
+        network_program(network or None)
     elif stack.startswith(TENANT_PREFIX):
         from govcloud.stacks.tenant import tenant_program
 

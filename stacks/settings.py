@@ -45,9 +45,6 @@ def shared_outputs(settings: PlatformSettings, tenant: Tenant) -> SharedOutputs:
         core_network_id=network.get_output("coreNetworkId"),
         core_network_arn=network.get_output("coreNetworkArn"),
         azure_log_storage_id=foundation.get_output("azureLogStorageId"),
-        azure_hub=network.get_output("azureHubs").apply(
-            lambda hubs: {**{k: v for k, v in hubs[spec.region].items() if k != "routeTables"},
-                          "routeTableId": hubs[spec.region]["routeTables"][spec.zone]}
-            if spec.cloud == "azure" else {}),
+        azure_hub=network.get_output("azureHubs").apply(lambda hubs: hubs[spec.region] if spec.cloud == "azure" else {}),
         azure_management_group_id=foundation.get_output("azureManagementGroupIds").apply(lambda ids: ids[ou_key]),
     )

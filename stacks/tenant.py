@@ -26,7 +26,7 @@ def tenant_program(tenant: Tenant, network: dict | None = None) -> None:
         ingress = [_rule({**r, "cidr": c, "port": int(r["destinationPortRange"])})
                    for r in network.get("nsgRules", []) if r["access"] == "Allow"
                    for c in r["sourceAddressPrefixes"]]
-        _azure(args, ingress)
+        _azure(args, ingress, network.get("hubConnection"))
     else:  # the catalogue and rules refuse other clouds before a stack is ever built
         raise ValueError(f"no templates for cloud {tenant.spec.cloud}")
     pulumi.export("tenant", tenant.name)
@@ -71,7 +71,7 @@ def _aws(args: TemplateArgs, groups: list[list[FlowRule]], egress: list[FlowRule
     pulumi.export("accountId", account.id)
 
 
-def _azure(args: TemplateArgs, ingress: list[FlowRule]) -> None:
+def _azure(args: TemplateArgs, ingress: list[FlowRule], hub_connection: dict | None) -> None:
     import pulumi_azure_native as azure_native
     from pulumi_azure_native import subscription
 
@@ -94,6 +94,7 @@ def _azure(args: TemplateArgs, ingress: list[FlowRule]) -> None:
     connectivity = azure_native.Provider(
         "connectivity", location=tenant.spec.region,
         subscription_id=pulumi.Output.from_input(args.shared.azure_hub).apply(lambda h: h["id"].split("/")[2]))
-    AzureTenantNetwork("network", args, connectivity=connectivity, ingress=ingress, opts=in_sub)
+    AzureTenantNetwork("network", args, connectivity=connectivity, ingress=ingress, hub_connection=hub_connection,
+                       opts=in_sub)
     AzureTenantAccess("access", args, subscription_id=subscription_id, opts=in_sub)
     pulumi.export("subscriptionId", subscription_id)

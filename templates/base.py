@@ -45,7 +45,7 @@ class SharedOutputs:
     core_network_id: pulumi.Input[str]
     core_network_arn: pulumi.Input[str]
     azure_log_storage_id: pulumi.Input[str]
-    azure_hub: pulumi.Input[dict]              # {"id", "name", "resourceGroup", "routeTableId"} for region/zone
+    azure_hub: pulumi.Input[dict]              # {"id", "name", "resourceGroup", "routeTables": {name: id}} of the region
     azure_management_group_id: pulumi.Input[str]
 
 

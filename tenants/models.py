@@ -41,13 +41,33 @@ class Metadata(Model):
 # --- Municipality ---------------------------------------------------------------------------
 
 
+class Gateway(Model):
+    address: str = Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}$", description="public IPv4 of the on-premises VPN device")
+    asn: int = Field(ge=1, le=4294967295, description="BGP ASN of the on-premises device")
+
+
 class Site(Model):
-    """An on-premises network of the municipality (庁内ネットワーク) and how it connects."""
+    """An on-premises network of the municipality (庁内ネットワーク) and how it connects. The
+    connection details are optional: without them the network stack expects the attachment id
+    in `govcloud:attachmentIds`."""
 
     name: str = Field(pattern=DNS_LABEL, max_length=40)
     zone: str = Field(description="trust zone id, e.g. mynumber, lgwan, internet")
     cidrs: list[Cidr] = Field(min_length=1)
     connection: Connection
+    gateway: Gateway | None = Field(default=None, description="vpn and lgwan: the customer gateway")
+    direct_connect_gateway_arn: str | None = Field(default=None, pattern=r"^arn:aws:directconnect::\d{12}:dx-gateway/[0-9a-f-]+$",
+                                                   description="directconnect: the Direct Connect gateway")
+    express_route_circuit_peering_id: str | None = Field(default=None, description="expressroute: the circuit's private peering id")
+
+    @model_validator(mode="after")
+    def _details_match_connection(self) -> "Site":
+        allowed = {"vpn": "gateway", "lgwan": "gateway", "directconnect": "direct_connect_gateway_arn",
+                   "expressroute": "express_route_circuit_peering_id"}[self.connection]
+        for field in ("gateway", "direct_connect_gateway_arn", "express_route_circuit_peering_id"):
+            if field != allowed and getattr(self, field) is not None:
+                raise ValueError(f"{to_camel(field)} does not apply to a {self.connection} connection")
+        return self
 
 
 class Contract(Model):

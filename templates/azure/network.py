@@ -55,7 +55,8 @@ class AzureTenantNetwork(pulumi.ComponentResource):
     vnet_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: TemplateArgs, *, connectivity: pulumi.ProviderResource,
-                 ingress: list[FlowRule] = (), opts: pulumi.ResourceOptions | None = None):
+                 ingress: list[FlowRule] = (), hub_connection: dict | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         """``connectivity`` is the provider of the subscription that owns the Virtual WAN hub:
         a hub connection is a child of the hub, not of the tenant's VNet."""
         super().__init__("govcloud:azure:TenantNetwork", name, None, opts)
@@ -82,15 +83,18 @@ class AzureTenantNetwork(pulumi.ComponentResource):
             storage_id=args.shared.azure_log_storage_id, enabled=True,
             retention_policy={"days": 365, "enabled": True}, format={"type": "JSON", "version": 2}, tags=tags, opts=child)
         hub = pulumi.Output.from_input(args.shared.azure_hub)
-        route_table = hub.apply(lambda h: h["routeTableId"])
+        # As compiled (and verified) by the network controller; without it, the zone's own table.
+        conn = hub_connection or {"associatedRouteTable": f"rt-{zone}", "propagatedRouteTables": [f"rt-{zone}"]}
+        associated = hub.apply(lambda h: h["routeTables"][conn["associatedRouteTable"]])
+        propagated = hub.apply(lambda h: [{"id": h["routeTables"][t]} for t in conn["propagatedRouteTables"]])
         network.HubVirtualNetworkConnection(
             f"{name}-hub-connection", connection_name=f"conn-{tenant.name}",
             resource_group_name=hub.apply(lambda h: h["resourceGroup"]), virtual_hub_name=hub.apply(lambda h: h["name"]),
             remote_virtual_network={"id": vnet.id}, enable_internet_security=args.closed_zone,
             allow_hub_to_remote_vnet_transit=True, allow_remote_vnet_to_use_hub_vnet_gateways=False,
             routing_configuration={
-                "associated_route_table": {"id": route_table},
-                "propagated_route_tables": {"ids": [{"id": route_table}], "labels": [zone]},
+                "associated_route_table": {"id": associated},
+                "propagated_route_tables": {"ids": propagated, "labels": [zone]},
             }, opts=pulumi.ResourceOptions(parent=self, provider=connectivity))
         self.vnet_id = vnet.id
         self.register_outputs({"vnetId": vnet.id, "nsgId": nsg.id})

@@ -61,3 +61,38 @@ def test_network_stack_deploys_the_compiled_policy():
     destinations = [d for a in policy["segment-actions"] for d in a.get("destinations", [])]
     assert destinations and not any(d.startswith("attachment:") for d in destinations)  # resolved to real ids
     assert len(resources(plan, "azure-native:network:VirtualHub")) == 2
+
+
+def test_network_stack_inspection_and_sites_follow_the_compiled_configuration():
+    from govcloud.stacks.program import network_inputs
+    from tests.plans import WS
+
+    compiled = network_inputs(WS)
+    plan = sample_plan("network")
+    group = one(plan, "aws:networkfirewall/ruleGroup:RuleGroup")["ruleGroup"]
+    passes = {(r["header"]["source"], r["header"]["destination"], r["header"]["destinationPort"])
+              for r in group["rulesSource"]["statefulRules"] if r["action"] == "PASS"}
+    expected = {(s, d, str(r["port"])) for r in compiled["firewall"]["rules"] for s in r["sources"] for d in r["destinations"]}
+    assert passes == expected and passes  # exactly the declared exceptions
+    policy = one(plan, "aws:networkfirewall/firewallPolicy:FirewallPolicy")["firewallPolicy"]
+    assert policy["statefulDefaultActions"][0] == "aws:drop_strict"
+    assert one(plan, "aws:networkmanager/vpcAttachment:VpcAttachment")["tags"]["network-function"] == "inspection"
+    vpn = resources(plan, "aws:networkmanager/siteToSiteVpnAttachment:SiteToSiteVpnAttachment")
+    dx = resources(plan, "aws:networkmanager/dxGatewayAttachment:DxGatewayAttachment")
+    aws_sites = [s for s in compiled["sites"] if s["connection"] != "expressroute"]
+    assert len(vpn) + len(dx) == len(aws_sites)
+    assert all(a["inputs"]["tags"]["segment"] in ("mynumber", "lgwan", "internet") for a in vpn + dx)
+    assert len(resources(plan, "azure-native:network:AzureFirewall")) == 2
+    tables = {r["inputs"]["routeTableName"] for r in resources(plan, "azure-native:network:HubRouteTable")}
+    assert tables == set(compiled["vwan"]["hubRouteTables"])
+
+
+def test_azure_tenant_connection_routes_as_compiled():
+    from govcloud.stacks.program import network_inputs
+    from tests.plans import WS
+
+    expected = network_inputs(WS)["vwan"]["connections"]["minato-data-kokuho-prod"]
+    conn = resources(sample_plan("tenant-minato-data-kokuho-prod"), "azure-native:network:HubVirtualNetworkConnection")[0]
+    routing = conn["inputs"]["routingConfiguration"]
+    assert routing["associatedRouteTable"]["id"].endswith("/" + expected["associatedRouteTable"])
+    assert sorted(t["id"].rsplit("/", 1)[1] for t in routing["propagatedRouteTables"]["ids"]) == sorted(expected["propagatedRouteTables"])
