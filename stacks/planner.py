@@ -209,6 +209,7 @@ def render_plan(job: StackJob, monitor) -> str:
             "stack": job.stack,
             "tenant": (job.tenant or {}).get("metadata", {}).get("name"),
             "cloud": (job.tenant or {}).get("spec", {}).get("cloud"),
+            "zone": (job.tenant or {}).get("spec", {}).get("zone"),
             "mode": "offline-mock",
             "inputsHash": job.key,
             "summary": {"resources": sum(1 for e in resources if e["custom"]),

@@ -24,7 +24,8 @@ def ws(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
     shutil.copytree(REPO / "tenants", root / "tenants",
                     ignore=shutil.ignore_patterns("__pycache__", "*.py", "catalogues"))
-    shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
+    for settings in REPO.glob("Pulumi*.yaml"):  # the project file and per-stack settings
+        shutil.copy(settings, root / settings.name)
     return root
 
 

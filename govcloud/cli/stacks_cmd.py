@@ -66,9 +66,34 @@ def _real(action: str, stack: str, org: Optional[str], yes: bool) -> None:
         raise UsageError(f"unknown stack {stack!r}: expected foundation, network or tenant-<name>")
     if action == "up" and not yes:
         raise UsageError("govcloud up changes real infrastructure: run `govcloud preview` first, then pass --yes")
+    if action == "up":
+        deploy_gate(ws, reg, stack)
     fn = automation.up if action == "up" else automation.preview
     result = fn(ws, stack, org=org, on_output=lambda line: console.print(line, markup=False, highlight=False, end=""))
     console.print(f"\n{action} of {stack}: {getattr(result, 'change_summary', None) or getattr(result.summary, 'resource_changes', '')}")
+
+
+def deploy_gate(ws, reg, stack: str) -> None:
+    """Never deploy a stack whose plan fails a mandatory control (waivers apply)."""
+    import tempfile
+
+    from govcloud.cli.policies_cmd import run_check
+    from govcloud.policies.catalogue import load_controls
+    from govcloud.stacks import planner
+    from govcloud.stacks.program import network_inputs
+
+    with tempfile.TemporaryDirectory(prefix="govcloud-gate-") as tmp:
+        stacks = planner.select_stacks(reg, stack=stack)
+        run = planner.run_plans(ws, stacks, Path(tmp), jobs=1, network=network_inputs(ws))
+        if run.failed:
+            raise UsageError(f"cannot plan {stack} for the deploy gate: {run.failed[0].error}")
+        result = run_check(Path(tmp), ws)
+    failures = result.failures(load_controls())
+    if failures:
+        listed = "; ".join(f"{f.control} ({f.message})" for f in failures[:10])
+        raise UsageError(f"refusing to deploy {stack}: {len(failures)} mandatory control(s) fail: {listed}. "
+                         f"Fix them or record a waiver in policies/waivers.yaml (govcloud check --plans shows details)")
+    console.print(f"deploy gate: {stack} passes every mandatory control", highlight=False)
 
 
 @report_errors
