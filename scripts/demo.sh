@@ -13,6 +13,7 @@ step govcloud network compile    # SDN intent → Cloud WAN / Transit Gateway / 
 step govcloud network verify     # prove the zone, municipality and least-privilege invariants
 step govcloud network explain --from 271004-denshi-shinsei-prod --to minato-data-kokuho-prod --port 443
 step govcloud plan --all          # offline plans of every stack under Pulumi's mock runtime (cached)
+step govcloud check --lang en     # the baseline controls over every plan (exit 1 on a mandatory failure)
 
 # Onboarding in a scratch workspace: approvals by both roles, apply, verify the chain.
 rm -rf build/demo && mkdir -p build/demo
