@@ -193,7 +193,6 @@ def load_fabrics(directory: Path) -> list[Fabric]:
         raise UsageError(f"{directory} holds no compiled configuration (no attachments.json); run govcloud network compile")
     attachments = {a["name"]: a for a in attachments_doc}
     intercloud = _read(directory, "intercloud.json", digests) or {"links": []}
-    zones = [link["zone"] for link in intercloud["links"]]
     for link in intercloud["links"]:
         z = link["zone"]
         attachments[link["aws"]] = {"name": link["aws"], "kind": "intercloud", "zone": z, "cloud": "aws",

@@ -2,12 +2,10 @@
 violated invariant and the path."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import sys
 
 import pulumi
 import pulumi_aws as aws
-import pytest
 
 from govcloud.stacks import planner
 from govcloud.stacks.mocks import GovcloudMocks
@@ -104,7 +103,7 @@ def test_a_failed_stack_does_not_change_the_next_plan_in_the_same_process():
     ws = Workspace(REPO)
     reg = load_registry(ws)
     job = planner.make_job(ws, "tenant-131016-juki-prod", reg.tenants["131016-juki-prod"])
-    code = f"""
+    code = """
 import pulumi_aws as aws, sys
 from govcloud.stacks import planner
 from govcloud.stacks.mocks import GovcloudMocks
@@ -118,7 +117,7 @@ def bad():
     aws.s3.Bucket("same", bucket="b")
 for _ in range(2):
     try:
-        run_program(bad, project="govcloud", stack="t", mocks=GovcloudMocks("t"), config={{}})
+        run_program(bad, project="govcloud", stack="t", mocks=GovcloudMocks("t"), config={})
         print("NOT RAISED")
     except Exception:
         pass
