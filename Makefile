@@ -5,10 +5,20 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# checkov pins old versions of packages Pulumi needs newer: it gets its own environment and runs as a tool.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV_SPEC  ?= checkov>=3.2,<4
 
 .PHONY: demo test setup clean schemas seed bench
 
-setup: $(STAMP)
+setup: $(STAMP) $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "$(CHECKOV_SPEC)" 2>&1 | grep -v "^WARNING: Location" || true
+	$(CHECKOV_VENV)/bin/checkov --version
+	touch $(CHECKOV_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,4 +40,4 @@ seed: setup
 	GOVCLOUD=$(BIN)/govcloud bash scripts/seed_samples.sh
 
 clean:
-	rm -rf $(VENV) .govcloud build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) .govcloud build *.egg-info

@@ -112,9 +112,12 @@ def network_program(compiled: dict | None = None) -> None:
                                           description="govcloud core network", create_base_policy=True,
                                           base_policy_regions=EDGE_LOCATIONS, opts=opts)
     azs = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
+    foundation = pulumi.StackReference(f"{cfg.get('org') or 'organization'}/govcloud/foundation")
     inspection = AwsInspectionNetwork("inspection", cidr=cfg.get("inspectionCidr") or INSPECTION_CIDR,
                                       availability_zones=sorted(azs.zone_ids), core_network_id=core.id,
-                                      core_network_arn=core.arn, firewall=compiled.get("firewall", {}), opts=opts)
+                                      core_network_arn=core.arn, firewall=compiled.get("firewall", {}),
+                                      log_bucket=foundation.get_output("logArchiveBucket"),
+                                      log_bucket_arn=foundation.get_output("logArchiveBucketArn"), opts=opts)
     aws_sites = [site for site in compiled.get("sites", []) if site["connection"] != "expressroute"]
     connections = AwsSiteConnections("sites", sites=aws_sites, core_network_id=core.id, opts=opts)
     if compiled_policy is not None:

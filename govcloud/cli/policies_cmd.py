@@ -14,13 +14,18 @@ from govcloud.fsio import atomic_write
 FORMATS = ("text", "json", "sarif", "junit")
 
 
-def run_check(plans_dir: Path, ws, stacks: set[str] | None = None):
-    from govcloud.policies.engine import run_checks
+def load_plans(plans_dir: Path) -> list[dict]:
     from govcloud.stacks.planner import iter_plans
 
     if not plans_dir.is_dir() or not any(plans_dir.glob("*.json")):
         raise UsageError(f"no plan documents in {plans_dir}: run govcloud plan --all first")
-    plans = (doc for path, doc in iter_plans(plans_dir) if stacks is None or doc.get("govcloud", {}).get("stack") in stacks)
+    return [doc for _, doc in iter_plans(plans_dir)]
+
+
+def run_check(plans_dir: Path, ws, stacks: set[str] | None = None):
+    from govcloud.policies.engine import run_checks
+
+    plans = [d for d in load_plans(plans_dir) if stacks is None or d.get("govcloud", {}).get("stack") in stacks]
     return run_checks(plans, ws.root / "policies" / "waivers.yaml")
 
 
@@ -30,6 +35,8 @@ def check_cmd(
     fmt: str = typer.Option("text", "--format", help="text, json, sarif or junit."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file (atomically)."),
     lang: str = typer.Option("ja", "--lang", help="ja or en: titles and remediation."),
+    with_checkov: Optional[bool] = typer.Option(None, "--checkov/--no-checkov",
+                                                help="Also run checkov's catalogue (default: when checkov is installed)."),
 ) -> None:
     """Run the Government Cloud baseline over every plan; exit 1 when a mandatory control fails."""
     from govcloud.policies import report
@@ -40,8 +47,29 @@ def check_cmd(
     if lang not in ("ja", "en"):
         raise UsageError("--lang must be ja or en")
     ws = workspace()
-    run = run_check((plans or ws.root / "build" / "plans"), ws)
-    controls = load_controls()
+    plans_dir = plans or ws.root / "build" / "plans"
+    run = run_check(plans_dir, ws)
+    controls = dict(load_controls())
+    if with_checkov is not False:
+        from govcloud.policies.checkov_runner import find_checkov, run_checkov
+
+        checkov = find_checkov(ws.root)
+        if checkov is None:
+            if with_checkov:
+                raise UsageError("checkov is not installed: run `make setup` (it creates .venv-checkov) or set $GOVCLOUD_CHECKOV")
+            err_console.print("note: checkov not found (make setup installs it); ran govcloud's controls only", markup=False)
+        else:
+            result = run_checkov(load_plans(plans_dir), checkov)
+            controls.update(result.controls)
+            run.findings.extend(result.findings)
+            run.findings.sort(key=lambda f: (f.stack, f.control, f.resource, f.message))
+            ours = {(f.control, f.resource) for f in run.findings if f.status in ("failed", "waived")
+                    and controls[f.control].scope == "resource" and not f.resource_type.startswith("pulumi:providers:")}
+            if result.ours != {k for k in ours if k[0].startswith("GC-")}:
+                raise UsageError(f"checkov's run of govcloud's controls disagrees with govcloud check: "
+                                 f"{sorted(result.ours ^ ours)[:5]}")
+            err_console.print(f"checkov: {result.resources} resources, {len(result.findings)} finding(s) from its own "
+                              f"catalogue (advisory), in {result.seconds:.1f}s", markup=False)
     if fmt == "text":
         text = "\n".join(report.to_text(run, controls, lang)) + "\n"
     else:

@@ -27,7 +27,8 @@ def stateful_rules(firewall: dict) -> list[dict]:
 
 class AwsInspectionNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, *, cidr: str, availability_zones: list[str], core_network_id: pulumi.Input[str],
-                 core_network_arn: pulumi.Input[str], firewall: dict, opts: pulumi.ResourceOptions | None = None):
+                 core_network_arn: pulumi.Input[str], firewall: dict, log_bucket: pulumi.Input[str],
+                 log_bucket_arn: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
         super().__init__("govcloud:aws:InspectionNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = {"managed-by": "govcloud", "network-function": "inspection"}
@@ -81,6 +82,16 @@ class AwsInspectionNetwork(pulumi.ComponentResource):
             aws.ec2.Route(f"{name}-to-wan-{az[-1]}", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
                           core_network_arn=core_network_arn, opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]))
             aws.ec2.RouteTableAssociation(f"{name}-firewall-rta-{az[-1]}", subnet_id=subnet.id, route_table_id=table.id, opts=child)
+        aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="s3",
+                        log_destination=pulumi.Output.concat(log_bucket_arn, f"/vpc-flow-logs/{name}/"),
+                        max_aggregation_interval=60, tags=tags, opts=child)
+        # Every inspected flow and every alert (the default drop) goes to the log archive.
+        aws.networkfirewall.LoggingConfiguration(
+            f"{name}-firewall-logging", firewall_arn=fw.arn,
+            logging_configuration={"log_destination_configs": [
+                {"log_destination": {"bucketName": log_bucket, "prefix": f"network-firewall/{kind.lower()}"},
+                 "log_destination_type": "S3", "log_type": kind} for kind in ("FLOW", "ALERT")]},
+            opts=child)
         self.attachment_id = attachment.id
         self.register_outputs({"attachmentId": attachment.id, "firewallArn": fw.arn})
 

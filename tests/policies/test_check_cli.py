@@ -22,17 +22,17 @@ def break_trail_validation(plans: Path) -> None:
 
 
 def test_sample_fleet_passes(planned, run):
-    proc = run("check", check=True)
+    proc = run("check", "--no-checkov", check=True)
     assert "0 mandatory failure(s)" in proc.stdout
 
 
 def test_edited_plan_fails_with_the_control_id(planned, run):
     break_trail_validation(planned)
-    proc = run("check", "--lang", "en")
+    proc = run("check", "--no-checkov", "--lang", "en")
     assert proc.returncode == 1
     assert "FAIL   GC-AWS-CT-2 [high] tenant-131016-juki-prod: CloudTrail log file validation is enabled" in proc.stdout
     assert "Set enableLogFileValidation to true" in proc.stdout
-    assert "ログファイル検証" in run("check").stdout  # --lang ja is the default
+    assert "ログファイル検証" in run("check", "--no-checkov").stdout  # --lang ja is the default
 
 
 def test_public_ip_in_mynumber_and_region_outside_japan(planned, run):
@@ -42,7 +42,7 @@ def test_public_ip_in_mynumber_and_region_outside_japan(planned, run):
     doc["deployment"]["resources"].append({"urn": "urn:x::pip", "custom": True, "type": "azure-native:network:PublicIPAddress",
                                            "inputs": {"location": "eastus", "tags": tags}})
     path.write_text(json.dumps(doc))
-    proc = run("check", "--format", "json")
+    proc = run("check", "--no-checkov", "--format", "json")
     assert proc.returncode == 1
     controls = {f["control"] for f in json.loads(proc.stdout)["findings"]}
     assert {"GC-AZ-NET-2", "GC-GEN-REGION-1"} <= controls
@@ -51,7 +51,7 @@ def test_public_ip_in_mynumber_and_region_outside_japan(planned, run):
 def test_sarif_and_junit(planned, run, tmp_path):
     break_trail_validation(planned)
     sarif_file, junit_file = tmp_path / "r.sarif", tmp_path / "r.xml"
-    assert run("check", "--format", "sarif", "--out", str(sarif_file)).returncode == 1
+    assert run("check", "--no-checkov", "--format", "sarif", "--out", str(sarif_file)).returncode == 1
     sarif = json.loads(sarif_file.read_text())
     assert sarif["version"] == "2.1.0"
     (result,) = sarif["runs"][0]["results"]
@@ -59,7 +59,7 @@ def test_sarif_and_junit(planned, run, tmp_path):
     assert result["ruleId"] == "GC-AWS-CT-2" and rules[result["ruleIndex"]]["id"] == "GC-AWS-CT-2"
     assert result["level"] == "error" and result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith("urn:pulumi:")
     assert len(rules) == 57 and all("security-severity" in r["properties"] for r in rules)
-    assert run("check", "--format", "junit", "--out", str(junit_file)).returncode == 1
+    assert run("check", "--no-checkov", "--format", "junit", "--out", str(junit_file)).returncode == 1
     root = ET.parse(junit_file).getroot()
     assert root.tag == "testsuites"
     failing = [case for case in root.iter("testcase") if case.find("failure") is not None]
@@ -92,26 +92,26 @@ def test_waivers_apply_expire_and_never_cover_non_waivable(planned, run, ws):
     path.write_text(json.dumps(doc))
     future, past = dt.date.today() + dt.timedelta(days=30), dt.date.today() - dt.timedelta(days=1)
     write_waivers(ws, "GC-AWS-LOG-1", future)
-    proc = run("check", "--lang", "en")
+    proc = run("check", "--no-checkov", "--lang", "en")
     assert proc.returncode == 0 and "WAIVED GC-AWS-LOG-1" in proc.stdout
     write_waivers(ws, "GC-AWS-LOG-1", past)
-    proc = run("check")
+    proc = run("check", "--no-checkov")
     assert proc.returncode == 1 and "expired" in proc.stderr
     break_trail_validation(planned)
     write_waivers(ws, "GC-AWS-CT-2", future)              # not waivable
-    proc = run("check")
+    proc = run("check", "--no-checkov")
     assert proc.returncode == 1 and "may not be waived" in proc.stderr
 
 
 def test_bad_waiver_file_names_line_and_field(planned, run, ws):
     write_waivers(ws, "GC-NOPE-1", dt.date.today())
-    proc = run("check")
+    proc = run("check", "--no-checkov")
     assert proc.returncode == 1 and "waivers.yaml:6:7: error[GC801]: unknown control" in proc.stderr
     assert "(field spec.waivers[0].control)" in proc.stderr
 
 
 def test_check_without_plans_says_what_to_do(run):
-    proc = run("check")
+    proc = run("check", "--no-checkov")
     assert proc.returncode == 1 and "govcloud plan --all" in proc.stderr
 
 
