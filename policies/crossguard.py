@@ -17,12 +17,11 @@ from pulumi_policy import (
 )
 
 try:  # inside the govcloud package
-    from .controls import RESOURCE, STACK, load_all
+    from .controls import CLOUD_PREFIXES, RESOURCE, STACK, applies, load_all
 except ImportError:  # as the policy pack's own top-level module
-    from controls import RESOURCE, STACK, load_all  # type: ignore[no-redef]
+    from controls import CLOUD_PREFIXES, RESOURCE, STACK, applies, load_all  # type: ignore[no-redef]
 
 CATALOGUE = Path(__file__).with_name("catalogue.yaml")
-CLOUD_PREFIX = {"aws": ("aws:", "pulumi:providers:aws"), "azure": ("azure-native:", "pulumi:providers:azure-native")}
 
 
 def catalogue() -> list[dict]:
@@ -41,11 +40,7 @@ def _context(resource_type: str, props, urn: str) -> dict:
 
 
 def _applies(control: dict, resource_type: str, zone) -> bool:
-    if control.get("zones") is not None and zone not in control["zones"]:
-        return False
-    if control["cloud"] != "any" and not resource_type.startswith(CLOUD_PREFIX[control["cloud"]]):
-        return False
-    return "*" in control["types"] or resource_type in control["types"]
+    return applies(control["cloud"], control["types"], control.get("zones"), resource_type, zone)
 
 
 def resource_validator(control: dict):
@@ -72,7 +67,7 @@ def stack_validator(control: dict):
         ctx["zone"] = zone
         if control.get("zones") is not None and zone not in control["zones"]:
             return
-        clouds = {c for c, prefix in CLOUD_PREFIX.items() if any(r["type"].startswith(prefix[0]) for r in resources)}
+        clouds = {c for c, prefix in CLOUD_PREFIXES.items() if any(r["type"].startswith(prefix[0]) for r in resources)}
         if control["cloud"] != "any" and control["cloud"] not in clouds:
             return
         tenantless = {"GC-AWS-ORG-1", "GC-AZ-POL-1"}

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from govcloud.diagnostics import DiagnosticError
 from govcloud.policies.catalogue import Control, load_controls
-from govcloud.policies.controls import RESOURCE, STACK
+from govcloud.policies.controls import RESOURCE, STACK, applies
 from govcloud.tenants import documents
 from govcloud.tenants.models import Model
 
@@ -96,13 +96,8 @@ def _waiver_for(waivers: list[Waiver], control: str, tenant: str | None, urn: st
 # --- running ---------------------------------------------------------------------------------------------
 
 
-def _applies(control: Control, resource_type: str, cloud: str | None, zone: str | None) -> bool:
-    if control.zones is not None and zone not in control.zones:
-        return False
-    if control.cloud != "any" and not resource_type.startswith(("aws:" if control.cloud == "aws" else "azure-native:",
-                                                                 f"pulumi:providers:{control.cloud}")):
-        return False
-    return "*" in control.types or resource_type in control.types
+def _applies(control: Control, resource_type: str, zone: str | None) -> bool:
+    return applies(control.cloud, control.types, control.zones, resource_type, zone)
 
 
 def _stack_cloud(resources: list[dict]) -> set[str]:
@@ -134,7 +129,7 @@ def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], 
             continue
         ctx = {"type": r["type"], "zone": zone, "tenant": tenant, "stack": stack}
         for control in resource_controls:
-            if not _applies(control, r["type"], None, zone):
+            if not _applies(control, r["type"], zone):
                 continue
             run.evaluated += 1
             message = RESOURCE[control.id](r.get("inputs") or {}, ctx)

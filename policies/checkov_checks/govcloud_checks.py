@@ -21,7 +21,6 @@ import controls  # noqa: E402
 from formats import ARM_TYPES, tf_type  # noqa: E402
 
 controls.load_all()
-PREFIX = {"aws": ("aws:", "pulumi:providers:aws"), "azure": ("azure-native:", "pulumi:providers:azure-native")}
 
 
 def check_id(control_id: str) -> str:
@@ -40,11 +39,7 @@ def _evaluate(control: dict, conf: dict):
     meta = json.loads(_one(conf.get("govcloud_meta")) or "{}")
     pulumi_type = meta.get("type", "")
     zone = meta.get("zone") or None
-    if control.get("zones") is not None and zone not in control["zones"]:
-        return CheckResult.PASSED
-    if control["cloud"] != "any" and not pulumi_type.startswith(PREFIX[control["cloud"]]):
-        return CheckResult.PASSED
-    if "*" not in control["types"] and pulumi_type not in control["types"]:
+    if not controls.applies(control["cloud"], control["types"], control.get("zones"), pulumi_type, zone):
         return CheckResult.PASSED
     ctx = {"type": pulumi_type, "zone": zone, "tenant": meta.get("tenant") or None}
     message = controls.RESOURCE[control["id"]](inputs, ctx)

@@ -15,6 +15,16 @@ from typing import Callable
 
 RESOURCE: dict[str, Callable] = {}
 STACK: dict[str, Callable] = {}
+CLOUD_PREFIXES = {"aws": ("aws:", "pulumi:providers:aws"), "azure": ("azure-native:", "pulumi:providers:azure-native")}
+
+
+def applies(cloud: str, types: list[str], zones: list[str] | None, resource_type: str, zone: str | None) -> bool:
+    """Whether a resource control judges this resource: the one rule every adapter uses."""
+    if zones is not None and zone not in zones:
+        return False
+    if cloud != "any" and not resource_type.startswith(CLOUD_PREFIXES[cloud]):
+        return False
+    return "*" in types or resource_type in types
 
 
 def resource_control(control_id: str):
