@@ -20,7 +20,7 @@ from pydantic import Field
 from govcloud import yamlio
 from govcloud.diagnostics import Collector, DiagnosticError
 from govcloud.tenants import documents
-from govcloud.tenants.models import DNS_LABEL, Model
+from govcloud.tenants.models import DNS_LABEL, Model, TimeLimitedApproval
 from govcloud.tenants.registry import Registry
 
 DATA = Path(__file__).parent / "data"
@@ -62,7 +62,7 @@ class ExceptionTarget(Model):
     tenant: str
 
 
-class FlowException(Model):
+class FlowException(TimeLimitedApproval):
     id: str = Field(pattern=DNS_LABEL)
     source: ExceptionSource = Field(alias="from")
     destination: ExceptionTarget = Field(alias="to")
@@ -70,8 +70,6 @@ class FlowException(Model):
     port: int = Field(ge=1, le=65535)
     via: Literal["inspection"] = "inspection"
     justification: str = Field(min_length=10)
-    approver: str = Field(min_length=1)
-    expires: dt.date
 
 
 class NetworkExceptionsSpec(Model):
@@ -178,8 +176,8 @@ def build_intent(reg: Registry, exceptions: list[FlowException], *, today: dt.da
             screen += [(site, tenant.name) for site in screened.get((code, zone), ())]
 
     problems = Collector(source.path if source else "tenants/network-exceptions.yaml", source.positions if source else {})
-    active = [e for e in exceptions if e.expires >= today]
-    expired = [e for e in exceptions if e.expires < today]
+    active = [e for e in exceptions if not e.expired(today)]
+    expired = [e for e in exceptions if e.expired(today)]
     by_base = reg.tenants_by_base()
     for consumer in sorted(reg.tenants.values(), key=lambda t: t.name):
         for use in consumer.spec.apis.consumes:

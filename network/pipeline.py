@@ -16,21 +16,22 @@ from govcloud.fsio import atomic_write
 from govcloud.network.compile import TARGETS, Compiled, compile_network
 from govcloud.network.fabric import Fabric, load_fabrics
 from govcloud.network.intent import Intent, build_intent, load_exceptions
-from govcloud.tenants.registry import load_registry
+from govcloud.tenants.registry import Registry, load_registry
 from govcloud.workspace import Workspace
 
 EXCEPTIONS_FILE = "network-exceptions.yaml"
 
 
-def workspace_intent(ws: Workspace, today: dt.date | None = None) -> Intent:
-    reg = load_registry(ws)
+def workspace_intent(ws: Workspace, today: dt.date | None = None, reg: Registry | None = None) -> Intent:
+    reg = reg or load_registry(ws)
     exceptions, source = load_exceptions(ws.tenants_dir / EXCEPTIONS_FILE)
     return build_intent(reg, exceptions, today=today, source=source)
 
 
 def compile_workspace(ws: Workspace, targets: tuple[str, ...] = TARGETS, *,
-                      quota_overrides: dict[str, int] | None = None, today: dt.date | None = None) -> tuple[Intent, Compiled]:
-    intent = workspace_intent(ws, today)
+                      quota_overrides: dict[str, int] | None = None, today: dt.date | None = None,
+                      reg: Registry | None = None) -> tuple[Intent, Compiled]:
+    intent = workspace_intent(ws, today, reg)
     return intent, compile_network(intent, targets, quota_overrides=quota_overrides)
 
 

@@ -14,7 +14,7 @@ from govcloud.diagnostics import DiagnosticError
 from govcloud.policies.catalogue import Control, load_controls
 from govcloud.policies.controls import RESOURCE, STACK, applies
 from govcloud.tenants import documents
-from govcloud.tenants.models import Model
+from govcloud.tenants.models import Model, TimeLimitedApproval
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -46,13 +46,11 @@ class CheckRun:
 # --- waivers (policies/waivers.yaml) -----------------------------------------------------------------
 
 
-class Waiver(Model):
+class Waiver(TimeLimitedApproval):
     control: str
     tenant: str = Field(default="*", description="tenant name or glob")
     resource: str = Field(default="*", description="URN glob")
     reason: str = Field(min_length=10)
-    approver: str = Field(min_length=1)
-    expires: dt.date
 
 
 class WaiverSpec(Model):
@@ -77,7 +75,7 @@ def load_waivers(path: Path, controls: dict[str, Control], today: dt.date) -> tu
     src.raise_if_errors()
     active, notes = [], []
     for w in doc.spec.waivers:
-        if w.expires < today:
+        if w.expired(today):
             notes.append(f"waiver for {w.control} on {w.tenant} expired on {w.expires} and no longer applies")
         elif not controls[w.control].waivable:
             notes.append(f"waiver for {w.control} on {w.tenant} is ignored: {w.control} may not be waived")

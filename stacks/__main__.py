@@ -7,4 +7,5 @@ from govcloud.tenants.registry import load_registry
 from govcloud.workspace import find_workspace
 
 workspace = find_workspace()
-build(pulumi.get_stack(), load_registry(workspace), network_inputs(workspace))
+registry = load_registry(workspace)
+build(pulumi.get_stack(), registry, network_inputs(workspace, registry))

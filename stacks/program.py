@@ -13,19 +13,20 @@ def stack_names(reg: Registry) -> list[str]:
     return ["foundation", "network", *(f"{TENANT_PREFIX}{name}" for name in sorted(reg.tenants))]
 
 
-def network_inputs(ws) -> dict:
+def network_inputs(ws, reg: Registry | None = None) -> dict:
     """What the network controller compiles for the stacks: the Cloud WAN policy for `network`
     and each tenant's security-group / NSG rules for `tenant-<name>`."""
     from govcloud.network.intent import site_name
     from govcloud.network.pipeline import compile_workspace
     from govcloud.tenants.registry import load_registry
 
-    _, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"))
+    reg = reg or load_registry(ws)
+    _, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), reg=reg)
     vwan = compiled.files["azure-vwan/virtual-wan.json"]
     tenants = {name: {**entry, "hubConnection": vwan["connections"].get(name)}
                for name, entry in compiled.files["tenants.json"].items()}
     sites = []
-    for code, muni in sorted(load_registry(ws).municipalities.items()):
+    for code, muni in sorted(reg.municipalities.items()):
         for site in muni.spec.sites:
             sites.append({"attachment": site_name(code, site.name), **site.model_dump(mode="json", by_alias=True,
                                                                                        exclude_none=True)})

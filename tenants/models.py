@@ -267,6 +267,17 @@ class AddressPlan(Model):
     status: AddressPlanStatus = Field(default_factory=AddressPlanStatus)
 
 
+class TimeLimitedApproval(Model):
+    """Something a named person allowed until a date (network exceptions, policy waivers):
+    one expiry rule for all of them."""
+
+    approver: str = Field(min_length=1)
+    expires: dt.date = Field(description="last day it applies")
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires < today
+
+
 DOCUMENT_KINDS: dict[str, type[Model]] = {
     "Municipality": Municipality,
     "Vendor": Vendor,

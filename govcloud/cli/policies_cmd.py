@@ -22,11 +22,10 @@ def load_plans(plans_dir: Path) -> list[dict]:
     return [doc for _, doc in iter_plans(plans_dir)]
 
 
-def run_check(plans_dir: Path, ws, stacks: set[str] | None = None):
+def run_check(plans_dir: Path, ws, plans: list[dict] | None = None):
     from govcloud.policies.engine import run_checks
 
-    plans = [d for d in load_plans(plans_dir) if stacks is None or d.get("govcloud", {}).get("stack") in stacks]
-    return run_checks(plans, ws.root / "policies" / "waivers.yaml")
+    return run_checks(plans if plans is not None else load_plans(plans_dir), ws.root / "policies" / "waivers.yaml")
 
 
 @report_errors
@@ -48,7 +47,8 @@ def check_cmd(
         raise UsageError("--lang must be ja or en")
     ws = workspace()
     plans_dir = plans or ws.root / "build" / "plans"
-    run = run_check(plans_dir, ws)
+    documents = load_plans(plans_dir)
+    run = run_check(plans_dir, ws, documents)
     controls = dict(load_controls())
     if with_checkov is not False:
         from govcloud.policies.checkov_runner import find_checkov, run_checkov
@@ -59,7 +59,7 @@ def check_cmd(
                 raise UsageError("checkov is not installed: run `make setup` (it creates .venv-checkov) or set $GOVCLOUD_CHECKOV")
             err_console.print("note: checkov not found (make setup installs it); ran govcloud's controls only", markup=False)
         else:
-            result = run_checkov(load_plans(plans_dir), checkov)
+            result = run_checkov(documents, checkov)
             controls.update(result.controls)
             run.findings.extend(result.findings)
             run.findings.sort(key=lambda f: (f.stack, f.control, f.resource, f.message))

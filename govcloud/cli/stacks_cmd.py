@@ -44,7 +44,7 @@ def plan_cmd(
             progress.update(task, advance=1, description=result.stack)
 
         run = planner.run_plans(ws, stacks, out_dir, jobs=workers, use_cache=not no_cache,
-                                prune=all_stacks, network=network_inputs(ws), progress=tick)
+                                prune=all_stacks, network=network_inputs(ws, reg), progress=tick)
     planned = [r for r in run.results if not r.error]
     cached = sum(1 for r in planned if r.cached)
     resources = sum(r.resources for r in planned)
@@ -84,7 +84,7 @@ def deploy_gate(ws, reg, stack: str) -> None:
 
     with tempfile.TemporaryDirectory(prefix="govcloud-gate-") as tmp:
         stacks = planner.select_stacks(reg, stack=stack)
-        run = planner.run_plans(ws, stacks, Path(tmp), jobs=1, network=network_inputs(ws))
+        run = planner.run_plans(ws, stacks, Path(tmp), jobs=1, network=network_inputs(ws, reg))
         if run.failed:
             raise UsageError(f"cannot plan {stack} for the deploy gate: {run.failed[0].error}")
         result = run_check(Path(tmp), ws)

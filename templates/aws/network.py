@@ -109,20 +109,18 @@ class AwsTenantNetwork(pulumi.ComponentResource):
                                         referenced_security_group_id=endpoint_sg.id, ip_protocol="tcp",
                                         from_port=443, to_port=443, description="AWS APIs via VPC endpoints",
                                         tags=tags, opts=child)
+        def flow_rule(kind, logical: str, group, rule: FlowRule) -> None:
+            kind(logical, security_group_id=group.id, cidr_ipv4=rule.cidr, ip_protocol=rule.protocol,
+                 from_port=rule.port, to_port=rule.port, description=rule.description[:255], tags=tags, opts=child)
+
         for i, rule in enumerate(egress):
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-egress-{i}", security_group_id=workload_sg.id, cidr_ipv4=rule.cidr,
-                ip_protocol=rule.protocol, from_port=rule.port, to_port=rule.port,
-                description=rule.description[:255], tags=tags, opts=child)
+            flow_rule(aws.vpc.SecurityGroupEgressRule, f"{name}-egress-{i}", workload_sg, rule)
         for g, group in enumerate(ingress_groups):
             flows_sg = aws.ec2.SecurityGroup(f"{name}-flows-{g}", vpc_id=vpc.id, name=f"{tenant.name}-flows-{g}",
                                              description="Declared flows compiled by the govcloud network controller",
                                              tags=tags, opts=child)
             for i, rule in enumerate(group):
-                aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-flows-{g}-{i}", security_group_id=flows_sg.id, cidr_ipv4=rule.cidr,
-                    ip_protocol=rule.protocol, from_port=rule.port, to_port=rule.port,
-                    description=rule.description[:255], tags=tags, opts=child)
+                flow_rule(aws.vpc.SecurityGroupIngressRule, f"{name}-flows-{g}-{i}", flows_sg, rule)
 
         region = tenant.spec.region
         catalogue = endpoint_catalogue()
