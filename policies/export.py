@@ -97,13 +97,28 @@ def _meta(resource: dict, plan_meta: dict) -> str:
                        "tenant": plan_meta.get("tenant") or ""}, sort_keys=True)
 
 
-def write_exports(plans: list[dict], out_dir: Path) -> list[Path]:
-    written = []
+def export_documents(plans: list[dict]) -> list[tuple[str, str, dict]]:
+    """(stack, file suffix, document) for every plan with resources checkov reads."""
+    documents = []
     for plan in plans:
         stack = plan.get("govcloud", {}).get("stack", "stack")
         for suffix, doc in (("tfplan.json", terraform_plan(plan)), ("arm.json", arm_template(plan))):
             if doc is not None:
-                path = out_dir / f"{stack}.{suffix}"
-                atomic_write(path, json.dumps(doc, ensure_ascii=False, sort_keys=True))
-                written.append(path)
+                documents.append((stack, suffix, doc))
+    return documents
+
+
+def exported_resources(doc: dict) -> list[tuple[str, dict]]:
+    """(the address checkov reports, govcloud meta) for each resource of an exported document, in order."""
+    if "planned_values" in doc:
+        return [(r["address"], json.loads(r["values"]["govcloud_meta"])) for r in doc["planned_values"]["root_module"]["resources"]]
+    return [(f"{r['type']}.{r['name']}", json.loads(r["govcloud_meta"])) for r in doc.get("resources", [])]
+
+
+def write_exports(plans: list[dict], out_dir: Path) -> list[Path]:
+    written = []
+    for stack, suffix, doc in export_documents(plans):
+        path = out_dir / f"{stack}.{suffix}"
+        atomic_write(path, json.dumps(doc, ensure_ascii=False, sort_keys=True))
+        written.append(path)
     return written

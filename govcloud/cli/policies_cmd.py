@@ -36,6 +36,8 @@ def check_cmd(
     lang: str = typer.Option("ja", "--lang", help="ja or en: titles and remediation."),
     with_checkov: Optional[bool] = typer.Option(None, "--checkov/--no-checkov",
                                                 help="Also run checkov's catalogue (default: when checkov is installed)."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Also write the exported Terraform-plan and ARM "
+                                          "documents (what checkov reads) to this folder, one file per stack."),
 ) -> None:
     """Run the Government Cloud baseline over every plan; exit 1 when a mandatory control fails."""
     from govcloud.policies import report
@@ -49,6 +51,12 @@ def check_cmd(
     plans_dir = plans or ws.root / "build" / "plans"
     documents = load_plans(plans_dir)
     run = run_check(plans_dir, ws, documents)
+    if export:
+        from govcloud.policies.export import write_exports
+
+        export.mkdir(parents=True, exist_ok=True)
+        written = write_exports(documents, export)
+        err_console.print(f"exported {len(written)} document(s) to {export}", markup=False)
     controls = dict(load_controls())
     if with_checkov is not False:
         from govcloud.policies.checkov_runner import find_checkov, run_checkov
@@ -68,8 +76,9 @@ def check_cmd(
             if result.ours != {k for k in ours if k[0].startswith("GC-")}:
                 raise UsageError(f"checkov's run of govcloud's controls disagrees with govcloud check: "
                                  f"{sorted(result.ours ^ ours)[:5]}")
-            err_console.print(f"checkov: {result.resources} resources, {len(result.findings)} finding(s) from its own "
-                              f"catalogue (advisory), in {result.seconds:.1f}s", markup=False)
+            err_console.print(f"checkov: {result.documents} exported document(s) in {result.shapes} shape(s); scanned "
+                              f"{result.scanned} resource(s) for {result.resources}; {len(result.findings)} finding(s) "
+                              f"from its own catalogue (advisory), in {result.seconds:.1f}s", markup=False)
     if fmt == "text":
         text = "\n".join(report.to_text(run, controls, lang)) + "\n"
     else:
