@@ -208,6 +208,21 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                                 "internet-never-reaches-mynumber", "routing", src, t,
                                 f"inspection rule {rule['id']} passes {src} to mynumber tenant {t} "
                                 f"{rule['protocol']}/{rule['port']} without a declared exception", hops))
+    # The other direction: a table that mynumber tenants use must not route to an internet-zone site
+    # or tenant (externals are judged per tenant, in _verify_tenant) except through inspection.
+    mynumber_tables: dict[str, str] = {}
+    for t in tenants:
+        if atts[t]["zone"] == MYNUMBER and t in fabric.associated:
+            mynumber_tables.setdefault(fabric.associated[t], t)
+    internet = [n for n in sorted(atts) if atts[n]["zone"] == INTERNET and atts[n]["kind"] in ("site", "tenant")
+                and atts[n]["cidrs"]]
+    for table, example in sorted(mynumber_tables.items()):
+        for dst in internet:
+            path = fabric.route_from_table(table, dst)
+            if path is not None and not path.inspected:
+                out.append(Violation("mynumber-never-reaches-internet", "routing", example, dst,
+                                     f"mynumber tenants in {table} route to internet-zone {dst}",
+                                     (f"{example} and every mynumber tenant in {table}",) + tuple(path.hops)))
     return out
 
 

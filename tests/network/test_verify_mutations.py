@@ -78,6 +78,15 @@ def test_transit_gateway_static_route_around_inspection(compiled, run):
     assert "aws-tgw+azure-vwan" in proc.stdout and "intake-crosses-inspection (routing layer)" in proc.stdout
 
 
+def test_internet_site_propagated_into_the_mynumber_table(compiled, run):
+    edit(compiled / "aws-tgw/transit-gateway.json",
+         lambda doc: doc["routeTables"]["rt-mynumber"]["propagations"].append("site:131016:honcho-internet"))
+    proc = run("network", "verify", "--compiled", str(compiled))
+    assert proc.returncode == 1
+    assert "violation mynumber-never-reaches-internet (routing layer): mynumber tenants in tgw:rt-mynumber route to " \
+           "internet-zone site:131016:honcho-internet" in proc.stdout
+
+
 def test_firewall_rule_without_exception(compiled, run):
     edit(compiled / "firewall.json", lambda f: f["rules"].append(
         {"id": "hand-made", "action": "pass", "protocol": "tcp", "port": 443,

@@ -1,0 +1,97 @@
+"""`govcloud accounts vend`: one AWS account per tenant, through Organizations, safely re-runnable.
+
+1. Find the tenant's account by its email or its `tenant` tag; reuse it if found.
+2. Otherwise CreateAccount (email, name, tags and role from the tenant's plan), poll its status,
+   and move it into the quarantine OU, whose SCP lets only the platform act; delete its default
+   VPCs in the Japan regions (public subnets have no place in a closed zone).
+3. While the account is in quarantine, judge its baseline with the live audit: when every
+   mandatory control passes, move it into its tenant OU (tenants-<prod|staging>/<zone>);
+   otherwise it stays in quarantine and the command says which controls are missing.
+4. Record the account id in the tenant document's status.accountId (atomic write, under the
+   workspace lock). Plans then use the real account id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from govcloud import yamlio
+from govcloud.diagnostics import UsageError
+from govcloud.fsio import atomic_write, workspace_lock
+from govcloud.live import organization as orgs
+from govcloud.live.audit import audit_tenants
+from govcloud.live.clients import Account
+from govcloud.live.replay import delete_default_vpcs
+from govcloud.workspace import Workspace
+
+JAPAN_REGIONS = ("ap-northeast-1", "ap-northeast-3")
+
+
+@dataclass
+class Vended:
+    tenant: str
+    account_id: str
+    created: bool
+    location: str                       # OU path the account is in now
+    steps: list[str] = field(default_factory=list)
+    baseline_failures: list[str] = field(default_factory=list)
+    recorded: bool = False
+
+
+def vend(mgmt: Account, tenant: dict) -> Vended:
+    tree = orgs.ou_tree(mgmt)
+    target = orgs.tenant_ou_path(tenant["environment"], tenant["zone"])
+    for path in ("quarantine", target):
+        if path not in tree:
+            raise UsageError(f"the organisation has no OU {path!r}: deploy the foundation stack first "
+                             "(govcloud up --stack foundation, or govcloud dev-cloud start)")
+    found = orgs.find_account(mgmt, tenant["name"], tenant["email"])
+    steps = []
+    if found:
+        account_id, created = found["Id"], False
+        steps.append(f"found account {account_id} ({found['Email']})")
+    else:
+        account_id = orgs.create_account(mgmt, tenant["accountName"], tenant["email"], tenant["tags"], tenant["role"])
+        created = True
+        steps.append(f"created account {account_id} ({tenant['email']})")
+        if orgs.move(mgmt, account_id, tree["quarantine"]):
+            steps.append("moved into quarantine")
+        removed = delete_default_vpcs(mgmt.assume(account_id, tenant["role"]), JAPAN_REGIONS)
+        if removed:
+            steps.append(f"deleted {removed} default VPC(s)")
+    parent = orgs.parent_of(mgmt, account_id)
+    location = next((p for p, i in tree.items() if i == parent), parent)
+    result = Vended(tenant["name"], account_id, created, location, steps)
+    if location == "quarantine":
+        audit = audit_tenants(mgmt, [{**tenant, "accountId": account_id}], None)
+        failed = [f"{f.control}: {f.message}" for f in audit.run.failures(audit.controls)]
+        failed += [f"could not audit: {failure}" for t in audit.tenants for _, failure in t.failures]
+        if failed:
+            result.baseline_failures = failed
+            steps.append("stays in quarantine until the baseline is applied (govcloud up --stack tenant-"
+                         f"{tenant['name']}), then run accounts vend again")
+        else:
+            orgs.move(mgmt, account_id, tree[target])
+            result.location = target
+            steps.append(f"baseline verified; moved into {target}")
+    return result
+
+
+def record_account_id(ws: Workspace, tenant: str, account_id: str) -> bool:
+    """Write status.accountId into tenants/active/<tenant>.yaml; False when already recorded."""
+    path = ws.active_dir / f"{tenant}.yaml"
+    with workspace_lock(ws.lock_file):
+        data, _ = yamlio.load_file(path)
+        status = data.setdefault("status", {})
+        if status.get("accountId") == account_id:
+            return False
+        if status.get("accountId") and status["accountId"] != account_id:
+            raise UsageError(f"{path}: status.accountId is {status['accountId']}, but Organizations has tenant "
+                             f"{tenant} in {account_id}; resolve by hand before vending again")
+        status["accountId"] = account_id
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        header = "".join(line + "\n" for line in lines[:next((n for n, l in enumerate(lines) if not l.startswith("#")), 0)])
+        atomic_write(path, header + yamlio.dump(data))
+    return True
+

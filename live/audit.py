@@ -1,0 +1,103 @@
+"""`govcloud audit`: the baseline controls over what runs, with the functions `govcloud check` uses
+over what was planned.
+
+For each tenant: find its account (status.accountId, else Organizations by email or tag), assume
+the read-only audit role there, read the live configuration (live/readers.py) into plan-shaped
+resources, and run the engine's `check_plan` over them with the controls the live reads can feed.
+One tenant's failure (denied, throttled, timed out) is recorded with the call and the permission
+and the others go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from govcloud import yamlio
+from govcloud.live.clients import AUDIT_ROLE, Account, CallFailure
+from govcloud.live.organization import find_account
+from govcloud.live.readers import READERS, LiveAccount, read_account
+from govcloud.policies.catalogue import Control, load_controls
+from govcloud.policies.engine import CheckRun, check_plan, load_waivers
+
+AUDIT_DATA = Path(__file__).parent / "data" / "audit.yaml"
+
+
+@dataclass
+class TenantAudit:
+    tenant: str
+    account_id: str | None
+    failures: list[tuple[str, CallFailure]] = field(default_factory=list)   # (reader or step, failure)
+    unevaluated: list[str] = field(default_factory=list)                    # controls left out by a failure
+
+
+@dataclass
+class AuditResult:
+    run: CheckRun
+    controls: dict[str, Control]
+    tenants: list[TenantAudit]
+
+    @property
+    def incomplete(self) -> list[TenantAudit]:
+        return [t for t in self.tenants if t.failures]
+
+
+def audited_controls(controls: dict[str, Control]) -> dict[str, tuple[Control, set[str]]]:
+    """Control id -> (control, readers it needs), for every AWS control the live audit can judge."""
+    data, _ = yamlio.load_file(AUDIT_DATA)
+    produced = {t: name for name, (_, types) in READERS.items() for t in types}
+    out: dict[str, tuple[Control, set[str]]] = {}
+    for cid, c in controls.items():
+        if c.cloud not in ("aws", "any") or cid in (data.get("skipResourceControls") or []):
+            continue
+        if c.scope == "stack":
+            if cid in data["stackControls"]:
+                out[cid] = (c, set(data["stackControls"][cid]))
+        elif "*" in c.types:
+            out[cid] = (c, set())          # judges whatever was read
+        elif c.types and all(t in produced for t in c.types):
+            out[cid] = (c, {produced[t] for t in c.types})
+    return out
+
+
+def live_plan(tenant: dict, live: LiveAccount) -> dict:
+    """A plan document of the live account, so the engine judges it like a plan."""
+    stack_urn = f"live:aws:{live.account_id}"
+    return {"govcloud": {"stack": f"tenant-{tenant['name']}", "tenant": tenant["name"], "zone": tenant["zone"], "cloud": "aws"},
+            "deployment": {"resources": [{"urn": stack_urn, "type": "pulumi:pulumi:Stack", "custom": False, "inputs": {}},
+                                         *live.resources]}}
+
+
+def audit_tenants(mgmt: Account, tenants: list[dict], waivers_file: Path | None, today=None,
+                  role: str = AUDIT_ROLE) -> AuditResult:
+    """tenants: {"name", "zone", "region", "accountId" (or None), "email"} for each AWS tenant."""
+    import datetime as dt
+
+    controls = load_controls()
+    audited = audited_controls(controls)
+    waivers, notes = load_waivers(waivers_file, controls, today or dt.date.today()) if waivers_file else ([], [])
+    run = CheckRun(waiver_notes=notes)
+    results = []
+    for tenant in tenants:
+        result = TenantAudit(tenant["name"], tenant.get("accountId"))
+        results.append(result)
+        try:
+            if result.account_id is None:
+                found = find_account(mgmt, tenant["name"], tenant["email"])
+                if found is None:
+                    raise CallFailure("organizations:ListAccounts", "not-found",
+                                      f"no account for tenant {tenant['name']} (vend it: govcloud accounts vend {tenant['name']})")
+                result.account_id = found["Id"]
+            acct = mgmt.assume(result.account_id, role) if role else mgmt
+            acct.session  # noqa: B018 - assume the role now: a denied AssumeRole fails the tenant, not each reader
+        except CallFailure as failure:
+            result.failures.append(("account", failure))
+            result.unevaluated = sorted(audited)
+            continue
+        live = read_account(acct, result.account_id, tenant["region"])
+        result.failures.extend(sorted(live.failures.items()))
+        usable = {cid: c for cid, (c, needs) in audited.items() if not needs & set(live.failures)}
+        result.unevaluated = sorted(set(audited) - set(usable))
+        check_plan(live_plan(tenant, live), usable, waivers, run)
+    run.findings.sort(key=lambda f: (f.stack, f.control, f.resource, f.message))
+    return AuditResult(run, {cid: c for cid, (c, _) in audited.items()}, results)

@@ -1,0 +1,191 @@
+"""Where live commands send their AWS calls, and how one failed call is reported.
+
+Endpoint resolution, in order: `--endpoint-url`, `$GOVCLOUD_ENDPOINT_URL`, the running dev cloud
+(`govcloud dev-cloud start`), and real AWS only when asked for with `--aws` (then the standard
+credential chain and `--profile`/`AWS_PROFILE`). With no endpoint and no `--aws` a live command
+refuses rather than guess: nothing leaves the machine by accident.
+
+Every client uses botocore's adaptive retry mode (client-side rate limiting plus retries of
+throttling and transient errors) and explicit connect and read timeouts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import botocore.parsers
+
+from govcloud.diagnostics import UsageError
+
+AUDIT_ROLE = "govcloud-audit"                       # read-only, in every tenant account
+ADMIN_ROLE = "OrganizationAccountAccessRole"        # what Organizations creates in a new account
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 20
+MAX_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str | None                     # None: real AWS
+    region: str = "ap-northeast-1"
+    profile: str | None = None
+    access_key: str | None = None       # the dev cloud's local keys; None: the standard chain
+    secret_key: str | None = None
+    read_timeout: float = READ_TIMEOUT
+
+    @property
+    def label(self) -> str:
+        return self.url or f"AWS ({self.profile or os.environ.get('AWS_PROFILE') or 'default credential chain'})"
+
+
+def client_config(endpoint: Endpoint, service: str) -> botocore.config.Config:
+    return botocore.config.Config(
+        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT, read_timeout=endpoint.read_timeout,
+        user_agent_extra="govcloud",
+        s3={"addressing_style": "path"} if endpoint.url else None,
+    )
+
+
+def resolve_endpoint(root: Path, endpoint_url: str | None, use_aws: bool, profile: str | None,
+                     region: str | None = None) -> Endpoint:
+    from govcloud.live.devcloud import running_dev_cloud
+
+    region = region or os.environ.get("AWS_REGION") or "ap-northeast-1"
+    if endpoint_url and use_aws:
+        raise UsageError("give either --endpoint-url or --aws, not both")
+    url = endpoint_url or (None if use_aws else os.environ.get("GOVCLOUD_ENDPOINT_URL"))
+    if url:
+        if not re.match(r"https?://", url):
+            raise UsageError(f"--endpoint-url must be an http(s) URL, got {url!r}")
+        dev = running_dev_cloud(root)
+        if dev and dev["url"] == url.rstrip("/"):
+            return Endpoint(dev["url"], region, None, dev["accessKey"], dev["secretKey"])
+        return Endpoint(url.rstrip("/"), region, profile)
+    if use_aws:
+        return Endpoint(None, region, profile)
+    dev = running_dev_cloud(root)
+    if dev is None:
+        raise UsageError("no endpoint: start the local dev cloud (`govcloud dev-cloud start`), pass --endpoint-url, "
+                         "or pass --aws to use your AWS credentials (--profile or AWS_PROFILE)")
+    return Endpoint(dev["url"], region, None, dev["accessKey"], dev["secretKey"])
+
+
+@dataclass
+class Account:
+    """Clients for one account: the caller's own, or one reached by assuming a role in it."""
+
+    endpoint: Endpoint
+    account_id: str | None = None
+    role: str | None = None
+    _session: boto3.Session | None = field(default=None, repr=False)
+
+    @cached_property
+    def session(self) -> boto3.Session:
+        if self._session is not None:
+            return self._session
+        base = boto3.Session(profile_name=self.endpoint.profile, region_name=self.endpoint.region,
+                             aws_access_key_id=self.endpoint.access_key, aws_secret_access_key=self.endpoint.secret_key)
+        if not self.role:
+            return base
+        sts = base.client("sts", endpoint_url=self.endpoint.url, config=client_config(self.endpoint, "sts"))
+        creds = call(sts, "AssumeRole", RoleArn=f"arn:aws:iam::{self.account_id}:role/{self.role}",
+                     RoleSessionName="govcloud", DurationSeconds=3600)["Credentials"]
+        return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                             aws_session_token=creds["SessionToken"], region_name=self.endpoint.region)
+
+    def client(self, service: str, region: str | None = None):
+        client = self.session.client(service, endpoint_url=self.endpoint.url, region_name=region or self.endpoint.region,
+                                     config=client_config(self.endpoint, service))
+        if service == "s3control" and self.endpoint.url:
+            client.meta.events.register("before-sign.s3-control.*", _drop_account_host_prefix)
+        return client
+
+    def assume(self, account_id: str, role: str) -> "Account":
+        """The same caller acting in another account through a role there."""
+        return Account(self.endpoint, account_id, role)
+
+
+def _drop_account_host_prefix(request, **_) -> None:
+    """S3 Control puts the account id in front of the endpoint's host name: right for AWS, but a
+    local endpoint (127.0.0.1) has no such names."""
+    request.url = re.sub(r"^(https?://)[0-9]{12}\.", r"\1", request.url)
+
+
+# --- one call, and what went wrong with it --------------------------------------------------------------
+
+IAM_PREFIX = {"monitoring": "cloudwatch", "s3control": "s3", "config": "config", "logs": "logs"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
+           "AuthorizationError", "AuthFailure"}
+_THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+              "ThrottledException", "SlowDown", "RequestThrottled"}
+
+
+class CallFailure(UsageError):
+    """One AWS call that did not complete, said the way an operator acts on it. Per-tenant commands
+    record it and go on; anywhere else it stops the command with its message (exit 1)."""
+
+    def __init__(self, call: str, kind: str, message: str, permission: str | None = None):
+        super().__init__(call, kind, message, permission)
+        self.call = call              # service:Operation, e.g. cloudtrail:GetTrailStatus
+        self.kind = kind              # access-denied, throttled, timeout, unreachable, not-implemented, not-found, error
+        self.message = message
+        self.permission = permission  # the IAM action that was missing, for access-denied
+
+    def __str__(self) -> str:
+        extra = f" (missing permission {self.permission})" if self.permission else ""
+        return f"{self.call}: {self.kind}{extra}: {self.message}"
+
+
+def call(client, operation: str, **params):
+    """Call `operation` (its API name, e.g. DescribeTrails) and turn failures into CallFailure."""
+    method = re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+    try:
+        return getattr(client, method)(**params)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a CallFailure, nothing is swallowed
+        raise classify(client.meta.service_model.service_name, operation, exc) from exc
+
+
+def classify(service: str, operation: str, exc: Exception) -> CallFailure:
+    prefix = IAM_PREFIX.get(service, service)
+    name = f"{prefix}:{operation}"
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code, message = str(error.get("Code", "")), str(error.get("Message", "")) or str(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _DENIED or (status == 403 and "not authorized" in message):
+            match = re.search(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)", message)
+            return CallFailure(name, "access-denied", message, match.group(1) if match else name)
+        if code in _THROTTLED:
+            return CallFailure(name, "throttled", f"{message} (still throttled after {MAX_ATTEMPTS} attempts with adaptive retry)")
+        if status in (404, 501) and code in ("404", "501", "NotImplemented", "InternalFailure", "UnknownOperationException"):
+            return CallFailure(name, "not-implemented", f"the endpoint does not implement {operation}")
+        return CallFailure(name, "error", f"{code}: {message}")
+    if isinstance(exc, (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError)):
+        return CallFailure(name, "timeout", str(exc))
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return CallFailure(name, "unreachable", str(exc))
+    if isinstance(exc, (botocore.exceptions.NoCredentialsError, botocore.exceptions.ProfileNotFound)):
+        return CallFailure(name, "no-credentials", str(exc))
+    if isinstance(exc, CallFailure):
+        return exc
+    if isinstance(exc, botocore.parsers.ResponseParserError) and "500 Internal Server Error" in str(exc):
+        return CallFailure(name, "error", "the endpoint failed with HTTP 500 (for a dev cloud: see .govcloud/dev-cloud.log)")
+    return CallFailure(name, "error", f"{type(exc).__name__}: {str(exc)[:300]}")
+
+
+def paginate(client, operation: str, key: str, **params) -> list:
+    method = re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+    try:
+        if client.can_paginate(method):
+            return [item for page in client.get_paginator(method).paginate(**params) for item in page.get(key, [])]
+        return getattr(client, method)(**params).get(key, [])
+    except Exception as exc:  # noqa: BLE001
+        raise classify(client.meta.service_model.service_name, operation, exc) from exc

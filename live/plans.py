@@ -1,0 +1,57 @@
+"""The plan documents live commands compare against: planned now, through the content-hash cache,
+so they always match the workspace (unchanged stacks cost nothing)."""
+
+from __future__ import annotations
+
+from govcloud.diagnostics import UsageError
+from govcloud.workspace import Workspace
+
+
+def current_plans(ws: Workspace) -> dict[str, dict]:
+    """stack name -> plan document, for the foundation, network and every tenant stack."""
+    from govcloud.stacks import planner
+    from govcloud.stacks.program import network_inputs
+    from govcloud.tenants.registry import load_registry
+
+    reg = load_registry(ws)
+    stacks = planner.select_stacks(reg, all_stacks=True)
+    out_dir = ws.root / "build" / "plans"
+    run = planner.run_plans(ws, stacks, out_dir, jobs=planner.default_jobs(), use_cache=True, prune=True,
+                            network=network_inputs(ws, reg))
+    if run.failed:
+        raise UsageError("; ".join(f"stack {r.stack} failed to plan: {r.error}" for r in run.failed))
+    return {plan["govcloud"]["stack"]: plan for _, plan in planner.iter_plans(out_dir)}
+
+
+def aws_tenants(ws: Workspace, plans: dict[str, dict], names: list[str] | None = None) -> list[dict]:
+    """What live commands need to know of each AWS tenant: name, zone, region, account and email."""
+    from govcloud.tenants.registry import load_registry
+
+    reg = load_registry(ws)
+    if names:
+        unknown = [n for n in names if n not in reg.tenants]
+        if unknown:
+            import difflib
+
+            close = difflib.get_close_matches(unknown[0], list(reg.tenants), n=1)
+            raise UsageError(f"no tenant {unknown[0]!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+    out = []
+    for name, tenant in sorted(reg.tenants.items()):
+        if names and name not in names:
+            continue
+        if tenant.spec.cloud != "aws":
+            if names:
+                raise UsageError(f"tenant {name} runs on {tenant.spec.cloud}: live commands read AWS accounts")
+            continue
+        plan = plans.get(f"tenant-{name}")
+        account = next((r for r in (plan or {}).get("deployment", {}).get("resources", [])
+                        if r["type"] == "aws:organizations/account:Account"), None)
+        if account is None:
+            raise UsageError(f"no plan for tenant {name}: run govcloud plan --tenant {name}")
+        out.append({"name": name, "zone": tenant.spec.zone, "region": tenant.spec.region,
+                    "environment": tenant.spec.environment,
+                    "accountId": tenant.status.account_id if tenant.status else None,
+                    "email": account["inputs"]["email"], "accountName": account["inputs"]["name"],
+                    "tags": account["inputs"].get("tags", {}), "role": account["inputs"].get("roleName", "OrganizationAccountAccessRole"),
+                    "plan": plan})
+    return out

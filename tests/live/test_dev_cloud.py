@@ -1,0 +1,158 @@
+"""The live commands end to end against the dev cloud, through the real `govcloud` binary: seeded
+fleet passes, breaking the trail or opening ingress with plain boto3 fails audit and drift with the
+control or invariant, vending is idempotent, one tenant's denied call does not stop the others.
+One dev cloud per module (seeding takes ~30 s); tests run in file order and build on each other."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import boto3
+import pytest
+
+from tests.conftest import REPO, govcloud_bin
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    root = tmp_path_factory.mktemp("live") / "ws"
+    shutil.copytree(REPO / "tenants", root / "tenants", ignore=shutil.ignore_patterns("__pycache__", "*.py", "catalogues"))
+    for settings in REPO.glob("Pulumi*.yaml"):
+        shutil.copy(settings, root / settings.name)
+
+    def run(*args, env=None):
+        return subprocess.run([govcloud_bin(), *args], capture_output=True, text=True, cwd=root,
+                              env={**os.environ, "GOVCLOUD_ROOT": str(root), "GOVCLOUD_ACTOR": "tester", **(env or {})})
+
+    started = run("dev-cloud", "start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    state = json.loads((root / ".govcloud" / "dev-cloud.json").read_text())
+    try:
+        yield root, run, state
+    finally:
+        stopped = run("dev-cloud", "stop")
+        assert stopped.returncode == 0
+        assert run("dev-cloud", "status").returncode == 1
+
+
+def admin(state: dict, tenant: str, service: str):
+    """A plain boto3 client acting in a tenant account, as an operator with a console would."""
+    base = dict(endpoint_url=state["url"], region_name="ap-northeast-1")
+    creds = boto3.client("sts", aws_access_key_id=state["accessKey"], aws_secret_access_key=state["secretKey"], **base).assume_role(
+        RoleArn=f"arn:aws:iam::{state['accounts'][tenant]}:role/OrganizationAccountAccessRole", RoleSessionName="operator")["Credentials"]
+    return boto3.client(service, aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"], **base)
+
+
+def test_status_shows_the_port_and_the_seeded_accounts(cloud):
+    root, run, state = cloud
+    assert state["url"] == f"http://127.0.0.1:{state['port']}"
+    proc = run("dev-cloud", "status", "--format", "json")
+    status = json.loads(proc.stdout)
+    assert proc.returncode == 0 and status["running"] and status["port"] == state["port"] and "secretKey" not in status
+    assert set(status["accounts"]) == {"131016-juki-prod", "131016-juki-staging", "141003-koseki-prod",
+                                       "141003-koseki-staging", "271004-denshi-shinsei-prod"}
+    assert run("dev-cloud", "start").stdout.startswith("dev cloud already running")
+
+
+def test_the_seeded_fleet_passes_the_live_audit_and_has_no_drift(cloud):
+    _, run, _ = cloud
+    audit = run("audit", "--all", "--format", "json")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    report = json.loads(audit.stdout)
+    assert report["failedMandatory"] == 0 and not report["failures"]
+    assert all(t["complete"] for t in report["tenants"]) and len(report["tenants"]) == 5
+    assert report["evaluated"] > 300
+    drift = run("network", "drift", "--format", "json")
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    doc = json.loads(drift.stdout)
+    assert doc["changes"] == [] and all(v["ok"] for v in doc["verification"]) and "network" in doc["read"]
+
+
+def test_vending_twice_gives_one_account_recorded_once(cloud):
+    root, run, state = cloud
+    tenant = "141003-koseki-staging"
+    first = run("accounts", "vend", tenant)
+    assert first.returncode == 0, first.stderr
+    assert f"account {state['accounts'][tenant]} in tenants-staging/mynumber; recorded" in first.stdout
+    document = (root / "tenants" / "active" / f"{tenant}.yaml").read_text()
+    assert f"accountId: '{state['accounts'][tenant]}'" in document and document.startswith("# yaml-language-server")
+    second = run("accounts", "vend", tenant)
+    assert second.returncode == 0 and "(already recorded)" in second.stdout
+    org = boto3.client("organizations", endpoint_url=state["url"], region_name="ap-northeast-1",
+                       aws_access_key_id=state["accessKey"], aws_secret_access_key=state["secretKey"])
+    emails = [a["Email"] for a in org.list_accounts()["Accounts"]]
+    assert emails.count(f"aws+{tenant}@gc.example.lg.jp") == 1
+    assert run("validate").returncode == 0          # the recorded id keeps the document valid
+    unknown = run("accounts", "vend", "141003-koseki-stagin")
+    assert unknown.returncode == 1 and "did you mean '141003-koseki-staging'" in unknown.stderr
+
+
+def test_a_denied_call_in_one_tenant_is_reported_and_the_others_complete(cloud):
+    _, run, _ = cloud
+    added = run("dev-cloud", "fault", "add", "--tenant", "141003-koseki-prod", "--call", "guardduty:ListDetectors",
+                "--error", "access-denied")
+    assert added.returncode == 0, added.stderr
+    try:
+        proc = run("audit", "--format", "json")
+        report = json.loads(proc.stdout)
+        assert proc.returncode == 1
+        (failure,) = report["failures"]
+        assert failure["tenant"] == "141003-koseki-prod" and failure["call"] == "guardduty:ListDetectors"
+        assert failure["kind"] == "access-denied" and failure["missingPermission"] == "guardduty:ListDetectors"
+        assert failure["controlsNotEvaluated"] == ["GC-AWS-GD-1", "GC-AWS-GD-2"]
+        assert sum(t["complete"] for t in report["tenants"]) == 4 and report["failedMandatory"] == 0
+        text = run("audit", "--lang", "en").stdout
+        assert "missing permission guardduty:ListDetectors" in text and "audited 4 of 5 tenant(s)" in text
+    finally:
+        assert run("dev-cloud", "fault", "clear").returncode == 0
+
+
+def test_breaking_the_trail_and_opening_ingress_fail_audit_and_drift(cloud):
+    _, run, state = cloud
+    tenant = "131016-juki-prod"
+    trail = admin(state, tenant, "cloudtrail")
+    trail.stop_logging(Name=trail.describe_trails()["trailList"][0]["TrailARN"])
+    ec2 = admin(state, tenant, "ec2")
+    group = next(g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] == f"{tenant}-workload")
+    ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "by hand"}]}])
+
+    audit = run("audit", "--tenant", tenant, "--format", "sarif")
+    assert audit.returncode == 1
+    sarif = json.loads(audit.stdout)
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"GC-AWS-CT-5", "GC-AWS-VPC-5"}
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is True
+
+    drift = run("network", "drift")
+    assert drift.returncode == 1
+    assert f"drift (filtering) added   tenant {tenant}: security group {tenant}-workload ingress: + tcp/443 from 0.0.0.0/0 (by hand)" \
+        in drift.stdout
+    assert "violation internet-never-reaches-mynumber (filtering layer)" in drift.stdout
+    assert f"security group {tenant}-workload rule #0: 0.0.0.0/0 tcp/443" in drift.stdout
+
+
+def test_a_route_leaked_into_the_mynumber_table_is_drift_that_breaks_routing(cloud):
+    _, run, state = cloud
+    base = dict(endpoint_url=state["url"], region_name="ap-northeast-1")
+    creds = boto3.client("sts", aws_access_key_id=state["accessKey"], aws_secret_access_key=state["secretKey"], **base).assume_role(
+        RoleArn=f"arn:aws:iam::{state['networkAccount']}:role/OrganizationAccountAccessRole", RoleSessionName="op")["Credentials"]
+    ec2 = boto3.client("ec2", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                       aws_session_token=creds["SessionToken"], **base)
+    tables = {t["Value"]: t["ResourceId"] for t in ec2.describe_tags(Filters=[{"Name": "key", "Values": ["govcloud:route-table"]}])["Tags"]}
+    attachments = {t["Value"]: t["ResourceId"] for t in ec2.describe_tags(Filters=[{"Name": "key", "Values": ["govcloud:attachment"]}])["Tags"]}
+    ec2.enable_transit_gateway_route_table_propagation(TransitGatewayRouteTableId=tables["rt-mynumber"],
+                                                       TransitGatewayAttachmentId=attachments["site:131016:honcho-internet"])
+    proc = run("network", "drift", "--format", "json")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert {"layer": "routing", "kind": "added", "where": "route table rt-mynumber: propagation", "declared": None,
+            "live": "site:131016:honcho-internet"} in doc["changes"]
+    violations = [v for r in doc["verification"] for v in r["violations"] if v["layer"] == "routing"]
+    assert any(v["invariant"] == "mynumber-never-reaches-internet" and v["destination"] == "site:131016:honcho-internet"
+               and "route table tgw:rt-mynumber" in " ".join(v["path"]) for v in violations)
