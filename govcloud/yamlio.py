@@ -112,6 +112,19 @@ def _walk(loader, node, loc: tuple, positions: dict, duplicates: list, path: str
             _walk(loader, item, loc + (index,), positions, duplicates, path)
 
 
+class _QuotingDumper(yaml.SafeDumper):
+    """Quotes every string a YAML 1.1 or 1.2 reader could take for a number (an account id such as
+    049700867027 is not a YAML 1.1 int, so PyYAML would leave it bare, and YAML 1.2 reads it as one)."""
+
+
+def _represent_str(dumper, value: str):
+    style = "'" if re.fullmatch(r"[-+]?(0[xob])?[0-9][0-9_.:eE+-]*", value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_QuotingDumper.add_representer(str, _represent_str)
+
+
 def dump(data: Any, *, header: str = "") -> str:
-    body = yaml.dump(data, Dumper=_BaseDumper, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.dump(data, Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True, width=100)
     return header + body

@@ -56,9 +56,20 @@ def client_config(endpoint: Endpoint, service: str) -> botocore.config.Config:
 
 def resolve_endpoint(root: Path, endpoint_url: str | None, use_aws: bool, profile: str | None,
                      region: str | None = None) -> Endpoint:
+    endpoint = _resolve(root, endpoint_url, use_aws, profile, region or os.environ.get("AWS_REGION") or "ap-northeast-1")
+    timeout = os.environ.get("GOVCLOUD_AWS_READ_TIMEOUT")
+    if timeout:
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            raise UsageError(f"GOVCLOUD_AWS_READ_TIMEOUT must be a number of seconds, got {timeout!r}") from None
+        endpoint = Endpoint(endpoint.url, endpoint.region, endpoint.profile, endpoint.access_key, endpoint.secret_key, seconds)
+    return endpoint
+
+
+def _resolve(root: Path, endpoint_url: str | None, use_aws: bool, profile: str | None, region: str) -> Endpoint:
     from govcloud.live.devcloud import running_dev_cloud
 
-    region = region or os.environ.get("AWS_REGION") or "ap-northeast-1"
     if endpoint_url and use_aws:
         raise UsageError("give either --endpoint-url or --aws, not both")
     url = endpoint_url or (None if use_aws else os.environ.get("GOVCLOUD_ENDPOINT_URL"))

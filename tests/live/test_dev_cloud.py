@@ -156,3 +156,47 @@ def test_a_route_leaked_into_the_mynumber_table_is_drift_that_breaks_routing(clo
     violations = [v for r in doc["verification"] for v in r["violations"] if v["layer"] == "routing"]
     assert any(v["invariant"] == "mynumber-never-reaches-internet" and v["destination"] == "site:131016:honcho-internet"
                and "route table tgw:rt-mynumber" in " ".join(v["path"]) for v in violations)
+
+
+def test_a_call_that_hangs_is_a_timeout_for_that_tenant_only(cloud):
+    _, run, _ = cloud
+    run("dev-cloud", "fault", "add", "--tenant", "131016-juki-staging", "--call", "config:DescribeConfigurationRecorders",
+        "--error", "timeout", "--seconds", "3")
+    try:
+        proc = run("audit", "--format", "json", env={"GOVCLOUD_AWS_READ_TIMEOUT": "1"})
+        report = json.loads(proc.stdout)
+        (failure,) = [f for f in report["failures"] if f["tenant"] == "131016-juki-staging"]
+        assert failure["kind"] == "timeout" and failure["call"] == "config:DescribeConfigurationRecorders"
+        assert failure["controlsNotEvaluated"] == ["GC-AWS-CFG-1", "GC-AWS-CFG-2"]
+        assert proc.returncode == 1
+    finally:
+        run("dev-cloud", "fault", "clear")
+
+
+def test_a_new_account_waits_in_quarantine_until_its_baseline_passes(cloud):
+    """The vending flow for an account that does not exist yet, driven in-process."""
+    from govcloud.live import organization as orgs
+    from govcloud.live.accounts import vend
+    from govcloud.live.clients import Account, Endpoint
+    from govcloud.live.replay import replay_tenant
+    from tests.plans import sample_plan
+
+    _, _, state = cloud
+    mgmt = Account(Endpoint(state["url"], "ap-northeast-1", None, state["accessKey"], state["secretKey"]))
+    tenant = {"name": "131016-newsys-prod", "zone": "mynumber", "region": "ap-northeast-1", "environment": "prod",
+              "email": "aws+131016-newsys-prod@gc.example.lg.jp", "accountName": "govcloud-131016-newsys-prod",
+              "tags": {"tenant": "131016-newsys-prod", "managed-by": "govcloud"}, "role": "OrganizationAccountAccessRole"}
+    first = vend(mgmt, tenant)
+    assert first.created and first.location == "quarantine"
+    assert any("GC-AWS-CT-7" in f for f in first.baseline_failures)           # no trail yet
+    assert "deleted 1 default VPC(s)" in " ".join(first.steps) or "deleted 2 default VPC(s)" in " ".join(first.steps)
+    again = vend(mgmt, tenant)
+    assert not again.created and again.account_id == first.account_id and again.location == "quarantine"
+
+    replay_tenant(mgmt.assume(first.account_id, tenant["role"]), sample_plan("tenant-131016-juki-prod"), first.account_id,
+                  state["managementAccount"], "ap-northeast-1")
+    released = vend(mgmt, tenant)
+    assert released.account_id == first.account_id and released.location == "tenants-prod/mynumber" and not released.baseline_failures
+    tree = orgs.ou_tree(mgmt)
+    assert orgs.parent_of(mgmt, first.account_id) == tree["tenants-prod/mynumber"]
+    assert vend(mgmt, tenant).location == "tenants-prod/mynumber"             # and stays there

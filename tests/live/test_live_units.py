@@ -1,0 +1,118 @@
+"""The pure parts of the live commands: failure classification, endpoint resolution, request
+identification in the dev server, drift diffs, and which controls the live audit judges."""
+
+from __future__ import annotations
+
+import botocore.exceptions
+import pytest
+
+from govcloud.diagnostics import UsageError
+from govcloud.live.audit import audited_controls
+from govcloud.live.clients import classify, resolve_endpoint
+from govcloud.live.devserver import identify
+from govcloud.live.drift import _ports, compiled_rules, diff_sg, diff_tgw, sg_rules
+from govcloud.policies.catalogue import load_controls
+
+
+def client_error(code: str, message: str, status: int = 400) -> botocore.exceptions.ClientError:
+    return botocore.exceptions.ClientError({"Error": {"Code": code, "Message": message},
+                                            "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+
+def test_failures_say_which_call_and_which_permission():
+    denied = classify("cloudtrail", "GetTrailStatus", client_error(
+        "AccessDeniedException", "User: arn:aws:sts::111122223333:assumed-role/govcloud-audit/x is not authorized to perform: "
+        "cloudtrail:GetTrailStatus on resource: trail", 403))
+    assert (denied.call, denied.kind, denied.permission) == ("cloudtrail:GetTrailStatus", "access-denied", "cloudtrail:GetTrailStatus")
+    ec2 = classify("ec2", "DescribeVpcs", client_error("UnauthorizedOperation", "You are not authorized to perform this operation.", 403))
+    assert ec2.kind == "access-denied" and ec2.permission == "ec2:DescribeVpcs"
+    assert classify("s3control", "GetPublicAccessBlock", client_error("AccessDenied", "Access Denied", 403)).permission == \
+        "s3:GetPublicAccessBlock"
+    assert classify("guardduty", "ListDetectors", client_error("ThrottlingException", "Rate exceeded")).kind == "throttled"
+    timeout = classify("config", "DescribeDeliveryChannels", botocore.exceptions.ReadTimeoutError(endpoint_url="http://x"))
+    assert timeout.kind == "timeout" and timeout.call == "config:DescribeDeliveryChannels"
+    assert classify("sts", "AssumeRole", botocore.exceptions.EndpointConnectionError(endpoint_url="http://x")).kind == "unreachable"
+    assert classify("ec2", "DescribeVpcs", client_error("InvalidParameterValue", "bad")).kind == "error"
+
+
+def test_nothing_leaves_the_machine_by_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("GOVCLOUD_ENDPOINT_URL", raising=False)
+    with pytest.raises(UsageError, match="govcloud dev-cloud start"):
+        resolve_endpoint(tmp_path, None, False, None)
+    assert resolve_endpoint(tmp_path, None, True, "prod").url is None                      # --aws: real AWS, asked for
+    assert resolve_endpoint(tmp_path, "http://127.0.0.1:4566/", False, None).url == "http://127.0.0.1:4566"
+    with pytest.raises(UsageError, match="not both"):
+        resolve_endpoint(tmp_path, "http://127.0.0.1:4566", True, None)
+    with pytest.raises(UsageError, match="http"):
+        resolve_endpoint(tmp_path, "127.0.0.1:4566", False, None)
+    monkeypatch.setenv("GOVCLOUD_ENDPOINT_URL", "http://127.0.0.1:5000")
+    assert resolve_endpoint(tmp_path, None, False, None).url == "http://127.0.0.1:5000"
+    monkeypatch.setenv("GOVCLOUD_AWS_READ_TIMEOUT", "soon")
+    with pytest.raises(UsageError, match="GOVCLOUD_AWS_READ_TIMEOUT"):
+        resolve_endpoint(tmp_path, None, False, None)
+
+
+def auth(service: str) -> str:
+    return f"AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20261122/ap-northeast-1/{service}/aws4_request, SignedHeaders=host"
+
+
+def test_the_dev_server_names_calls_as_iam_does():
+    rest = {"HTTP_AUTHORIZATION": auth("guardduty"), "PATH_INFO": "/detector", "REQUEST_METHOD": "GET"}
+    assert identify(rest, b"")[1:3] == ("guardduty", "ListDetectors")
+    one = {"HTTP_AUTHORIZATION": auth("guardduty"), "PATH_INFO": "/detector/abc123", "REQUEST_METHOD": "GET"}
+    assert identify(one, b"")[2] == "GetDetector"
+    target = {"HTTP_AUTHORIZATION": auth("cloudtrail"), "HTTP_X_AMZ_TARGET": "CloudTrail_20131101.GetTrailStatus"}
+    assert identify(target, b"{}")[1:] == ("cloudtrail", "GetTrailStatus", "json")
+    query = {"HTTP_AUTHORIZATION": auth("ec2"), "CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-8"}
+    assert identify(query, b"Action=DescribeSecurityGroups&Version=2016-11-15")[1:] == ("ec2", "DescribeSecurityGroups", "ec2")
+    s3control = {"HTTP_AUTHORIZATION": auth("s3"), "PATH_INFO": "/v20180820/configuration/publicAccessBlock", "REQUEST_METHOD": "GET"}
+    assert identify(s3control, b"")[2] == "GetPublicAccessBlock"
+    assert identify({}, b"")[1] is None                                                     # unsigned: nobody's call
+
+
+def rule(sg, cidr, port, description="", direction="ingress"):
+    kind = "Ingress" if direction == "ingress" else "Egress"
+    return {"type": f"aws:vpc/securityGroup{kind}Rule:SecurityGroup{kind}Rule", "urn": "x",
+            "inputs": {"securityGroupId": sg, "cidrIpv4": cidr, "ipProtocol": "tcp", "fromPort": port, "toPort": port,
+                       "description": description}}
+
+
+def test_security_group_drift_is_added_removed_or_changed():
+    groups = [{"type": "aws:ec2/securityGroup:SecurityGroup", "urn": "arn:x:security-group/sg-1", "id": "sg-1",
+               "inputs": {"name": "t-flows-0", "vpcId": "vpc-1"}}]
+    declared = sg_rules(groups + [rule("sg-1", "10.64.0.0/24", 443.0, "api"), rule("sg-1", "172.16.0.0/20", 443.0, "site")])
+    live = sg_rules(groups + [rule("sg-1", "10.64.0.0/24", 443, "api (edited)"), rule("sg-1", "0.0.0.0/0", 22, "debug")])
+    changes = {(c.kind, c.declared, c.live) for c in diff_sg("t", declared, live)}
+    assert changes == {("changed", "tcp/443 from 10.64.0.0/24 (api)", "tcp/443 from 10.64.0.0/24 (api (edited))"),
+                       ("removed", "tcp/443 from 172.16.0.0/20", None), ("added", None, "tcp/22 from 0.0.0.0/0 (debug)")}
+    groups_out, egress = compiled_rules(groups + [rule("sg-1", "0.0.0.0/0", 22), rule("sg-1", "10.0.0.0/24", 443, direction="egress")],
+                                        "10.0.0.0/24")
+    assert groups_out == [{"name": "t-flows-0", "ingress": [{"cidr": "0.0.0.0/0", "protocol": "tcp", "port": 22, "description": ""}]}]
+    assert egress == [{"cidr": "10.0.0.0/24", "protocol": "tcp", "port": 443, "description": ""}]
+    assert _ports({"ipProtocol": "-1"}) == ["*"] and _ports({"ipProtocol": "tcp", "fromPort": 0, "toPort": 65535}) == ["*"]
+    assert _ports({"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8082}) == [8080, 8081, 8082]
+
+
+def test_transit_gateway_drift():
+    declared = {"associations": {"a": "rt-mynumber", "s": "rt-internet"},
+                "routeTables": {"rt-mynumber": {"propagations": ["a"], "routes": [{"destination": "10.0.0.0/24", "target": "a"}]},
+                                "rt-internet": {"propagations": ["s"], "routes": []}}}
+    live = {"associations": {"a": "rt-mynumber", "s": "rt-mynumber"},
+            "routeTables": {"rt-mynumber": {"propagations": ["a", "s"], "routes": [{"destination": "10.0.0.0/24", "target": "blackhole"}]},
+                            "rt-internet": {"propagations": [], "routes": []}}}
+    changes = {(c.kind, c.where, c.declared, c.live) for c in diff_tgw(declared, live)}
+    assert changes == {("changed", "attachment s: association", "rt-internet", "rt-mynumber"),
+                       ("added", "route table rt-mynumber: propagation", None, "s"),
+                       ("removed", "route table rt-internet: propagation", "s", None),
+                       ("changed", "route table rt-mynumber: static route 10.0.0.0/24", "10.0.0.0/24 → a", "10.0.0.0/24 → blackhole")}
+    assert diff_tgw(declared, declared) == []
+
+
+def test_the_live_audit_judges_what_it_reads_and_nothing_else():
+    audited = audited_controls(load_controls())
+    for cid in ("GC-AWS-CT-2", "GC-AWS-CT-5", "GC-AWS-CT-7", "GC-AWS-CFG-2", "GC-AWS-GD-1", "GC-AWS-SH-1", "GC-AWS-EBS-1",
+                "GC-AWS-S3-1", "GC-AWS-VPC-2", "GC-AWS-VPC-3", "GC-AWS-VPC-5", "GC-AWS-VPC-6", "GC-GEN-REGION-1"):
+        assert cid in audited, cid
+    for cid in ("GC-AWS-IAM-3", "GC-AWS-KMS-1", "GC-AWS-EVT-1", "GC-AZ-KV-1", "GC-AWS-S3-3"):
+        assert cid not in audited, cid                     # not read live: judged on the plan by govcloud check
+    assert audited["GC-AWS-CT-2"][1] == {"cloudtrail"} and audited["GC-AWS-VPC-2"][1] == {"ec2-network"}
