@@ -17,7 +17,7 @@ step govcloud check --lang en     # the baseline controls over every plan (exit 
 
 # Onboarding in a scratch workspace: approvals by both roles, apply, verify the chain.
 rm -rf build/demo && mkdir -p build/demo
-cp -r tenants Pulumi.yaml build/demo/
+cp -r tenants Pulumi.yaml Pulumi.network.yaml build/demo/
 rm -rf build/demo/tenants/__pycache__
 export GOVCLOUD_ROOT="$PWD/build/demo" GOVCLOUD_ACTOR="demo"
 req=build/demo/tenants/requests/examples/hachioji-juki.yaml
@@ -25,6 +25,15 @@ step govcloud request approve "$req" --by "山田 太郎" --role platform
 step govcloud request approve "$req" --by "八王子市 情報管理課" --role municipality
 step govcloud request apply "$req"
 step govcloud history verify
+
+# Live operations against the local dev cloud (moto on 127.0.0.1), in the scratch workspace.
+trap 'govcloud dev-cloud stop >/dev/null 2>&1 || true' EXIT
+step govcloud dev-cloud start         # seeded as deployed: organisation, vended accounts, baselines, TGW
+step govcloud accounts vend 131016-juki-prod   # finds the account, records status.accountId
+step govcloud audit --lang en         # the same controls as check, over the live accounts
+step govcloud network drift           # live security groups and TGW vs the compiled intent, verified
+step govcloud dev-cloud stop
+trap - EXIT
 unset GOVCLOUD_ROOT
 
 printf '\n\033[1mSummary\033[0m\n'
