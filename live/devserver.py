@@ -292,7 +292,10 @@ def main(argv: list[str] | None = None) -> None:
 
     os.environ.setdefault("MOTO_PORT", str(args.port))
     from moto.moto_server.threaded_moto_server import MotoRequestHandler
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        create_backend_app,
+    )
     from werkzeug.serving import run_simple
 
     patch_moto_transit_gateways()

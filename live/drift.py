@@ -1,10 +1,12 @@
 """`govcloud network drift`: what runs against what the controller compiled, and whether what runs
 still keeps the invariants.
 
-Declared state: each tenant plan's security groups and rules, and the compiled Transit Gateway.
-Live state: the same, read with boto3. The report lists what was added, removed or changed. Then
+Declared state: each tenant plan's security groups and rules, and the compiled Cloud WAN policy
+and Transit Gateway. Live state: the same, read with boto3 (whichever of the two the network
+account runs). The report lists what was added, removed or changed. Then
 the live state is written over a copy of the compiled folder — live rules into tenants.json, the
-live Transit Gateway into aws-tgw/ — and the network verifier (network/verify.py) runs on it, so
+live Cloud WAN policy and attachment tags or the live Transit Gateway in place of the compiled
+routing — and the network verifier (network/verify.py) runs on it, so
 a hand-made rule is judged exactly like a compiled one, with its path.
 """
 
@@ -17,6 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from govcloud.live.clients import Account, CallFailure
+from govcloud.live.cloudwan import (
+    ROUTING_TAGS,
+    diff_attachment_tags,
+    diff_cloudwan,
+    find_core_network,
+    read_cloudwan,
+)
 from govcloud.live.readers import read_account
 from govcloud.live.tgw import find_tgw, read_tgw
 from govcloud.network.fabric import load_fabrics
@@ -44,6 +53,7 @@ class DriftResult:
     reports: list[Report] = field(default_factory=list)
     failures: list[tuple[str, CallFailure]] = field(default_factory=list)     # (tenant or "network", failure)
     read: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def breaks_invariants(self) -> bool:
@@ -183,7 +193,7 @@ def diff_tgw(declared: dict, live: dict) -> list[Change]:
 
 
 def drift(mgmt: Account, tenants: list[dict], compiled_dir: Path, network_account: str | None, region: str,
-          role: str) -> DriftResult:
+          role: str, configured_ids: dict[str, str] | None = None) -> DriftResult:
     """tenants: the AWS tenants with accountId resolved (None: could not be found) and their plan."""
     result = DriftResult()
     filters = json.loads((compiled_dir / "tenants.json").read_text(encoding="utf-8"))
@@ -209,30 +219,63 @@ def drift(mgmt: Account, tenants: list[dict], compiled_dir: Path, network_accoun
             live_filters[name]["securityGroups"] = groups
             live_filters[name]["egress"] = egress
 
-    live_tgw = None
-    compiled_tgw_path = compiled_dir / "aws-tgw" / "transit-gateway.json"
-    if network_account and compiled_tgw_path.exists():
+    live_routing: dict[str, dict] = {}          # compiled file -> live document
+    live_tags: dict[str, dict] = {}
+    if network_account:
         try:
-            net = mgmt.assume(network_account, role) if role else mgmt
-            tgw = find_tgw(net, region)
-            if tgw is None:
-                raise CallFailure("ec2:DescribeTransitGateways", "not-found",
-                                  f"no Transit Gateway tagged govcloud:network in account {network_account}")
-            live_tgw = read_tgw(net, region, tgw)
+            live_routing, live_tags = _read_routing(mgmt, network_account, role, region, compiled_dir, configured_ids or {}, result)
             result.read.append("network")
-            result.changes += diff_tgw(json.loads(compiled_tgw_path.read_text(encoding="utf-8")), live_tgw)
         except CallFailure as failure:
             result.failures.append(("network", failure))
+    else:
+        result.notes.append("routing not read live: no network account (--network-account or govcloud:networkAccountId); "
+                            "the compiled routing stands in for it")
 
     with tempfile.TemporaryDirectory(prefix="govcloud-live-") as tmp:
         view = Path(tmp) / "live"
         shutil.copytree(compiled_dir, view)
         (view / "tenants.json").write_text(json.dumps(live_filters, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        if live_tgw is not None:
-            (view / "aws-tgw" / "transit-gateway.json").write_text(json.dumps(live_tgw, sort_keys=True), encoding="utf-8")
-            shutil.rmtree(view / "aws-cloudwan", ignore_errors=True)   # the live routing is the Transit Gateway
+        if live_routing:
+            for target in ROUTING_FILES:
+                if target in live_routing:
+                    (view / target).write_text(json.dumps(live_routing[target], sort_keys=True), encoding="utf-8")
+                else:   # not deployed: the compiled alternative must not be verified as if it ran
+                    shutil.rmtree((view / target).parent, ignore_errors=True)
+        if live_tags:
+            attachments = json.loads((view / "attachments.json").read_text(encoding="utf-8"))
+            for a in attachments:
+                if a["name"] in live_tags and a.get("cloud") == "aws":
+                    a["tags"] = live_tags[a["name"]]
+            (view / "attachments.json").write_text(json.dumps(attachments, sort_keys=True), encoding="utf-8")
         result.reports = [verify(f) for f in load_fabrics(view)]
     return result
+
+
+ROUTING_FILES = ("aws-cloudwan/core-network-policy.json", "aws-tgw/transit-gateway.json")
+
+
+def _read_routing(mgmt: Account, network_account: str, role: str, region: str, compiled_dir: Path,
+                  configured_ids: dict[str, str], result: DriftResult) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Live Cloud WAN and Transit Gateway state of the network account, diffed into result."""
+    net = mgmt.assume(network_account, role) if role else mgmt
+    live, tags = {}, {}
+    cloudwan_file, tgw_file = (compiled_dir / f for f in ROUTING_FILES)
+    core = find_core_network(net) if cloudwan_file.exists() else None
+    if core:
+        policy, tags = read_cloudwan(net, core, configured_ids)
+        live[ROUTING_FILES[0]] = policy
+        result.changes += diff_cloudwan(json.loads(cloudwan_file.read_text(encoding="utf-8")), policy)
+        declared = {a["name"]: {k: a.get("tags", {})[k] for k in ROUTING_TAGS if k in a.get("tags", {})}
+                    for a in json.loads((compiled_dir / "attachments.json").read_text(encoding="utf-8")) if a.get("cloud") == "aws"}
+        result.changes += diff_attachment_tags(declared, tags)
+    tgw = find_tgw(net, region) if tgw_file.exists() else None
+    if tgw:
+        live[ROUTING_FILES[1]] = read_tgw(net, region, tgw)
+        result.changes += diff_tgw(json.loads(tgw_file.read_text(encoding="utf-8")), live[ROUTING_FILES[1]])
+    if not live:
+        raise CallFailure("networkmanager:ListCoreNetworks", "not-found",
+                          f"no govcloud core network or Transit Gateway (tag govcloud:network) in account {network_account}")
+    return live, tags
 
 
 def _with_ids(resources: list[dict]) -> list[dict]:

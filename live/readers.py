@@ -217,6 +217,7 @@ AUDIT_PERMISSIONS = (
     "ec2:DescribeAddresses", "ec2:DescribeTransitGateways", "ec2:DescribeTransitGatewayAttachments",
     "ec2:DescribeTransitGatewayRouteTables",
     "ec2:GetTransitGatewayRouteTablePropagations", "ec2:SearchTransitGatewayRoutes", "ec2:DescribeTags",
+    "networkmanager:ListCoreNetworks", "networkmanager:ListAttachments", "networkmanager:GetCoreNetworkPolicy",
 )
 
 

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from govcloud.cli import console, err_console, report_errors, workspace
+from govcloud.cli import console, report_errors, workspace
 from govcloud.diagnostics import UsageError
 from govcloud.fsio import atomic_write
 
@@ -272,8 +272,8 @@ def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this 
             {"level": "error", "message": {"text": _failure_line(f["tenant"], f["step"], _Failure(f))},
              "properties": f} for f in failures]}]
         for res in doc["runs"][0]["results"]:
-            for loc in res["locations"]:
-                loc["physicalLocation"]["artifactLocation"]["uri"] = f"{endpoint.label}#{res['properties']['stack']}"
+            for loc in res["locations"]:   # the live resource itself (an ARN is a URI), not a plan file
+                loc["physicalLocation"]["artifactLocation"]["uri"] = loc["logicalLocations"][0]["fullyQualifiedName"]
         text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
     if out:
         atomic_write(out, text)
@@ -298,7 +298,7 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
                                                             help="Account of the Transit Gateway (default: the dev cloud's, or govcloud:networkAccountId)."),
               role: Optional[str] = typer.Option(None, "--role", help="Role to assume in each account (default govcloud-audit)."),
               endpoint_url: Optional[str] = EndpointOpt, use_aws: bool = AwsOpt, profile: Optional[str] = ProfileOpt) -> None:
-    """Compare live Transit Gateway and security-group state with the compiled intent, and verify
+    """Compare live Cloud WAN / Transit Gateway and security-group state with the compiled intent, and verify
     the invariants on what runs; exit 1 when live state breaks an invariant or could not be read."""
     import tempfile
 
@@ -325,15 +325,17 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
                 found = None
             t["accountId"] = found["Id"] if found else None
     dev = devcloud.running_dev_cloud(ws.root)
-    network_account = network_account or (dev or {}).get("networkAccount") or \
-        read_stack_config(ws, "network").get("govcloud:networkAccountId")
+    network_config = read_stack_config(ws, "network")
+    network_account = network_account or (dev or {}).get("networkAccount") or network_config.get("govcloud:networkAccountId")
+    configured_ids = json.loads(network_config.get("govcloud:attachmentIds") or "{}")
     with tempfile.TemporaryDirectory(prefix="govcloud-compiled-") as tmp:
         _, compiled = compile_workspace(ws)
         write_compiled(Path(tmp), compiled)
-        result = drift(mgmt, tenants, Path(tmp), network_account, endpoint.region, AUDIT_ROLE if role is None else role)
+        result = drift(mgmt, tenants, Path(tmp), network_account, endpoint.region, AUDIT_ROLE if role is None else role,
+                       configured_ids)
     if fmt == "json":
         console.print_json(json.dumps({
-            "endpoint": endpoint.label, "read": result.read, "changes": [c.as_dict() for c in result.changes],
+            "endpoint": endpoint.label, "read": result.read, "notes": result.notes, "changes": [c.as_dict() for c in result.changes],
             "failures": [{"scope": who, "call": f.call, "kind": f.kind, "missingPermission": f.permission, "message": f.message}
                          for who, f in result.failures],
             "verification": [{"variant": r.variant, "ok": r.ok, "violations": [v.as_dict() for v in r.violations]}
@@ -341,8 +343,10 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
     else:
         console.print(f"live state at {endpoint.label}: read {len(result.read)} scope(s) "
                       f"({', '.join(result.read) or 'none'})", highlight=False)
+        for note in result.notes:
+            console.print(f"note: {note}", markup=False, highlight=False)
         if not result.changes:
-            console.print("no drift: live security groups and Transit Gateway match the compiled intent", highlight=False)
+            console.print("no drift: live security groups and routing match the compiled intent", highlight=False)
         for c in result.changes:
             detail = {"added": f"+ {c.live}", "removed": f"- {c.declared}", "changed": f"{c.declared} → {c.live}"}[c.kind]
             console.print(f"drift ({c.layer}) {c.kind:7} {c.where}: {detail}", markup=False, highlight=False)
