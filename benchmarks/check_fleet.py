@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,26 +32,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from plan_fleet import build_workspace, tree_rss_kib  # noqa: E402
+from plan_fleet import build_workspace  # noqa: E402
+from plan_fleet import timed as plan_fleet_timed  # noqa: E402
 
 CHECKOV_ENV = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
 
 
 def timed(cmd: list[str], cwd: Path, ok=(0,), stdout_to: Path | None = None) -> dict:
-    started = time.perf_counter()
-    out = stdout_to.open("w") if stdout_to else subprocess.PIPE
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.PIPE, text=True, env=CHECKOV_ENV)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss_kib(proc.pid))
-        time.sleep(0.1)
-    seconds = time.perf_counter() - started
-    stderr = proc.stderr.read()
-    if stdout_to:
-        out.close()
-    if proc.returncode not in ok:
-        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{stderr[-2000:]}")
-    return {"seconds": seconds, "peak_mib": peak / 1024, "stderr": stderr.strip(), "rc": proc.returncode}
+    return plan_fleet_timed(cmd, cwd, ok=ok, stdout_to=stdout_to, env=CHECKOV_ENV)
 
 
 def break_tenants(plans: Path, count: int) -> list[str]:

@@ -92,19 +92,27 @@ def tree_rss_kib(root_pid: int) -> int:
     return sum(rss.get(pid, 0) for pid in tree)
 
 
-def timed(cmd: list[str], cwd: Path) -> dict:
-    """Run cmd as a user would; sample the process tree's memory every 50 ms."""
+def timed(cmd: list[str], cwd: Path, ok: tuple[int, ...] = (0,), stdout_to: Path | None = None,
+          env: dict | None = None) -> dict:
+    """Run cmd as a user would; sample the process tree's memory every 50 ms. stdout goes to
+    stdout_to when given (large reports), else it is returned with stderr."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss_kib(proc.pid))
-        time.sleep(0.05)
+    sink = stdout_to.open("w") if stdout_to else subprocess.PIPE
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=sink, stderr=subprocess.PIPE, text=True, env=env)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss_kib(proc.pid))
+            time.sleep(0.05)
+    finally:
+        if stdout_to:
+            sink.close()
     seconds = time.perf_counter() - started
-    output = proc.stdout.read()
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{output}")
-    return {"seconds": seconds, "peak_mib": peak / 1024, "output": output.strip()}
+    output, stderr = ("" if stdout_to else proc.stdout.read()), proc.stderr.read()
+    if proc.returncode not in ok:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{output[-2000:]}{stderr[-2000:]}")
+    return {"seconds": seconds, "peak_mib": peak / 1024, "output": output.strip(), "stderr": stderr.strip(),
+            "rc": proc.returncode}
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -96,12 +96,9 @@ class Account:
     endpoint: Endpoint
     account_id: str | None = None
     role: str | None = None
-    _session: boto3.Session | None = field(default=None, repr=False)
 
     @cached_property
     def session(self) -> boto3.Session:
-        if self._session is not None:
-            return self._session
         base = boto3.Session(profile_name=self.endpoint.profile, region_name=self.endpoint.region,
                              aws_access_key_id=self.endpoint.access_key, aws_secret_access_key=self.endpoint.secret_key)
         if not self.role:

@@ -62,29 +62,26 @@ def _key(item: dict) -> str:
     return json.dumps(item, sort_keys=True)
 
 
+def _diff_keyed(declared: dict, live: dict, where: str) -> list:
+    """Items keyed by name or number: each one added, removed or changed."""
+    from govcloud.live.drift import Change, change_kind
+
+    return [Change("routing", change_kind(declared.get(k), live.get(k)), f"{where} {k}",
+                   _key(declared[k]) if k in declared else None, _key(live[k]) if k in live else None)
+            for k in sorted(set(declared) | set(live)) if declared.get(k) != live.get(k)]
+
+
 def diff_cloudwan(declared: dict, live: dict):
     from govcloud.live.drift import Change
 
-    changes = []
-    seg_a = {s["name"]: s for s in declared.get("segments", [])}
-    seg_b = {s["name"]: s for s in live.get("segments", [])}
-    for name in sorted(set(seg_a) | set(seg_b)):
-        a, b = seg_a.get(name), seg_b.get(name)
-        if a != b:
-            kind = "added" if a is None else "removed" if b is None else "changed"
-            changes.append(Change("routing", kind, f"Cloud WAN segment {name}", _key(a) if a else None, _key(b) if b else None))
+    changes = _diff_keyed({s["name"]: s for s in declared.get("segments", [])},
+                          {s["name"]: s for s in live.get("segments", [])}, "Cloud WAN segment")
     acts_a = {_key(a) for a in declared.get("segment-actions", [])}
     acts_b = {_key(a) for a in live.get("segment-actions", [])}
     changes += [Change("routing", "added", "Cloud WAN segment action", None, a) for a in sorted(acts_b - acts_a)]
     changes += [Change("routing", "removed", "Cloud WAN segment action", a, None) for a in sorted(acts_a - acts_b)]
-    rules_a = {r["rule-number"]: r for r in declared.get("attachment-policies", [])}
-    rules_b = {r["rule-number"]: r for r in live.get("attachment-policies", [])}
-    for number in sorted(set(rules_a) | set(rules_b)):
-        a, b = rules_a.get(number), rules_b.get(number)
-        if a != b:
-            kind = "added" if a is None else "removed" if b is None else "changed"
-            changes.append(Change("routing", kind, f"Cloud WAN attachment policy {number}", _key(a) if a else None,
-                                  _key(b) if b else None))
+    changes += _diff_keyed({r["rule-number"]: r for r in declared.get("attachment-policies", [])},
+                           {r["rule-number"]: r for r in live.get("attachment-policies", [])}, "Cloud WAN attachment policy")
     return changes
 
 

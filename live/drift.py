@@ -60,6 +60,10 @@ class DriftResult:
         return any(not r.ok for r in self.reports)
 
 
+def change_kind(declared, live) -> str:
+    return "added" if declared is None else "removed" if live is None else "changed"
+
+
 # --- security groups ------------------------------------------------------------------------------
 
 
@@ -168,8 +172,7 @@ def diff_tgw(declared: dict, live: dict) -> list[Change]:
     for name in sorted(set(declared.get("associations", {})) | set(live.get("associations", {}))):
         a, b = declared.get("associations", {}).get(name), live.get("associations", {}).get(name)
         if a != b:
-            kind = "added" if a is None else "removed" if b is None else "changed"
-            changes.append(Change("routing", kind, f"attachment {name}: association", a, b))
+            changes.append(Change("routing", change_kind(a, b), f"attachment {name}: association", a, b))
     tables_a, tables_b = declared.get("routeTables", {}), live.get("routeTables", {})
     for table in sorted(set(tables_a) | set(tables_b)):
         ta, tb = tables_a.get(table, {}), tables_b.get(table, {})
@@ -183,8 +186,7 @@ def diff_tgw(declared: dict, live: dict) -> list[Change]:
         rb = {r["destination"]: r["target"] for r in tb.get("routes", [])}
         for dest in sorted(set(ra) | set(rb)):
             if ra.get(dest) != rb.get(dest):
-                kind = "added" if dest not in ra else "removed" if dest not in rb else "changed"
-                changes.append(Change("routing", kind, f"route table {table}: static route {dest}",
+                changes.append(Change("routing", change_kind(ra.get(dest), rb.get(dest)), f"route table {table}: static route {dest}",
                                       f"{dest} → {ra[dest]}" if dest in ra else None, f"{dest} → {rb[dest]}" if dest in rb else None))
     return changes
 
