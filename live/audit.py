@@ -15,7 +15,7 @@ from pathlib import Path
 
 from govcloud import yamlio
 from govcloud.live.clients import AUDIT_ROLE, Account, CallFailure
-from govcloud.live.organization import find_account
+from govcloud.live.organization import account_emails, find_account
 from govcloud.live.readers import READERS, LiveAccount, read_account
 from govcloud.policies.catalogue import Control, load_controls
 from govcloud.policies.engine import CheckRun, check_plan, load_waivers
@@ -69,32 +69,54 @@ def live_plan(tenant: dict, live: LiveAccount) -> dict:
 
 
 def audit_tenants(mgmt: Account, tenants: list[dict], waivers_file: Path | None, today=None,
-                  role: str = AUDIT_ROLE) -> AuditResult:
-    """tenants: {"name", "zone", "region", "accountId" (or None), "email"} for each AWS tenant."""
+                  role: str = AUDIT_ROLE, workers: int = 8) -> AuditResult:
+    """tenants: {"name", "zone", "region", "accountId" (or None), "email"} for each AWS tenant.
+
+    Accounts are resolved first, in this thread (one Organizations listing for all). Then each
+    tenant's account is read in a pool of threads, each with its own boto3 session (sessions are
+    not thread-safe; the adaptive retry mode paces each client). Judging happens in order, so
+    the report does not depend on timing."""
     import datetime as dt
+    from concurrent.futures import ThreadPoolExecutor
 
     controls = load_controls()
     audited = audited_controls(controls)
     waivers, notes = load_waivers(waivers_file, controls, today or dt.date.today()) if waivers_file else ([], [])
-    run = CheckRun(waiver_notes=notes)
-    results = []
-    for tenant in tenants:
-        result = TenantAudit(tenant["name"], tenant.get("accountId"))
-        results.append(result)
+    results = [TenantAudit(t["name"], t.get("accountId")) for t in tenants]
+    by_email = None
+    for tenant, result in zip(tenants, results):
+        if result.account_id is not None:
+            continue
         try:
-            if result.account_id is None:
-                found = find_account(mgmt, tenant["name"], tenant["email"])
-                if found is None:
-                    raise CallFailure("organizations:ListAccounts", "not-found",
-                                      f"no account for tenant {tenant['name']} (vend it: govcloud accounts vend {tenant['name']})")
-                result.account_id = found["Id"]
-            acct = mgmt.assume(result.account_id, role) if role else mgmt
+            if by_email is None:
+                by_email = account_emails(mgmt)
+            found = by_email.get(tenant["email"].lower()) or find_account(mgmt, tenant["name"], tenant["email"])
+            if found is None:
+                raise CallFailure("organizations:ListAccounts", "not-found",
+                                  f"no account for tenant {tenant['name']} (vend it: govcloud accounts vend {tenant['name']})")
+            result.account_id = found["Id"]
+        except CallFailure as failure:
+            result.failures.append(("account", failure))
+
+    def read(pair: tuple[dict, TenantAudit]) -> LiveAccount | None:
+        tenant, result = pair
+        if result.failures:
+            return None
+        try:
+            acct = mgmt.assume(result.account_id, role) if role else Account(mgmt.endpoint)
             acct.session  # noqa: B018 - assume the role now: a denied AssumeRole fails the tenant, not each reader
         except CallFailure as failure:
             result.failures.append(("account", failure))
+            return None
+        return read_account(acct, result.account_id, tenant["region"])
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tenants)))) as pool:
+        lives = list(pool.map(read, zip(tenants, results)))
+    run = CheckRun(waiver_notes=notes)
+    for tenant, result, live in zip(tenants, results, lives):
+        if live is None:
             result.unevaluated = sorted(audited)
             continue
-        live = read_account(acct, result.account_id, tenant["region"])
         result.failures.extend(sorted(live.failures.items()))
         usable = {cid: c for cid, (c, needs) in audited.items() if not needs & set(live.failures)}
         result.unevaluated = sorted(set(audited) - set(usable))

@@ -52,6 +52,12 @@ def ensure_ou_path(mgmt: Account, tree: dict[str, str], path: str) -> str:
     return tree[path]
 
 
+def account_emails(mgmt: Account) -> dict[str, dict]:
+    """Every active account of the organisation by lower-cased email: one listing for a whole fleet."""
+    accounts = paginate(mgmt.client("organizations"), "ListAccounts", "Accounts")
+    return {a["Email"].lower(): a for a in accounts if a.get("Status") != "SUSPENDED"}
+
+
 def find_account(mgmt: Account, tenant: str, email: str) -> dict | None:
     """The tenant's account: by email, else by its `tenant` tag. Closed accounts don't count."""
     org = mgmt.client("organizations")

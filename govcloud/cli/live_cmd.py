@@ -305,7 +305,7 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
     from govcloud.live import devcloud
     from govcloud.live.clients import AUDIT_ROLE, Account
     from govcloud.live.drift import drift
-    from govcloud.live.organization import find_account
+    from govcloud.live.organization import account_emails, find_account
     from govcloud.live.plans import aws_tenants, current_plans
     from govcloud.network.intent import invariant_catalogue
     from govcloud.network.pipeline import compile_workspace, write_compiled
@@ -317,13 +317,12 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
     endpoint = _endpoint(endpoint_url, use_aws, profile)
     mgmt = Account(endpoint)
     tenants = aws_tenants(ws, current_plans(ws), None)
-    for t in tenants:
-        if t["accountId"] is None:
-            try:
-                found = find_account(mgmt, t["name"], t["email"])
-            except Exception:  # noqa: BLE001 - reported per tenant by drift()
-                found = None
-            t["accountId"] = found["Id"] if found else None
+    if any(t["accountId"] is None for t in tenants):
+        by_email = account_emails(mgmt)     # a failure here stops the command: no tenant can be found
+        for t in tenants:
+            if t["accountId"] is None:
+                found = by_email.get(t["email"].lower()) or find_account(mgmt, t["name"], t["email"])
+                t["accountId"] = found["Id"] if found else None
     dev = devcloud.running_dev_cloud(ws.root)
     network_config = read_stack_config(ws, "network")
     network_account = network_account or (dev or {}).get("networkAccount") or network_config.get("govcloud:networkAccountId")
