@@ -4,16 +4,23 @@ so they always match the workspace (unchanged stacks cost nothing)."""
 from __future__ import annotations
 
 from govcloud.diagnostics import UsageError
+from govcloud.tenants.registry import Registry, load_registry
 from govcloud.workspace import Workspace
 
 
-def current_plans(ws: Workspace) -> dict[str, dict]:
+def fleet(ws: Workspace, names: list[str] | None = None) -> tuple[Registry, dict[str, dict], list[dict]]:
+    """What every live command starts from, with the workspace read once: the registry, the current
+    plans (stack -> plan document) and the AWS tenants (all of them, or `names`)."""
+    reg = load_registry(ws)
+    plans = current_plans(ws, reg)
+    return reg, plans, aws_tenants(reg, plans, names)
+
+
+def current_plans(ws: Workspace, reg: Registry) -> dict[str, dict]:
     """stack name -> plan document, for the foundation, network and every tenant stack."""
     from govcloud.stacks import planner
     from govcloud.stacks.program import network_inputs
-    from govcloud.tenants.registry import load_registry
 
-    reg = load_registry(ws)
     stacks = planner.select_stacks(reg, all_stacks=True)
     out_dir = ws.root / "build" / "plans"
     run = planner.run_plans(ws, stacks, out_dir, jobs=planner.default_jobs(), use_cache=True, prune=True,
@@ -23,11 +30,8 @@ def current_plans(ws: Workspace) -> dict[str, dict]:
     return {plan["govcloud"]["stack"]: plan for _, plan in planner.iter_plans(out_dir)}
 
 
-def aws_tenants(ws: Workspace, plans: dict[str, dict], names: list[str] | None = None) -> list[dict]:
+def aws_tenants(reg: Registry, plans: dict[str, dict], names: list[str] | None = None) -> list[dict]:
     """What live commands need to know of each AWS tenant: name, zone, region, account and email."""
-    from govcloud.tenants.registry import load_registry
-
-    reg = load_registry(ws)
     if names:
         unknown = [n for n in names if n not in reg.tenants]
         if unknown:

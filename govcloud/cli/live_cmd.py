@@ -49,7 +49,7 @@ def dev_start(port: Optional[int] = typer.Option(None, "--port", help="Port on 1
     """Start the dev cloud (if not running) and seed it with the foundation, the sample tenants and the network."""
     from govcloud.live import devcloud
     from govcloud.live.clients import Account, Endpoint
-    from govcloud.live.plans import aws_tenants, current_plans
+    from govcloud.live.plans import fleet
     from govcloud.live.seed import seed
     from govcloud.network.pipeline import compile_workspace
 
@@ -58,12 +58,11 @@ def dev_start(port: Optional[int] = typer.Option(None, "--port", help="Port on 1
     if running:
         console.print(f"dev cloud already running at {running['url']} (pid {running['pid']})", highlight=False)
         return
-    plans = current_plans(ws) if not no_seed else {}
+    reg, plans, tenants = fleet(ws) if not no_seed else (None, {}, [])
     state = devcloud.start_server(ws.root, port)
     try:
         if not no_seed:
-            tenants = aws_tenants(ws, plans)
-            _, compiled = compile_workspace(ws)
+            _, compiled = compile_workspace(ws, reg=reg)
             endpoint = Endpoint(state["url"], "ap-northeast-1", None, state["accessKey"], state["secretKey"])
             email_domain = tenants[0]["email"].split("@", 1)[1] if tenants else "gc.example.lg.jp"
             seeded = seed(Account(endpoint), plans, tenants, compiled.files.get("aws-tgw/transit-gateway.json"), email_domain)
@@ -174,13 +173,13 @@ def dev_deploy(tenant: str = typer.Argument(..., help="Tenant whose planned base
     `govcloud up` does in real AWS), e.g. after vending a new tenant."""
     from govcloud.live import organization as orgs
     from govcloud.live.clients import Account
-    from govcloud.live.plans import aws_tenants, current_plans
+    from govcloud.live.plans import fleet
     from govcloud.live.replay import replay_tenant
 
     url, state = _dev_url()
     ws = workspace()
     endpoint = _endpoint(url, False, None)
-    (t,) = aws_tenants(ws, current_plans(ws), [tenant])
+    _, _, (t,) = fleet(ws, [tenant])
     mgmt = Account(endpoint)
     found = orgs.find_account(mgmt, t["name"], t["email"])
     if found is None:
@@ -201,11 +200,11 @@ def vend_cmd(tenant: str = typer.Argument(..., help="Tenant name (tenants/active
     into its tenant OU; record the account id in the tenant document. Safe to re-run."""
     from govcloud.live.accounts import record_account_id, vend
     from govcloud.live.clients import Account, CallFailure
-    from govcloud.live.plans import aws_tenants, current_plans
+    from govcloud.live.plans import fleet
 
     ws = workspace()
     endpoint = _endpoint(endpoint_url, use_aws, profile)
-    (t,) = aws_tenants(ws, current_plans(ws), [tenant])
+    _, _, (t,) = fleet(ws, [tenant])
     try:
         result = vend(Account(endpoint), t)
     except CallFailure as failure:
@@ -234,7 +233,7 @@ def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this 
     uses; exit 1 when a mandatory control fails or a tenant could not be read."""
     from govcloud.live.audit import audit_tenants
     from govcloud.live.clients import AUDIT_ROLE, Account
-    from govcloud.live.plans import aws_tenants, current_plans
+    from govcloud.live.plans import fleet
     from govcloud.policies import report
 
     if fmt not in ("text", "json", "sarif"):
@@ -245,7 +244,7 @@ def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this 
         raise UsageError("give --tenant or --all, not both")
     ws = workspace()
     endpoint = _endpoint(endpoint_url, use_aws, profile)
-    tenants = aws_tenants(ws, current_plans(ws), list(tenant) or None)
+    _, _, tenants = fleet(ws, list(tenant) or None)
     result = audit_tenants(Account(endpoint), tenants, ws.root / "policies" / "waivers.yaml",
                            role=AUDIT_ROLE if role is None else role)
     failures = [{"tenant": t.tenant, "account": t.account_id, "step": step, "call": f.call, "kind": f.kind,
@@ -306,7 +305,7 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
     from govcloud.live.clients import AUDIT_ROLE, Account
     from govcloud.live.drift import drift
     from govcloud.live.organization import account_emails, find_account
-    from govcloud.live.plans import aws_tenants, current_plans
+    from govcloud.live.plans import fleet
     from govcloud.network.intent import invariant_catalogue
     from govcloud.network.pipeline import compile_workspace, write_compiled
     from govcloud.stacks.planner import read_stack_config
@@ -316,7 +315,7 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
     ws = workspace()
     endpoint = _endpoint(endpoint_url, use_aws, profile)
     mgmt = Account(endpoint)
-    tenants = aws_tenants(ws, current_plans(ws), None)
+    reg, _, tenants = fleet(ws)
     if any(t["accountId"] is None for t in tenants):
         by_email = account_emails(mgmt)     # a failure here stops the command: no tenant can be found
         for t in tenants:
@@ -328,7 +327,7 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
     network_account = network_account or (dev or {}).get("networkAccount") or network_config.get("govcloud:networkAccountId")
     configured_ids = json.loads(network_config.get("govcloud:attachmentIds") or "{}")
     with tempfile.TemporaryDirectory(prefix="govcloud-compiled-") as tmp:
-        _, compiled = compile_workspace(ws)
+        _, compiled = compile_workspace(ws, reg=reg)
         write_compiled(Path(tmp), compiled)
         result = drift(mgmt, tenants, Path(tmp), network_account, endpoint.region, AUDIT_ROLE if role is None else role,
                        configured_ids)
