@@ -10,7 +10,7 @@ CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_SPEC  ?= checkov>=3.2,<4
 
-.PHONY: demo test setup clean schemas seed bench
+.PHONY: demo test setup clean schemas seed bench imports
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
@@ -32,6 +32,9 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q -n auto
+
+imports: setup
+	$(BIN)/python scripts/import_graph.py
 
 schemas: setup
 	$(BIN)/govcloud schema --write

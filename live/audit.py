@@ -63,7 +63,7 @@ def audited_controls(controls: dict[str, Control]) -> dict[str, tuple[Control, s
 def live_plan(tenant: dict, live: LiveAccount) -> dict:
     """A plan document of the live account, so the engine judges it like a plan."""
     stack_urn = f"live:aws:{live.account_id}"
-    return {"govcloud": {"stack": f"tenant-{tenant['name']}", "tenant": tenant["name"], "zone": tenant["zone"], "cloud": "aws"},
+    return {"govcloud": {"stack": tenant_stack(tenant["name"]), "tenant": tenant["name"], "zone": tenant["zone"], "cloud": "aws"},
             "deployment": {"resources": [{"urn": stack_urn, "type": "pulumi:pulumi:Stack", "custom": False, "inputs": {}},
                                          *live.resources]}}
 

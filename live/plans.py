@@ -4,6 +4,7 @@ so they always match the workspace (unchanged stacks cost nothing)."""
 from __future__ import annotations
 
 from govcloud.diagnostics import UsageError
+from govcloud.stacks.names import tenant_stack
 from govcloud.tenants.registry import Registry, load_registry
 from govcloud.workspace import Workspace
 
@@ -47,7 +48,7 @@ def aws_tenants(reg: Registry, plans: dict[str, dict], names: list[str] | None =
             if names:
                 raise UsageError(f"tenant {name} runs on {tenant.spec.cloud}: live commands read AWS accounts")
             continue
-        plan = plans.get(f"tenant-{name}")
+        plan = plans.get(tenant_stack(name))
         account = next((r for r in (plan or {}).get("deployment", {}).get("resources", [])
                         if r["type"] == "aws:organizations/account:Account"), None)
         if account is None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
+from govcloud.stacks.names import tenant_of
+
 MANAGEMENT_ACCOUNT = "100000000000"
 AZURE_TENANT_ID = "7f3c1e42-1a6b-4c1e-9d6a-0c3b5e2a9f10"
 DEFAULT_SUBSCRIPTION = "00000000-0000-4000-8000-000000000000"
@@ -85,8 +87,7 @@ def reference_outputs(stack: str) -> dict[str, Any]:
                             "routeTables": {n: f"{base}/hubRouteTables/{n}" for n in [*names, "rt-inspection"]}}
         return {"coreNetworkId": core, "coreNetworkArn": f"arn:aws:networkmanager::{MANAGEMENT_ACCOUNT}:core-network/{core}",
                 "azureHubs": hubs}
-    if short.startswith("tenant-"):
-        name = short.removeprefix("tenant-")
+    if (name := tenant_of(short)) is not None:
         return {"tenant": name, "attachmentId": f"attachment-0{digest('attachment', name)}",
                 "accountId": account_id_for(f"govcloud-{name}")}
     raise KeyError(f"no stack {stack} to reference")

@@ -13,6 +13,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from govcloud.stacks.names import tenant_stack
 from govcloud.tenants.catalogue import load_catalogue
 
 EDGE_LOCATIONS = ["ap-northeast-1", "ap-northeast-3"]
@@ -46,8 +47,6 @@ def baseline_core_network_policy(zones: list[str]) -> dict:
 
 def resolve_attachments(policy: dict, org: str, configured: dict[str, pulumi.Input[str]]) -> pulumi.Output[str]:
     """The policy document with every `attachment:<name>` replaced by the attachment's id."""
-    from govcloud.stacks.program import TENANT_PREFIX
-
     names = sorted({d.removeprefix("attachment:") for a in policy.get("segment-actions", [])
                     for d in a.get("destinations", []) if d.startswith("attachment:")})
     ids: dict[str, pulumi.Input[str]] = {}
@@ -58,7 +57,7 @@ def resolve_attachments(policy: dict, org: str, configured: dict[str, pulumi.Inp
         elif name.startswith("site:") or name.startswith("intercloud-") or name.startswith("external:"):
             missing.append(name)
         else:
-            ids[name] = pulumi.StackReference(f"{org}/govcloud/{TENANT_PREFIX}{name}").get_output("attachmentId")
+            ids[name] = pulumi.StackReference(f"{org}/govcloud/{tenant_stack(name)}").get_output("attachmentId")
     if missing:
         raise ValueError("attachment ids unknown for " + ", ".join(missing)
                          + ": set govcloud:attachmentIds in Pulumi.network.yaml (Direct Connect, VPN and inter-cloud attachments)")

@@ -4,13 +4,8 @@
 from __future__ import annotations
 
 from govcloud.diagnostics import UsageError
+from govcloud.stacks.names import EXPECTED, FOUNDATION, NETWORK, tenant_of
 from govcloud.tenants.registry import Registry
-
-TENANT_PREFIX = "tenant-"
-
-
-def stack_names(reg: Registry) -> list[str]:
-    return ["foundation", "network", *(f"{TENANT_PREFIX}{name}" for name in sorted(reg.tenants))]
 
 
 def network_inputs(ws, reg: Registry | None = None) -> dict:
@@ -37,21 +32,20 @@ def network_inputs(ws, reg: Registry | None = None) -> dict:
 def build(stack: str, reg: Registry, network: dict | None = None) -> None:
     """Declare the resources of ``stack`` (call inside a Pulumi program or the offline engine)."""
     network = network or {}
-    if stack == "foundation":
+    if stack == FOUNDATION:
         from govcloud.stacks.foundation import foundation_program
 
         foundation_program()
-    elif stack == "network":
+    elif stack == NETWORK:
         from govcloud.stacks.network import network_program
 
         network_program(network or None)
-    elif stack.startswith(TENANT_PREFIX):
+    elif (name := tenant_of(stack)) is not None:
         from govcloud.stacks.tenant import tenant_program
 
-        name = stack.removeprefix(TENANT_PREFIX)
         tenant = reg.tenants.get(name)
         if tenant is None:
             raise UsageError(f"stack {stack}: no tenant {name} in tenants/active/")
         tenant_program(tenant, network.get("tenants", {}).get(name))
     else:
-        raise UsageError(f"unknown stack {stack!r}: expected foundation, network or {TENANT_PREFIX}<tenant>")
+        raise UsageError(f"unknown stack {stack!r}: expected {EXPECTED}")

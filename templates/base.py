@@ -102,9 +102,3 @@ def short_id(text: str, length: int = 10) -> str:
     """Stable short suffix for names with tight limits (Key Vault: 24 characters)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
-
-def split_cidr(cidr: str, parts_log2: int = 3) -> list[str]:
-    import ipaddress
-
-    net = ipaddress.IPv4Network(cidr)
-    return [str(s) for s in net.subnets(prefixlen_diff=parts_log2)]
