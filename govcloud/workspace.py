@@ -45,6 +45,25 @@ class Workspace:
         return self.tenants_dir / "history.jsonl"
 
     @property
+    def network_exceptions_file(self) -> Path:
+        return self.tenants_dir / "network-exceptions.yaml"
+
+    @property
+    def waivers_file(self) -> Path:
+        """Time-limited waivers of baseline controls (policies/waivers.yaml)."""
+        return self.root / "policies" / "waivers.yaml"
+
+    @property
+    def plans_dir(self) -> Path:
+        """Where ``govcloud plan`` writes plan documents (build output, never committed)."""
+        return self.root / "build" / "plans"
+
+    @property
+    def plan_cache_dir(self) -> Path:
+        """Plans by content hash: an unchanged stack is never planned twice."""
+        return self.state_dir / "cache" / "plans"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / ".govcloud" / "workspace.lock"
 

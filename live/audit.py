@@ -17,6 +17,7 @@ from govcloud import yamlio
 from govcloud.live.clients import AUDIT_ROLE, Account, CallFailure
 from govcloud.live.organization import account_emails, find_account
 from govcloud.live.readers import READERS, LiveAccount, read_account
+from govcloud.plans import tenant_stack
 from govcloud.policies.catalogue import Control, load_controls
 from govcloud.policies.engine import CheckRun, check_plan, load_waivers
 

@@ -4,7 +4,7 @@ so they always match the workspace (unchanged stacks cost nothing)."""
 from __future__ import annotations
 
 from govcloud.diagnostics import UsageError
-from govcloud.stacks.names import tenant_stack
+from govcloud.plans import tenant_stack
 from govcloud.tenants.registry import Registry, load_registry
 from govcloud.workspace import Workspace
 
@@ -14,7 +14,7 @@ def fleet(ws: Workspace, names: list[str] | None = None) -> tuple[Registry, dict
     plans (stack -> plan document) and the AWS tenants (all of them, or `names`)."""
     reg = load_registry(ws)
     plans = current_plans(ws, reg)
-    return reg, plans, aws_tenants(reg, plans, names)
+    return reg, plans, aws_tenants(ws, reg, plans, names)
 
 
 def current_plans(ws: Workspace, reg: Registry) -> dict[str, dict]:
@@ -23,7 +23,7 @@ def current_plans(ws: Workspace, reg: Registry) -> dict[str, dict]:
     from govcloud.stacks.program import network_inputs
 
     stacks = planner.select_stacks(reg, all_stacks=True)
-    out_dir = ws.root / "build" / "plans"
+    out_dir = ws.plans_dir
     run = planner.run_plans(ws, stacks, out_dir, jobs=planner.default_jobs(), use_cache=True, prune=True,
                             network=network_inputs(ws, reg))
     if run.failed:
@@ -31,8 +31,13 @@ def current_plans(ws: Workspace, reg: Registry) -> dict[str, dict]:
     return {plan["govcloud"]["stack"]: plan for _, plan in planner.iter_plans(out_dir)}
 
 
-def aws_tenants(reg: Registry, plans: dict[str, dict], names: list[str] | None = None) -> list[dict]:
-    """What live commands need to know of each AWS tenant: name, zone, region, account and email."""
+def aws_tenants(ws: Workspace, reg: Registry, plans: dict[str, dict], names: list[str] | None = None) -> list[dict]:
+    """What live commands need to know of each AWS tenant: name, zone, region, and its account as
+    the stack creates it (computed from the tenant and the stack's config, the same function the
+    stack uses), plus its plan for replaying the baseline."""
+    from govcloud.stacks.planner import read_stack_config
+    from govcloud.templates.base import aws_account, settings_from_config
+
     if names:
         unknown = [n for n in names if n not in reg.tenants]
         if unknown:
@@ -49,14 +54,16 @@ def aws_tenants(reg: Registry, plans: dict[str, dict], names: list[str] | None =
                 raise UsageError(f"tenant {name} runs on {tenant.spec.cloud}: live commands read AWS accounts")
             continue
         plan = plans.get(tenant_stack(name))
-        account = next((r for r in (plan or {}).get("deployment", {}).get("resources", [])
-                        if r["type"] == "aws:organizations/account:Account"), None)
-        if account is None:
+        if plan is None:
             raise UsageError(f"no plan for tenant {name}: run govcloud plan --tenant {name}")
+        try:
+            settings = settings_from_config(read_stack_config(ws, tenant_stack(name)))
+        except ValueError as exc:
+            raise UsageError(f"stack {tenant_stack(name)}: {exc}") from None
+        account = aws_account(tenant, settings)
         out.append({"name": name, "zone": tenant.spec.zone, "region": tenant.spec.region,
                     "environment": tenant.spec.environment,
                     "accountId": tenant.status.account_id if tenant.status else None,
-                    "email": account["inputs"]["email"], "accountName": account["inputs"]["name"],
-                    "tags": account["inputs"].get("tags", {}), "role": account["inputs"].get("roleName", "OrganizationAccountAccessRole"),
-                    "plan": plan})
+                    "email": account.email, "accountName": account.name, "tags": account.tags,
+                    "role": account.role, "plan": plan})
     return out

@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-from govcloud.stacks.names import tenant_of
+from govcloud.plans import tenant_of
 
 MANAGEMENT_ACCOUNT = "100000000000"
 AZURE_TENANT_ID = "7f3c1e42-1a6b-4c1e-9d6a-0c3b5e2a9f10"

@@ -13,7 +13,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from govcloud.stacks.names import tenant_stack
+from govcloud.plans import tenant_stack
 from govcloud.tenants.catalogue import load_catalogue
 
 EDGE_LOCATIONS = ["ap-northeast-1", "ap-northeast-3"]

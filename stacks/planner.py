@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from govcloud.fsio import atomic_write
+from govcloud.plans import FOUNDATION, INDEX_FILE, NETWORK, PLAN_VERSION, iter_plan_json, render_plan as render_document, tenant_of, tenant_stack
 from govcloud.tenants.catalogue import CATALOGUE_DIR
 from govcloud.tenants.models import Tenant
 from govcloud.workspace import Workspace
 
-PLAN_VERSION = 3
 PROJECT = "govcloud"
 CODE_DIRS = ("templates", "stacks", "network")
 ENGINE_PACKAGES = ("pulumi", "pulumi_aws", "pulumi_azure_native")
@@ -217,7 +217,7 @@ def render_plan(job: StackJob, monitor) -> str:
                         "byType": dict(sorted(by_type.items()))},
         },
     }
-    return json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+    return render_document(doc)
 
 
 def _versions() -> str:
@@ -301,7 +301,7 @@ def run_plans(ws: Workspace, stacks: list[tuple[str, Tenant | None]], out_dir: P
               use_cache: bool = True, prune: bool = False, network: dict | None = None,
               progress: Callable[[PlanResult], None] | None = None) -> PlanRun:
     started = time.perf_counter()
-    cache_dir = ws.state_dir / "cache" / "plans"
+    cache_dir = ws.plan_cache_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     run = PlanRun()
     todo: list[StackJob] = []
@@ -349,13 +349,13 @@ def run_plans(ws: Workspace, stacks: list[tuple[str, Tenant | None]], out_dir: P
     if prune:
         wanted = {plan_file(out_dir, s).name for s, _ in stacks}
         for old in out_dir.glob("*.json"):
-            if old.name not in wanted and old.name != "index.json":
+            if old.name not in wanted and old.name != INDEX_FILE:
                 old.unlink()
     run.results.sort(key=lambda r: r.stack)
     index = {"version": 1, "stacks": {r.stack: {"file": plan_file(out_dir, r.stack).name, "resources": r.resources}
                                       for r in run.results if not r.error}}
     if prune:
-        atomic_write(out_dir / "index.json", json.dumps(index, indent=1, sort_keys=True) + "\n")
+        atomic_write(out_dir / INDEX_FILE, json.dumps(index, indent=1, sort_keys=True) + "\n")
     run.seconds = time.perf_counter() - started
     return run
 
@@ -367,31 +367,28 @@ def default_jobs() -> int:
 def select_stacks(reg, *, stack: str | None = None, tenant: str | None = None,
                   all_stacks: bool = False) -> list[tuple[str, Tenant | None]]:
     from govcloud.diagnostics import UsageError
-    from govcloud.stacks.program import TENANT_PREFIX
 
     def resolve(name: str) -> tuple[str, Tenant | None]:
-        if name in ("foundation", "network"):
+        if name in (FOUNDATION, NETWORK):
             return name, None
-        tname = name.removeprefix(TENANT_PREFIX)
+        tname = tenant_of(name) or name  # a bare tenant name is accepted too
         if tname not in reg.tenants:
             raise UsageError(f"no tenant {tname}; see govcloud tenant list")
-        return f"{TENANT_PREFIX}{tname}", reg.tenants[tname]
+        return tenant_stack(tname), reg.tenants[tname]
 
     if all_stacks:
-        return [("foundation", None), ("network", None),
-                *((f"{TENANT_PREFIX}{n}", reg.tenants[n]) for n in sorted(reg.tenants))]
+        return [(FOUNDATION, None), (NETWORK, None),
+                *((tenant_stack(n), reg.tenants[n]) for n in sorted(reg.tenants))]
     chosen: list[str] = []
     if stack:
         chosen.append(stack)
     if tenant:
-        chosen.append(f"{TENANT_PREFIX}{tenant}")
+        chosen.append(tenant_stack(tenant))
     if not chosen:
         raise UsageError("say what to plan: --all, --stack NAME or --tenant NAME")
     return [resolve(c) for c in chosen]
 
 
 def iter_plans(plan_dir: Path) -> Iterable[tuple[Path, dict]]:
-    for path in sorted(plan_dir.glob("*.json")):
-        if path.name == "index.json":
-            continue
-        yield path, json.loads(path.read_text(encoding="utf-8"))
+    """Every plan of a folder, checked against the plan contract (govcloud.plans) first."""
+    return iter_plan_json(plan_dir)

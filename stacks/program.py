@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from govcloud.diagnostics import UsageError
-from govcloud.stacks.names import EXPECTED, FOUNDATION, NETWORK, tenant_of
+from govcloud.plans import EXPECTED_STACKS, FOUNDATION, NETWORK, tenant_of
 from govcloud.tenants.registry import Registry
 
 
@@ -48,4 +48,4 @@ def build(stack: str, reg: Registry, network: dict | None = None) -> None:
             raise UsageError(f"stack {stack}: no tenant {name} in tenants/active/")
         tenant_program(tenant, network.get("tenants", {}).get(name))
     else:
-        raise UsageError(f"unknown stack {stack!r}: expected {EXPECTED}")
+        raise UsageError(f"unknown stack {stack!r}: expected {EXPECTED_STACKS}")

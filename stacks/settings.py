@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import pulumi
 
-from govcloud.templates.base import PlatformSettings, SharedOutputs, env_group
+from govcloud.templates.base import CONFIG_KEYS, PlatformSettings, SharedOutputs, env_group, settings_from_config
 from govcloud.tenants.models import Tenant
 
 PROJECT = "govcloud"
 
 
 def platform_settings() -> PlatformSettings:
+    """The same reading as the offline side (templates.base.settings_from_config), from the runtime."""
     cfg = pulumi.Config(PROJECT)
-    defaults = PlatformSettings()
-    return PlatformSettings(
-        org=cfg.get("org") or defaults.org,
-        security_account_id=cfg.get("securityAccountId") or defaults.security_account_id,
-        identity_account_id=cfg.get("identityAccountId") or defaults.identity_account_id,
-        log_archive_account_id=cfg.get("logArchiveAccountId") or defaults.log_archive_account_id,
-        account_email_domain=cfg.get("accountEmailDomain") or defaults.account_email_domain,
-        log_retention_days=cfg.get_int("logRetentionDays") or defaults.log_retention_days,
-        azure_billing_scope=cfg.get("azureBillingScope") or defaults.azure_billing_scope,
-        azure_security_principal_id=cfg.get("azureSecurityPrincipalId") or defaults.azure_security_principal_id,
-        azure_operations_principal_id=cfg.get("azureOperationsPrincipalId") or defaults.azure_operations_principal_id,
-        azure_vendor_principal_ids=cfg.get_object("azureVendorPrincipalIds") or {},
-    )
+    return settings_from_config({key: cfg.get(key) for key in CONFIG_KEYS})
 
 
 def stack_reference_name(settings: PlatformSettings, stack: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from govcloud.stacks.settings import platform_settings, shared_outputs
-from govcloud.templates.base import FlowRule, TemplateArgs
+from govcloud.templates.base import FlowRule, TemplateArgs, aws_account
 from govcloud.tenants.catalogue import load_catalogue
 from govcloud.tenants.models import Tenant
 
@@ -49,15 +49,16 @@ def _aws(args: TemplateArgs, groups: list[list[FlowRule]], egress: list[FlowRule
     # The account is created from the organisation's management account, then everything else
     # runs inside it through the role Organizations creates there.
     management = aws.Provider("management", region=region, default_tags=aws.ProviderDefaultTagsArgs(tags={"managed-by": "govcloud"}))
+    identity_of_account = aws_account(tenant, settings)
     account = aws.organizations.Account(
-        "account", name=f"govcloud-{tenant.name}", email=f"aws+{tenant.name}@{settings.account_email_domain}",
-        parent_id=args.shared.tenant_ou_id, role_name="OrganizationAccountAccessRole",
+        "account", name=identity_of_account.name, email=identity_of_account.email,
+        parent_id=args.shared.tenant_ou_id, role_name=identity_of_account.role,
         iam_user_access_to_billing="DENY", close_on_deletion=False, tags=tags,
         opts=pulumi.ResourceOptions(provider=management, protect=True))
     provider = aws.Provider(
         "tenant", region=region, allowed_account_ids=[account.id],
         assume_roles=[aws.ProviderAssumeRoleArgs(
-            role_arn=account.id.apply(lambda a: f"arn:aws:iam::{a}:role/OrganizationAccountAccessRole"),
+            role_arn=account.id.apply(lambda a: f"arn:aws:iam::{a}:role/{identity_of_account.role}"),
             session_name="govcloud")],
         default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
     in_account = pulumi.ResourceOptions(provider=provider)

@@ -7,7 +7,9 @@ clouds by changing one field of its request.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
+from typing import Mapping
 
 import pulumi
 
@@ -31,6 +33,65 @@ class PlatformSettings:
     azure_security_principal_id: str = ""
     azure_operations_principal_id: str = ""
     azure_vendor_principal_ids: dict[str, str] = field(default_factory=dict)
+
+
+# Pulumi config key (``govcloud:<key>``) -> PlatformSettings field.
+CONFIG_KEYS = {
+    "org": "org", "securityAccountId": "security_account_id", "identityAccountId": "identity_account_id",
+    "logArchiveAccountId": "log_archive_account_id", "accountEmailDomain": "account_email_domain",
+    "logRetentionDays": "log_retention_days", "azureBillingScope": "azure_billing_scope",
+    "azureSecurityPrincipalId": "azure_security_principal_id",
+    "azureOperationsPrincipalId": "azure_operations_principal_id", "azureVendorPrincipalIds": "azure_vendor_principal_ids",
+}
+
+
+def settings_from_config(values: Mapping[str, str | None]) -> PlatformSettings:
+    """PlatformSettings from Pulumi config values as strings (``key`` or ``govcloud:key``), the way
+    both the Pulumi runtime and the offline planner see them; unset keys keep their defaults.
+    A value of the wrong type is refused (ValueError naming the key), never read as a default."""
+    defaults = PlatformSettings()
+    types = {f.name: f.type for f in fields(PlatformSettings)}
+    chosen: dict = {}
+    for key, raw in values.items():
+        key = key.removeprefix("govcloud:")
+        if raw is None or raw == "" or key not in CONFIG_KEYS:
+            continue
+        name = CONFIG_KEYS[key]
+        if types[name] in ("int", int):
+            if not raw.isdigit():
+                raise ValueError(f"config govcloud:{key} must be a whole number, not {raw!r}")
+            chosen[name] = int(raw)
+        elif name == "azure_vendor_principal_ids":
+            try:
+                parsed = json.loads(raw)
+            except json.JSONDecodeError:
+                parsed = None
+            if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+                raise ValueError(f"config govcloud:{key} must be a map of vendor id to principal id")
+            chosen[name] = parsed
+        else:
+            chosen[name] = raw
+    return PlatformSettings(**{**{f.name: getattr(defaults, f.name) for f in fields(PlatformSettings)}, **chosen})
+
+
+ACCOUNT_ACCESS_ROLE = "OrganizationAccountAccessRole"
+
+
+@dataclass(frozen=True)
+class AwsAccountIdentity:
+    """A tenant's AWS account as its stack creates it (the account resource's name, e-mail, tags,
+    and the role Organizations creates in it). Live commands find and vend accounts by these, so
+    they are computed here once, from the tenant, never read back from plan JSON."""
+
+    name: str
+    email: str
+    role: str
+    tags: dict[str, str]
+
+
+def aws_account(tenant: Tenant, settings: PlatformSettings) -> AwsAccountIdentity:
+    return AwsAccountIdentity(name=f"govcloud-{tenant.name}", email=f"aws+{tenant.name}@{settings.account_email_domain}",
+                              role=ACCOUNT_ACCESS_ROLE, tags=tenant_tags(tenant))
 
 
 @dataclass(frozen=True)

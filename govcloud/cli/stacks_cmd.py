@@ -14,7 +14,7 @@ from govcloud.tenants.registry import load_registry
 
 
 def _default_out(ws) -> Path:
-    return ws.root / "build" / "plans"
+    return ws.plans_dir
 
 
 @report_errors
@@ -58,12 +58,12 @@ def plan_cmd(
 
 def _real(action: str, stack: str, org: Optional[str], yes: bool) -> None:
     from govcloud.stacks import automation
-    from govcloud.stacks.program import TENANT_PREFIX
+    from govcloud.plans import EXPECTED_STACKS, FOUNDATION, NETWORK, tenant_of
 
     ws = workspace()
     reg = load_registry(ws)
-    if stack not in ("foundation", "network") and stack.removeprefix(TENANT_PREFIX) not in reg.tenants:
-        raise UsageError(f"unknown stack {stack!r}: expected foundation, network or tenant-<name>")
+    if stack not in (FOUNDATION, NETWORK) and tenant_of(stack) not in reg.tenants:
+        raise UsageError(f"unknown stack {stack!r}: expected {EXPECTED_STACKS}")
     if action == "up" and not yes:
         raise UsageError("govcloud up changes real infrastructure: run `govcloud preview` first, then pass --yes")
     if action == "up":
