@@ -12,7 +12,17 @@ CHECKOV_SPEC  ?= checkov>=3.2,<4
 
 .PHONY: demo test setup clean schemas seed bench imports
 
+# The real YAML language server (npm) tests the published JSON Schemas as editors use them.
+EDITOR_DIR   := tests/editor
+EDITOR_STAMP := $(EDITOR_DIR)/node_modules/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 setup: $(STAMP) $(CHECKOV_STAMP)
+
+$(EDITOR_STAMP): $(EDITOR_DIR)/package.json $(EDITOR_DIR)/package-lock.json
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	cd $(EDITOR_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(EDITOR_STAMP)
 
 $(CHECKOV_STAMP):
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -30,7 +40,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-test: setup
+test: setup $(EDITOR_STAMP)
 	$(BIN)/python -m pytest -q -n auto
 
 imports: setup
