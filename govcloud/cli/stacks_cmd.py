@@ -1,4 +1,5 @@
-"""Commands over the stacks: offline plan, and preview/up with the Pulumi CLI."""
+"""Commands over the stacks: offline plan, and preview/up with the Pulumi CLI (adapters over
+govcloud.app.plan and govcloud.app.deploy)."""
 
 from __future__ import annotations
 
@@ -9,110 +10,66 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from govcloud.cli import console, err_console, report_errors, workspace
-from govcloud.diagnostics import UsageError
-from govcloud.tenants.registry import load_registry
+from govcloud.plans import EXPECTED_STACKS
 
-
-def _default_out(ws) -> Path:
-    return ws.plans_dir
+STACK_HELP = f"{EXPECTED_STACKS}."
 
 
 @report_errors
 def plan_cmd(
-    stack: Optional[str] = typer.Option(None, "--stack", help="foundation, network or tenant-<name>."),
-    tenant: Optional[str] = typer.Option(None, "--tenant", help="Plan the stack of this tenant."),
+    stack: Optional[str] = typer.Option(None, "--stack", help=STACK_HELP, metavar="STACK"),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="Plan the stack of this tenant.", metavar="TENANT"),
     all_stacks: bool = typer.Option(False, "--all", help="Foundation, network and every tenant."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Where plan documents go (default build/plans)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: one per core)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where plan documents go (default build/plans).", metavar="DIR"),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: one per core).", metavar="N", min=0),
     no_cache: bool = typer.Option(False, "--no-cache", help="Plan every stack even if unchanged."),
 ) -> None:
     """Plan stacks offline under Pulumi's mock runtime: one plan document per stack."""
-    from govcloud.stacks import planner
-    from govcloud.stacks.program import network_inputs
+    from govcloud.app.plan import PlanRequest, plan, stack_count
 
     ws = workspace()
-    reg = load_registry(ws)
-    stacks = planner.select_stacks(reg, stack=stack, tenant=tenant, all_stacks=all_stacks)
-    out_dir = (out or _default_out(ws)).resolve()
-    workers = jobs or planner.default_jobs()
+    request = PlanRequest(stack=stack, tenant=tenant, all_stacks=all_stacks, out_dir=out, jobs=jobs,
+                          use_cache=not no_cache)
     with Progress(TextColumn("planning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err_console, transient=True,
                   disable=not err_console.is_terminal) as progress:
-        task = progress.add_task("", total=len(stacks))
-
-        def tick(result) -> None:
-            progress.update(task, advance=1, description=result.stack)
-
-        run = planner.run_plans(ws, stacks, out_dir, jobs=workers, use_cache=not no_cache,
-                                prune=all_stacks, network=network_inputs(ws, reg), progress=tick)
-    planned = [r for r in run.results if not r.error]
-    cached = sum(1 for r in planned if r.cached)
-    resources = sum(r.resources for r in planned)
-    for r in run.failed:
+        task = progress.add_task("", total=stack_count(ws, request))
+        outcome = plan(ws, request, progress=lambda result: progress.update(task, advance=1, description=result.stack))
+    for r in outcome.run.failed:
         err_console.print(f"error: stack {r.stack} failed to plan: {r.error}", markup=False, highlight=False)
-    console.print(f"planned {len(planned)} stack(s) ({cached} from cache), {resources} resources, "
-                  f"in {run.seconds:.1f}s with {workers} job(s) → {ws.relative(out_dir)}", highlight=False)
-    if run.failed:
+    console.print(f"planned {len(outcome.planned)} stack(s) ({outcome.cached} from cache), {outcome.resources} resources, "
+                  f"in {outcome.run.seconds:.1f}s with {outcome.jobs} job(s) → {ws.relative(outcome.out_dir)}", highlight=False)
+    if not outcome.ok:
         raise typer.Exit(1)
 
 
-def _real(action: str, stack: str, org: Optional[str], yes: bool) -> None:
-    from govcloud.stacks import automation
-    from govcloud.plans import EXPECTED_STACKS, FOUNDATION, NETWORK, tenant_of
+def _deploy(action: str, stack: str, org: Optional[str], yes: bool) -> None:
+    from govcloud.app.deploy import DeployRequest, deploy
 
-    ws = workspace()
-    reg = load_registry(ws)
-    if stack not in (FOUNDATION, NETWORK) and tenant_of(stack) not in reg.tenants:
-        raise UsageError(f"unknown stack {stack!r}: expected {EXPECTED_STACKS}")
-    if action == "up" and not yes:
-        raise UsageError("govcloud up changes real infrastructure: run `govcloud preview` first, then pass --yes")
-    if action == "up":
-        deploy_gate(ws, reg, stack)
-    fn = automation.up if action == "up" else automation.preview
-    result = fn(ws, stack, org=org, on_output=lambda line: console.print(line, markup=False, highlight=False, end=""))
-    console.print(f"\n{action} of {stack}: {getattr(result, 'change_summary', None) or getattr(result.summary, 'resource_changes', '')}")
-
-
-def deploy_gate(ws, reg, stack: str) -> None:
-    """Never deploy a stack whose plan fails a mandatory control (waivers apply)."""
-    import tempfile
-
-    from govcloud.cli.policies_cmd import run_check
-    from govcloud.policies.catalogue import load_controls
-    from govcloud.stacks import planner
-    from govcloud.stacks.program import network_inputs
-
-    with tempfile.TemporaryDirectory(prefix="govcloud-gate-") as tmp:
-        stacks = planner.select_stacks(reg, stack=stack)
-        run = planner.run_plans(ws, stacks, Path(tmp), jobs=1, network=network_inputs(ws, reg))
-        if run.failed:
-            raise UsageError(f"cannot plan {stack} for the deploy gate: {run.failed[0].error}")
-        result = run_check(Path(tmp), ws)
-    failures = result.failures(load_controls())
-    if failures:
-        listed = "; ".join(f"{f.control} ({f.message})" for f in failures[:10])
-        raise UsageError(f"refusing to deploy {stack}: {len(failures)} mandatory control(s) fail: {listed}. "
-                         f"Fix them or record a waiver in policies/waivers.yaml (govcloud check --plans shows details)")
-    console.print(f"deploy gate: {stack} passes every mandatory control", highlight=False)
+    outcome = deploy(workspace(), DeployRequest(action, stack, org, confirmed=yes),
+                     on_output=lambda line: console.print(line, markup=False, highlight=False, end=""),
+                     on_gate=lambda judged: console.print(f"deploy gate: {judged.stack} passes every mandatory control",
+                                                          highlight=False))
+    console.print(f"\n{outcome.action} of {outcome.stack}: {outcome.summary}")
 
 
 @report_errors
 def preview_cmd(
-    stack: str = typer.Argument(..., help="foundation, network or tenant-<name>."),
-    org: Optional[str] = typer.Option(None, "--org", help="Pulumi organisation of the stack."),
+    stack: str = typer.Argument(..., help=STACK_HELP, metavar="STACK"),
+    org: Optional[str] = typer.Option(None, "--org", help="Pulumi organisation of the stack.", metavar="ORG"),
 ) -> None:
     """Preview a stack with the Pulumi CLI (Automation API)."""
-    _real("preview", stack, org, True)
+    _deploy("preview", stack, org, True)
 
 
 @report_errors
 def up_cmd(
-    stack: str = typer.Argument(..., help="foundation, network or tenant-<name>."),
-    org: Optional[str] = typer.Option(None, "--org", help="Pulumi organisation of the stack."),
+    stack: str = typer.Argument(..., help=STACK_HELP, metavar="STACK"),
+    org: Optional[str] = typer.Option(None, "--org", help="Pulumi organisation of the stack.", metavar="ORG"),
     yes: bool = typer.Option(False, "--yes", help="Deploy without asking (required)."),
 ) -> None:
-    """Deploy a stack with the Pulumi CLI (Automation API)."""
-    _real("up", stack, org, yes)
+    """Deploy a stack with the Pulumi CLI (Automation API), after the deploy gate."""
+    _deploy("up", stack, org, yes)
 
 
 def register(app: typer.Typer) -> None:
