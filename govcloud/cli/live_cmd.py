@@ -35,8 +35,9 @@ def _endpoint(endpoint_url, use_aws, profile):
 
 
 def _failure_line(who: str, step: str, failure) -> str:
-    perm = f"; missing permission {failure.permission}" if failure.permission else ""
-    return f"{who}: {failure.call} failed ({failure.kind}{perm}) while reading {step}: {failure.message}"
+    from govcloud.app.live import failure_line
+
+    return failure_line(who, step, failure)
 
 
 # --- dev-cloud ---------------------------------------------------------------------------------------
@@ -44,39 +45,21 @@ def _failure_line(who: str, step: str, failure) -> str:
 
 @dev_app.command("start")
 @report_errors
-def dev_start(port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: a free one)."),
+def dev_start(port: Optional[int] = typer.Option(None, "--port", help="Port on 127.0.0.1 (default: a free one).", metavar="PORT"),
               no_seed: bool = typer.Option(False, "--no-seed", help="Start empty: no organisation, no tenants.")) -> None:
     """Start the dev cloud (if not running) and seed it with the foundation, the sample tenants and the network."""
+    from govcloud.app.live import start_dev_cloud
     from govcloud.live import devcloud
-    from govcloud.live.clients import Account, Endpoint
-    from govcloud.live.plans import fleet
-    from govcloud.live.seed import seed
-    from govcloud.network.pipeline import compile_workspace
 
-    ws = workspace()
-    running = devcloud.running_dev_cloud(ws.root)
-    if running:
-        console.print(f"dev cloud already running at {running['url']} (pid {running['pid']})", highlight=False)
+    started = start_dev_cloud(workspace(), port, seed_fleet=not no_seed)
+    state = started.state
+    if started.already_running:
+        console.print(f"dev cloud already running at {state['url']} (pid {state['pid']})", highlight=False)
         return
-    reg, plans, tenants = fleet(ws) if not no_seed else (None, {}, [])
-    state = devcloud.start_server(ws.root, port)
-    try:
-        if not no_seed:
-            _, compiled = compile_workspace(ws, reg=reg)
-            endpoint = Endpoint(state["url"], "ap-northeast-1", None, state["accessKey"], state["secretKey"])
-            email_domain = tenants[0]["email"].split("@", 1)[1] if tenants else "gc.example.lg.jp"
-            seeded = seed(Account(endpoint), plans, tenants, compiled.files.get("aws-tgw/transit-gateway.json"), email_domain)
-            state.update(managementAccount=seeded.management_account, networkAccount=seeded.network_account,
-                         transitGateway=seeded.transit_gateway, accounts=seeded.accounts)
-        devcloud.save_state(ws.root, state)
-    except BaseException:
-        devcloud.save_state(ws.root, state)
-        devcloud.stop(ws.root)
-        raise
     console.print(f"dev cloud running at {state['url']} (pid {state['pid']}); recorded in {devcloud.STATE}", highlight=False)
-    if not no_seed:
-        console.print(f"  organisation with {seeded.ous} OUs; {len(seeded.accounts)} tenant account(s) vended, baselined and "
-                      f"released; network account {seeded.network_account} with Transit Gateway {seeded.transit_gateway}",
+    if started.seeded:
+        console.print(f"  organisation with {started.ous} OUs; {len(state['accounts'])} tenant account(s) vended, baselined and "
+                      f"released; network account {state['networkAccount']} with Transit Gateway {state['transitGateway']}",
                       highlight=False)
     console.print("  stop it with: govcloud dev-cloud stop", highlight=False)
 
@@ -117,11 +100,9 @@ def dev_status(fmt: str = typer.Option("text", "--format", help="text or json.")
 
 
 def _dev_url() -> tuple[str, dict]:
-    from govcloud.live import devcloud
+    from govcloud.app.live import running_dev_cloud
 
-    state = devcloud.running_dev_cloud(workspace().root)
-    if not state:
-        raise UsageError("no dev cloud is running: govcloud dev-cloud start")
+    state = running_dev_cloud(workspace())
     return state["url"], state
 
 
@@ -168,24 +149,13 @@ def _fail(message: str):
 
 @dev_app.command("deploy")
 @report_errors
-def dev_deploy(tenant: str = typer.Argument(..., help="Tenant whose planned baseline to apply.")) -> None:
+def dev_deploy(tenant: str = typer.Argument(..., help="Tenant whose planned baseline to apply.", metavar="TENANT")) -> None:
     """Apply a tenant's planned baseline and network to its account in the dev cloud (what
     `govcloud up` does in real AWS), e.g. after vending a new tenant."""
-    from govcloud.live import organization as orgs
-    from govcloud.live.clients import Account
-    from govcloud.live.plans import fleet
-    from govcloud.live.replay import replay_tenant
+    from govcloud.app.live import deploy_to_dev_cloud
 
-    url, state = _dev_url()
-    ws = workspace()
-    endpoint = _endpoint(url, False, None)
-    _, _, (t,) = fleet(ws, [tenant])
-    mgmt = Account(endpoint)
-    found = orgs.find_account(mgmt, t["name"], t["email"])
-    if found is None:
-        raise UsageError(f"tenant {tenant} has no account yet: govcloud accounts vend {tenant}")
-    replay_tenant(mgmt.assume(found["Id"], t["role"]), t["plan"], found["Id"], state.get("managementAccount", ""), t["region"])
-    console.print(f"applied the planned baseline of {tenant} to account {found['Id']}; release it with: "
+    done = deploy_to_dev_cloud(workspace(), tenant)
+    console.print(f"applied the planned baseline of {tenant} to account {done.account_id}; release it with: "
                   f"govcloud accounts vend {tenant}", highlight=False)
 
 
@@ -194,46 +164,35 @@ def dev_deploy(tenant: str = typer.Argument(..., help="Tenant whose planned base
 
 @accounts_app.command("vend")
 @report_errors
-def vend_cmd(tenant: str = typer.Argument(..., help="Tenant name (tenants/active/<name>.yaml)."),
+def vend_cmd(tenant: str = typer.Argument(..., help="Tenant name (tenants/active/<name>.yaml).", metavar="TENANT"),
              endpoint_url: Optional[str] = EndpointOpt, use_aws: bool = AwsOpt, profile: Optional[str] = ProfileOpt) -> None:
     """Create (or find) the tenant's account, quarantine it until its baseline passes, then move it
     into its tenant OU; record the account id in the tenant document. Safe to re-run."""
-    from govcloud.live.accounts import record_account_id, vend
-    from govcloud.live.clients import Account, CallFailure
-    from govcloud.live.plans import fleet
+    from govcloud.app.live import vend_account
 
-    ws = workspace()
-    endpoint = _endpoint(endpoint_url, use_aws, profile)
-    _, _, (t,) = fleet(ws, [tenant])
-    try:
-        result = vend(Account(endpoint), t)
-    except CallFailure as failure:
-        raise UsageError(_failure_line(tenant, "Organizations", failure)) from None
-    for step in result.steps:
+    done = vend_account(workspace(), tenant, _endpoint(endpoint_url, use_aws, profile))
+    for step in done.steps:
         console.print(f"  {step}", highlight=False)
-    for failure in result.baseline_failures:
+    for failure in done.baseline_failures:
         console.print(f"  baseline: {failure}", highlight=False)
-    recorded = record_account_id(ws, tenant, result.account_id)
-    console.print(f"{tenant}: account {result.account_id} in {result.location}" +
-                  (f"; recorded in tenants/active/{tenant}.yaml" if recorded else " (already recorded)"), highlight=False)
+    console.print(f"{tenant}: account {done.account_id} in {done.location}" +
+                  (f"; recorded in tenants/active/{tenant}.yaml" if done.recorded else " (already recorded)"), highlight=False)
 
 
 # --- audit ------------------------------------------------------------------------------------------------
 
 
 @report_errors
-def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this tenant (repeatable)."),
+def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this tenant (repeatable).", metavar="TENANT"),
               all_tenants: bool = typer.Option(False, "--all", help="Audit every AWS tenant (the default without --tenant)."),
-              fmt: str = typer.Option("text", "--format", help="text, json or sarif."),
-              out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file (atomically)."),
-              lang: str = typer.Option("ja", "--lang", help="ja or en."),
+              fmt: str = typer.Option("text", "--format", help="text, json or sarif.", metavar="FORMAT"),
+              out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file (atomically).", metavar="FILE"),
+              lang: str = typer.Option("ja", "--lang", help="ja or en.", metavar="LANG"),
               role: Optional[str] = RoleOpt,
               endpoint_url: Optional[str] = EndpointOpt, use_aws: bool = AwsOpt, profile: Optional[str] = ProfileOpt) -> None:
     """Read each tenant account's live configuration and judge it with the controls `govcloud check`
     uses; exit 1 when a mandatory control fails or a tenant could not be read."""
-    from govcloud.live.audit import audit_tenants
-    from govcloud.live.clients import AUDIT_ROLE, Account
-    from govcloud.live.plans import fleet
+    from govcloud.app.live import audit
     from govcloud.policies import report
 
     if fmt not in ("text", "json", "sarif"):
@@ -243,103 +202,51 @@ def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this 
     if tenant and all_tenants:
         raise UsageError("give --tenant or --all, not both")
     ws = workspace()
-    endpoint = _endpoint(endpoint_url, use_aws, profile)
-    _, _, tenants = fleet(ws, list(tenant) or None)
-    result = audit_tenants(Account(endpoint), tenants, ws.root / "policies" / "waivers.yaml",
-                           role=AUDIT_ROLE if role is None else role)
-    failures = [{"tenant": t.tenant, "account": t.account_id, "step": step, "call": f.call, "kind": f.kind,
-                 "missingPermission": f.permission, "message": f.message, "controlsNotEvaluated": t.unevaluated}
-                for t in result.tenants for step, f in t.failures]
+    outcome = audit(ws, _endpoint(endpoint_url, use_aws, profile), list(tenant) or None, role)
+    result = outcome.result
     if fmt == "text":
         lines = report.to_text(result.run, result.controls, lang)
         lines[-1] = f"audited {len(result.tenants) - len(result.incomplete)} of {len(result.tenants)} tenant(s) at " \
-                    f"{endpoint.label}: " + lines[-1]
+                    f"{outcome.endpoint}: " + lines[-1]
         for t in result.tenants:
             for step, f in t.failures:
                 lines.append("ERROR  " + _failure_line(f"{t.tenant} (account {t.account_id or '?'})", step, f))
             if t.failures:
                 lines.append(f"       not evaluated for {t.tenant}: {', '.join(t.unevaluated) or 'none'}")
         text = "\n".join(lines) + "\n"
-    elif fmt == "json":
-        doc = json.loads(report.to_json(result.run, result.controls, lang))
-        doc.update(endpoint=endpoint.label, tenants=[{"tenant": t.tenant, "account": t.account_id, "complete": not t.failures}
-                                                     for t in result.tenants], failures=failures)
-        text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
     else:
-        doc = json.loads(report.to_sarif(result.run, result.controls, lang))
-        doc["runs"][0]["invocations"] = [{"executionSuccessful": not failures, "toolExecutionNotifications": [
-            {"level": "error", "message": {"text": _failure_line(f["tenant"], f["step"], _Failure(f))},
-             "properties": f} for f in failures]}]
-        for res in doc["runs"][0]["results"]:
-            for loc in res["locations"]:   # the live resource itself (an ARN is a URI), not a plan file
-                loc["physicalLocation"]["artifactLocation"]["uri"] = loc["logicalLocations"][0]["fullyQualifiedName"]
+        doc = outcome.as_json(lang) if fmt == "json" else outcome.as_sarif(lang)
         text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
     if out:
         atomic_write(out, text)
         console.print(f"wrote {out}", highlight=False)
     else:
         console.print(text, markup=False, highlight=False, end="")
-    if result.run.failures(result.controls) or failures:
+    if not outcome.passed:
         raise typer.Exit(1)
-
-
-class _Failure:
-    def __init__(self, f: dict):
-        self.call, self.kind, self.permission, self.message = f["call"], f["kind"], f["missingPermission"], f["message"]
 
 
 # --- network drift --------------------------------------------------------------------------------------------
 
 
 @report_errors
-def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
-              network_account: Optional[str] = typer.Option(None, "--network-account",
+def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json.", metavar="FORMAT"),
+              network_account: Optional[str] = typer.Option(None, "--network-account", metavar="ACCOUNT",
                                                             help="Account of the Transit Gateway (default: the dev cloud's, or govcloud:networkAccountId)."),
-              role: Optional[str] = typer.Option(None, "--role", help="Role to assume in each account (default govcloud-audit)."),
+              role: Optional[str] = typer.Option(None, "--role", help="Role to assume in each account (default govcloud-audit).", metavar="ROLE"),
               endpoint_url: Optional[str] = EndpointOpt, use_aws: bool = AwsOpt, profile: Optional[str] = ProfileOpt) -> None:
     """Compare live Cloud WAN / Transit Gateway and security-group state with the compiled intent, and verify
     the invariants on what runs; exit 1 when live state breaks an invariant or could not be read."""
-    import tempfile
-
-    from govcloud.live import devcloud
-    from govcloud.live.clients import AUDIT_ROLE, Account
-    from govcloud.live.drift import drift
-    from govcloud.live.organization import account_emails, find_account
-    from govcloud.live.plans import fleet
-    from govcloud.network.intent import invariant_catalogue
-    from govcloud.network.pipeline import compile_workspace, write_compiled
-    from govcloud.stacks.planner import read_stack_config
+    from govcloud.app.live import drift
 
     if fmt not in ("text", "json"):
         raise UsageError("--format must be text or json")
-    ws = workspace()
-    endpoint = _endpoint(endpoint_url, use_aws, profile)
-    mgmt = Account(endpoint)
-    reg, _, tenants = fleet(ws)
-    if any(t["accountId"] is None for t in tenants):
-        by_email = account_emails(mgmt)     # a failure here stops the command: no tenant can be found
-        for t in tenants:
-            if t["accountId"] is None:
-                found = by_email.get(t["email"].lower()) or find_account(mgmt, t["name"], t["email"])
-                t["accountId"] = found["Id"] if found else None
-    dev = devcloud.running_dev_cloud(ws.root)
-    network_config = read_stack_config(ws, "network")
-    network_account = network_account or (dev or {}).get("networkAccount") or network_config.get("govcloud:networkAccountId")
-    configured_ids = json.loads(network_config.get("govcloud:attachmentIds") or "{}")
-    with tempfile.TemporaryDirectory(prefix="govcloud-compiled-") as tmp:
-        _, compiled = compile_workspace(ws, reg=reg)
-        write_compiled(Path(tmp), compiled)
-        result = drift(mgmt, tenants, Path(tmp), network_account, endpoint.region, AUDIT_ROLE if role is None else role,
-                       configured_ids)
+    outcome = drift(workspace(), _endpoint(endpoint_url, use_aws, profile), network_account, role)
+    result = outcome.result
     if fmt == "json":
-        console.print_json(json.dumps({
-            "endpoint": endpoint.label, "read": result.read, "notes": result.notes, "changes": [c.as_dict() for c in result.changes],
-            "failures": [{"scope": who, "call": f.call, "kind": f.kind, "missingPermission": f.permission, "message": f.message}
-                         for who, f in result.failures],
-            "verification": [{"variant": r.variant, "ok": r.ok, "violations": [v.as_dict() for v in r.violations]}
-                             for r in result.reports]}, ensure_ascii=False))
+        console.print_json(json.dumps(outcome.as_json(), ensure_ascii=False))
     else:
-        console.print(f"live state at {endpoint.label}: read {len(result.read)} scope(s) "
+        console.print(f"live state at {outcome.endpoint}: read {len(result.read)} scope(s) "
                       f"({', '.join(result.read) or 'none'})", highlight=False)
         for note in result.notes:
             console.print(f"note: {note}", markup=False, highlight=False)
@@ -353,13 +260,12 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json."),
         for r in result.reports:
             console.print(f"verification of the live state ({r.variant}): "
                           f"{'all invariants hold' if r.ok else f'{len(r.violations)} violation(s)'}", highlight=False)
-            names = {inv["id"]: inv["en"] for inv in invariant_catalogue()}
             for v in r.violations:
-                console.print(f"\nviolation {v.invariant} ({v.layer} layer): {v.message}\n    {names.get(v.invariant, '')}",
+                console.print(f"\nviolation {v.invariant} ({v.layer} layer): {v.message}\n    {outcome.invariant_names.get(v.invariant, '')}",
                               markup=False, highlight=False)
                 for i, hop in enumerate(v.path, start=1):
                     console.print(f"    {i}. {hop}", markup=False, highlight=False)
-    if result.breaks_invariants or result.failures:
+    if not outcome.passed:
         raise typer.Exit(1)
 
 
