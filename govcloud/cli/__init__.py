@@ -3,15 +3,20 @@ architecture; this module wires them together and owns error handling and exit c
 
 - 0: success;
 - 1: a document, check or verification failed (diagnostics on stderr), or the workflow refused;
-- 2: the command line itself was wrong (typer's usage errors).
+- 2: the command line itself was wrong: an unknown option, a value outside its choices (options
+  are typed ``Literal[...]``), or a combination of options (``bad_usage()``).
+
+Language (``--lang ja|en``, else ``$GOVCLOUD_LANG``, else the locale, else Japanese) covers help
+texts (Japanese help from help_ja.yaml), findings and reports.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Literal, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -32,11 +37,47 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_state: dict[str, Workspace] = {}
+_state: dict = {}
+LANGS = ("ja", "en")
+# Option values are typed as Literal[...]: anything else is a usage error (exit 2) with the
+# allowed values listed, never a silent fallback.
+Lang = Literal["ja", "en"]
 
 
 def workspace() -> Workspace:
     return _state.get("ws") or find_workspace()
+
+
+# typer carries its own copy of click; its UsageError (exit 2, with the usage line) is BadParameter's base.
+CliUsageError = typer.BadParameter.__mro__[1]
+
+
+def bad_usage(message: str) -> NoReturn:
+    """The command line is wrong (a combination of options, a missing one): exit 2 with the usage."""
+    raise CliUsageError(message)
+
+
+def resolve_lang(explicit: str | None = None) -> str:
+    """--lang, else $GOVCLOUD_LANG, else the locale (LC_ALL, LC_MESSAGES, LANG), else ja."""
+    if explicit:
+        return explicit
+    env = os.environ.get("GOVCLOUD_LANG")
+    if env:
+        if env not in LANGS:
+            bad_usage(f"GOVCLOUD_LANG must be ja or en, not {env!r}")
+        return env
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value[:2] in LANGS:
+            return value[:2]
+        if value:
+            break
+    return "ja"
+
+
+def current_lang(option: str | None = None) -> str:
+    """The language for this command: its own --lang, else the global one (see resolve_lang)."""
+    return option or _state.get("lang") or resolve_lang()
 
 
 def _version(value: bool) -> None:
@@ -48,8 +89,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     root: Optional[Path] = typer.Option(None, "--root", help="Workspace folder (default: $GOVCLOUD_ROOT, or the nearest folder upwards with tenants/ and Pulumi.yaml)."),
+    lang: Optional[Lang] = typer.Option(None, "--lang",
+                                       help="Language: ja or en (default: $GOVCLOUD_LANG, the locale, else ja). Help, findings, reports."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
 ) -> None:
+    _state["lang"] = resolve_lang(lang)
     if root is not None:
         if not (root / "tenants").is_dir():
             err_console.print(f"error: {root} is not a govcloud workspace (no tenants/ folder)")
@@ -91,8 +135,83 @@ def _register() -> None:
 _register()
 
 
+def _argv_lang(argv: list[str]) -> str | None:
+    """--lang as written anywhere on the command line: help is rendered before any callback runs."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv) and argv[i + 1] in LANGS:
+            return argv[i + 1]
+        if arg.startswith("--lang=") and arg.split("=", 1)[1] in LANGS:
+            return arg.split("=", 1)[1]
+    return None
+
+
+def help_texts_ja() -> dict:
+    from govcloud import yamlio
+
+    data, _ = yamlio.load_file(Path(__file__).with_name("help_ja.yaml"))
+    return data["commands"]
+
+
+def commands(command, path: str = ""):
+    """(path, command) for the whole tree, root first."""
+    yield path, command
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from commands(sub, f"{path} {name}".strip())
+
+
+def param_key(param) -> str:
+    longs = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+    return longs[0] if param.param_type_name == "option" and longs else param.name
+
+
+def _plain_help_option(cmd, text: str | None) -> None:
+    """click adds --help when help is rendered, not at definition: give it the same conventions."""
+    original = cmd.get_help_option
+
+    def get_help_option(ctx):
+        option = original(ctx)
+        if option is not None:
+            option.metavar = ""
+            if text:
+                option.help = text
+        return option
+
+    cmd.get_help_option = get_help_option
+
+
+def polish(command, lang: str) -> None:
+    """Conventions every command follows, applied once to the whole tree: plain metavars (flags
+    show none, values show a name, never <bool> or <list[str]>) and the help in the chosen language."""
+    texts = help_texts_ja() if lang == "ja" else {}
+    for path, cmd in commands(command):
+        _plain_help_option(cmd, "このヘルプを表示して終了します。" if lang == "ja" else None)
+        entry = texts.get(path, {})
+        if entry.get("help"):
+            cmd.help = entry["help"]
+            cmd.short_help = None
+        for param in cmd.params:
+            if param.param_type_name == "option" and (getattr(param, "is_flag", False) or getattr(param, "is_bool_flag", False)):
+                param.metavar = ""
+            elif param.metavar is None:
+                descriptor = getattr(param, "type_descriptor", None)
+                if descriptor is not None and descriptor.is_choice:
+                    param.metavar = "|".join(str(c) for c in descriptor.choices)
+                else:
+                    param.metavar = param.name.upper().replace("_", "-") + ("..." if param.nargs != 1 or getattr(param, "multiple", False) else "")
+            ja = entry.get("params", {}).get(param_key(param))
+            if ja:
+                param.help = ja
+
+
 def main() -> None:
-    app(prog_name="govcloud")
+    command = typer.main.get_command(app)
+    try:
+        lang = resolve_lang(_argv_lang(sys.argv[1:]))
+    except CliUsageError as exc:
+        err_console.print(f"error: {exc.message}", markup=False, highlight=False)
+        sys.exit(2)
+    polish(command, lang)
+    command(prog_name="govcloud")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import typer
 
-from govcloud.cli import console, report_errors, workspace
+from govcloud.cli import Lang, bad_usage, console, current_lang, report_errors, workspace
 from govcloud.diagnostics import UsageError
 from govcloud.fsio import atomic_write
 
@@ -76,7 +76,7 @@ def dev_stop() -> None:
 
 @dev_app.command("status")
 @report_errors
-def dev_status(fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+def dev_status(fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json.")) -> None:
     """Where the dev cloud listens and what it was seeded with; exit 1 when it is not running."""
     from govcloud.live import devcloud
 
@@ -109,7 +109,7 @@ def _dev_url() -> tuple[str, dict]:
 @fault_app.command("add")
 @report_errors
 def fault_add(call: str = typer.Option(..., "--call", help="The call as IAM names it, service:Operation (or service:*)."),
-              error: str = typer.Option(..., "--error", help="access-denied, throttling or timeout."),
+              error: Literal["access-denied", "throttling", "timeout"] = typer.Option(..., "--error", help="access-denied, throttling or timeout."),
               account: Optional[str] = typer.Option(None, "--account", help="Account id (default: every account)."),
               tenant: Optional[str] = typer.Option(None, "--tenant", help="The dev cloud account of this tenant."),
               seconds: float = typer.Option(30.0, "--seconds", help="How long a timeout fault hangs.")) -> None:
@@ -185,9 +185,9 @@ def vend_cmd(tenant: str = typer.Argument(..., help="Tenant name (tenants/active
 @report_errors
 def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this tenant (repeatable).", metavar="TENANT"),
               all_tenants: bool = typer.Option(False, "--all", help="Audit every AWS tenant (the default without --tenant)."),
-              fmt: str = typer.Option("text", "--format", help="text, json or sarif.", metavar="FORMAT"),
+              fmt: Literal["text", "json", "sarif"] = typer.Option("text", "--format", help="text, json or sarif."),
               out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file (atomically).", metavar="FILE"),
-              lang: str = typer.Option("ja", "--lang", help="ja or en.", metavar="LANG"),
+              lang: Optional[Lang] = typer.Option(None, "--lang", help="ja or en (default: the global --lang)."),
               role: Optional[str] = RoleOpt,
               endpoint_url: Optional[str] = EndpointOpt, use_aws: bool = AwsOpt, profile: Optional[str] = ProfileOpt) -> None:
     """Read each tenant account's live configuration and judge it with the controls `govcloud check`
@@ -195,12 +195,9 @@ def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this 
     from govcloud.app.live import audit
     from govcloud.policies import report
 
-    if fmt not in ("text", "json", "sarif"):
-        raise UsageError("--format must be text, json or sarif")
-    if lang not in ("ja", "en"):
-        raise UsageError("--lang must be ja or en")
+    lang = current_lang(lang)
     if tenant and all_tenants:
-        raise UsageError("give --tenant or --all, not both")
+        bad_usage("give --tenant or --all, not both")
     ws = workspace()
     outcome = audit(ws, _endpoint(endpoint_url, use_aws, profile), list(tenant) or None, role)
     result = outcome.result
@@ -230,7 +227,7 @@ def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this 
 
 
 @report_errors
-def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json.", metavar="FORMAT"),
+def drift_cmd(fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json."),
               network_account: Optional[str] = typer.Option(None, "--network-account", metavar="ACCOUNT",
                                                             help="Account of the Transit Gateway (default: the dev cloud's, or govcloud:networkAccountId)."),
               role: Optional[str] = typer.Option(None, "--role", help="Role to assume in each account (default govcloud-audit).", metavar="ROLE"),
@@ -239,8 +236,6 @@ def drift_cmd(fmt: str = typer.Option("text", "--format", help="text or json.", 
     the invariants on what runs; exit 1 when live state breaks an invariant or could not be read."""
     from govcloud.app.live import drift
 
-    if fmt not in ("text", "json"):
-        raise UsageError("--format must be text or json")
     outcome = drift(workspace(), _endpoint(endpoint_url, use_aws, profile), network_account, role)
     result = outcome.result
     if fmt == "json":

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 
-from govcloud.cli import console, err_console, report_errors, workspace
-from govcloud.diagnostics import UsageError
+from govcloud.cli import Lang, console, current_lang, err_console, report_errors, workspace
 from govcloud.fsio import atomic_write
 
-FORMATS = ("text", "json", "sarif", "junit")
+Format = Literal["text", "json", "sarif", "junit"]
 
 
 @report_errors
 def check_cmd(
     plans: Optional[Path] = typer.Option(None, "--plans", help="Folder of plan documents (default build/plans).", metavar="DIR"),
-    fmt: str = typer.Option("text", "--format", help="text, json, sarif or junit.", metavar="FORMAT"),
+    fmt: Format = typer.Option("text", "--format", help="text, json, sarif or junit."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file (atomically).", metavar="FILE"),
-    lang: str = typer.Option("ja", "--lang", help="ja or en: titles and remediation.", metavar="LANG"),
+    lang: Optional[Lang] = typer.Option(None, "--lang", help="ja or en: titles and remediation (default: the global --lang)."),
     with_checkov: Optional[bool] = typer.Option(None, "--checkov/--no-checkov",
                                                 help="Also run checkov's catalogue (default: when checkov is installed)."),
     export: Optional[Path] = typer.Option(None, "--export", help="Also write the exported Terraform-plan and ARM "
@@ -29,10 +28,7 @@ def check_cmd(
     from govcloud.app.check import CheckRequest, check
     from govcloud.policies import report
 
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    if lang not in ("ja", "en"):
-        raise UsageError("--lang must be ja or en")
+    lang = current_lang(lang)
     outcome = check(workspace(), CheckRequest(plans_dir=plans, checkov=with_checkov, export_dir=export))
     if outcome.exported:
         err_console.print(f"exported {len(outcome.exported)} document(s) to {export}", markup=False)
