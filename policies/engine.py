@@ -37,6 +37,7 @@ class CheckRun:
     evaluated: int = 0                    # (control, resource) pairs evaluated
     stacks: list[str] = field(default_factory=list)
     waiver_notes: list[str] = field(default_factory=list)
+    checked: dict[str, set[str]] = field(default_factory=dict)   # stack -> controls evaluated on it
 
     def failures(self, controls: dict[str, Control], mandatory_only: bool = True) -> list[Finding]:
         return [f for f in self.findings if f.status == "failed"
@@ -130,6 +131,7 @@ def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], 
             if not _applies(control, r["type"], zone):
                 continue
             run.evaluated += 1
+            run.checked.setdefault(stack, set()).add(control.id)
             message = RESOURCE[control.id](r.get("inputs") or {}, ctx)
             if message:
                 record(control, r["urn"], r["type"], message)
@@ -143,6 +145,7 @@ def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], 
         if not is_tenant and control.id not in TENANTLESS_STACK_CONTROLS:
             continue  # account-baseline controls are about tenant accounts
         run.evaluated += 1
+        run.checked.setdefault(stack, set()).add(control.id)
         for message in STACK[control.id](resources, {"zone": zone, "tenant": tenant, "stack": stack}):
             record(control, stack_urn, STACK_TYPE, message)
 

@@ -41,6 +41,7 @@ class CheckOutcome:
     controls: dict[str, Control]
     plans: list[dict]
     plans_dir: Path
+    sources: dict[str, str] = field(default_factory=dict)   # stack -> plan file read (for SARIF)
     checkov: CheckovSummary | None = None
     exported: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -56,11 +57,23 @@ def load_plans(plans_dir: Path) -> list[dict]:
     return [doc.as_json() for doc in read_plan_folder(plans_dir)]
 
 
+def source_uri(ws: Workspace, path: Path) -> str:
+    """A plan file as SARIF names it: relative to the workspace root when inside it (what code
+    scanning resolves against the repository), else an absolute file URI."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(ws.root.resolve()).as_posix()
+    except ValueError:
+        return resolved.as_uri()
+
+
 def check(ws: Workspace, request: CheckRequest = CheckRequest()) -> CheckOutcome:
     plans_dir = request.plans_dir or ws.plans_dir
-    documents = load_plans(plans_dir)
+    read = read_plan_folder(plans_dir)
+    documents = [doc.as_json() for doc in read]
     run = run_checks(documents, ws.waivers_file)
-    outcome = CheckOutcome(run, dict(load_controls()), documents, plans_dir, notes=list(run.waiver_notes))
+    outcome = CheckOutcome(run, dict(load_controls()), documents, plans_dir, notes=list(run.waiver_notes),
+                           sources={doc.stack: source_uri(ws, doc.source) for doc in read})
     if request.export_dir:
         from govcloud.policies.export import write_exports
 

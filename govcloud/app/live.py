@@ -160,7 +160,7 @@ class AuditOutcome:
             for f in failures]}]
         for res in doc["runs"][0]["results"]:
             for loc in res["locations"]:   # the live resource itself (an ARN is a URI), not a plan file
-                loc["physicalLocation"]["artifactLocation"]["uri"] = loc["logicalLocations"][0]["fullyQualifiedName"]
+                loc["physicalLocation"] = {"artifactLocation": {"uri": loc["logicalLocations"][0]["fullyQualifiedName"]}}
         return doc
 
 

@@ -40,8 +40,10 @@ def check_cmd(
     run, controls = outcome.run, outcome.controls
     if fmt == "text":
         text = "\n".join(report.to_text(run, controls, lang)) + "\n"
+    elif fmt == "sarif":
+        text = report.to_sarif(run, controls, lang, outcome.sources)
     else:
-        text = {"json": report.to_json, "sarif": report.to_sarif, "junit": report.to_junit}[fmt](run, controls, lang)
+        text = {"json": report.to_json, "junit": report.to_junit}[fmt](run, controls, lang)
     for note in outcome.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False)
     if out:

@@ -124,3 +124,37 @@ def test_up_is_gated_by_the_checks(ws, run):
     proc = run("up", "tenant-131016-juki-prod", "--yes", env={"PATH": "/usr/bin:/bin"})
     assert proc.returncode == 1
     assert "passes every mandatory control" in proc.stdout and "Pulumi CLI is not installed" in proc.stderr
+
+
+def test_sarif_points_at_the_plan_file_read_with_fingerprints(planned, run, tmp_path):
+    import shutil
+
+    elsewhere = tmp_path / "exported-plans"
+    shutil.copytree(planned, elsewhere)
+    break_trail_validation(elsewhere)
+    proc = run("check", "--no-checkov", "--format", "sarif", "--plans", str(elsewhere))
+    sarif = json.loads(proc.stdout)
+    (result,) = sarif["runs"][0]["results"]
+    uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == (elsewhere / "tenant-131016-juki-prod.json").resolve().as_uri()   # not build/plans/...
+    fingerprint = result["partialFingerprints"]["govcloudFinding/v1"]
+    again = json.loads(run("check", "--no-checkov", "--format", "sarif", "--plans", str(elsewhere)).stdout)
+    assert again["runs"][0]["results"][0]["partialFingerprints"]["govcloudFinding/v1"] == fingerprint
+    rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert all(r["name"] != r["id"] and r["name"].isalnum() for r in rules)
+    assert rules[result["ruleIndex"]]["name"] == "CloudTrailLogFileValidationIsEnabled"
+    assert "github.com/govcloud" not in proc.stdout   # no made-up informationUri
+
+
+def test_junit_has_a_case_per_control_and_stack(planned, run, tmp_path):
+    break_trail_validation(planned)
+    junit_file = tmp_path / "r.xml"
+    run("check", "--no-checkov", "--format", "junit", "--out", str(junit_file))
+    suites = {s.get("name"): s for s in ET.parse(junit_file).getroot().findall("testsuite")}
+    juki = suites["tenant-131016-juki-prod"]
+    cases = juki.findall("testcase")
+    names = [c.get("name").split(" ")[0] for c in cases]
+    assert len(names) == len(set(names)) == int(juki.get("tests")) > 20   # every control evaluated, once
+    assert "GC-AWS-CT-2" in names and juki.get("failures") == "1"
+    total = sum(int(s.get("tests")) for s in suites.values())
+    assert total > 10 * 20
