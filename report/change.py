@@ -26,26 +26,42 @@ def _compact(value) -> str:
     return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
 
 
-def _flatten(value, prefix: str, depth: int, out: dict) -> None:
+def _flatten(value, prefix: tuple, depth: int, out: dict) -> None:
+    """Leaves by path; a path is a tuple of keys (str) and indexes (int), so {"a.b": 1} and
+    {"a": {"b": 1}} never collide."""
     if isinstance(value, dict) and value and depth < MAX_DEPTH:
         for k, v in value.items():
-            _flatten(v, f"{prefix}.{k}" if prefix else str(k), depth + 1, out)
+            _flatten(v, prefix + (str(k),), depth + 1, out)
     elif isinstance(value, list) and value and depth < MAX_DEPTH and all(isinstance(v, dict) for v in value):
         for i, v in enumerate(value):
-            _flatten(v, f"{prefix}[{i}]", depth + 1, out)
+            _flatten(v, prefix + (i,), depth + 1, out)
     else:
         out[prefix] = value
 
 
+def _path_text(path: tuple) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            shown = part if part and all(c.isalnum() or c in "_-:/" for c in part) else json.dumps(part, ensure_ascii=False)
+            text += f".{shown}" if text else shown
+    return text or "(value)"
+
+
 def property_changes(before: dict, after: dict) -> list[PropertyChange]:
     old, new = {}, {}
-    _flatten(before or {}, "", 0, old)
-    _flatten(after or {}, "", 0, new)
+    if before:
+        _flatten(before, (), 0, old)
+    if after:
+        _flatten(after, (), 0, new)
     out = []
-    for key in sorted(set(old) | set(new)):
+    for key in sorted(set(old) | set(new), key=lambda k: [(isinstance(p, int), str(p)) for p in k]):
         a, b = old.get(key, _MISSING), new.get(key, _MISSING)
         if a != b:
-            out.append(PropertyChange(key, None if a is _MISSING else _compact(a), None if b is _MISSING else _compact(b)))
+            out.append(PropertyChange(_path_text(key), None if a is _MISSING else _compact(a),
+                                      None if b is _MISSING else _compact(b)))
     return out
 
 

@@ -43,7 +43,8 @@ def zone_order(zones) -> list[str]:
     return [z for z in ZONE_ORDER if z in zones] + sorted(zones - set(ZONE_ORDER))
 
 
-def prove_workspace(ws, reg=None, today: dt.date | None = None) -> ProofResult:
+def prove_workspace(ws, reg=None, today: dt.date | None = None,
+                    quota_overrides: dict[str, int] | None = None) -> ProofResult:
     """Compile and verify the workspace's network (Cloud WAN + Virtual WAN, the variant
     `network diff` compares) and return the proof as report data."""
     from govcloud.network import pipeline
@@ -53,7 +54,8 @@ def prove_workspace(ws, reg=None, today: dt.date | None = None) -> ProofResult:
     from govcloud.diagnostics import UsageError
 
     try:
-        intent, compiled = pipeline.compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), today=today, reg=reg)
+        intent, compiled = pipeline.compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), today=today, reg=reg,
+                                                      quota_overrides=quota_overrides)
     except QuotaError as exc:
         raise UsageError(str(exc)) from None
     (fabric,) = pipeline.fabrics_from_compiled(compiled)

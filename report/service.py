@@ -20,28 +20,93 @@ WARN_DAYS = 30
 
 @dataclass
 class Snapshot:
-    """One workspace as the report sees it: documents, plans and the network proof."""
+    """One workspace as the report sees it: documents, plans, findings and the network proof."""
 
     ws: Workspace
     reg: object
-    plans: list[dict]
     proof: NetworkProof
     exceptions: list[Exception_]
+    findings: Findings
+    approvals: list[Expiring]
+    today: dt.date
+    warn_days: int
+    _plans: list[dict] | None = None
+    plans_dir: Path | None = None
+
+    @property
+    def plans(self) -> list[dict]:
+        if self._plans is None:
+            from govcloud.report.workspaces import load_plan_folder
+
+            self._plans = load_plan_folder(self.plans_dir)
+        return self._plans
 
     def tenant_documents(self) -> dict[str, dict]:
         return {n: t.spec.model_dump(mode="json") for n, t in self.reg.tenants.items()}
 
 
-def snapshot(ws: Workspace, *, reg=None, plans: list[dict] | None = None, today: dt.date | None = None,
-             jobs: int | None = None) -> Snapshot:
-    from govcloud.report.workspaces import plan_workspace
+def _in_child(fn):
+    """Run ``fn`` in a forked process (it inherits the plans without copying them through a
+    pipe) while this process proves the network: the two biggest steps overlap on two cores.
+    Returns a function that waits for the result. Without fork (not Linux), runs inline."""
+    import multiprocessing as mp
+    import traceback
+
+    try:
+        ctx = mp.get_context("fork")
+    except ValueError:
+        value = fn()
+        return lambda: value
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(("ok", fn()))
+        except BaseException:                      # noqa: BLE001 - reported to the parent, never lost
+            send.send(("error", traceback.format_exc()))
+
+    process = ctx.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+
+    def result():
+        try:
+            kind, value = receive.recv()
+        except EOFError:
+            raise RuntimeError(f"the findings worker died (exit code {process.exitcode})") from None
+        finally:
+            process.join()
+        if kind == "error":
+            raise RuntimeError(f"the findings worker failed:\n{value}")
+        return value
+
+    return result
+
+
+def snapshot(ws: Workspace, *, reg=None, plans: list[dict] | None = None, plans_dir: Path | None = None,
+             today: dt.date | None = None, jobs: int | None = None, quota_overrides: dict[str, int] | None = None,
+             warn_days: int = WARN_DAYS) -> Snapshot:
+    """Plan (cached) unless ``plans`` or ``plans_dir`` is given; run the controls over the plans
+    and prove the network side by side."""
+    from govcloud.report.workspaces import load_plan_folder, plan_workspace
     from govcloud.tenants.registry import load_registry
 
+    today = today or dt.date.today()
     reg = reg or load_registry(ws)
-    found = prove_workspace(ws, reg, today)
-    if plans is None:
+    if plans is None and plans_dir is None:
         plans = plan_workspace(ws, reg, jobs)
-    return Snapshot(ws, reg, plans, found.proof, found.exceptions)
+    waivers_file = ws.root / "policies" / "waivers.yaml"
+    # Validated here, in this process, so a bad waivers file is a diagnostic (GC801 and friends).
+    from govcloud.policies.catalogue import load_controls
+    from govcloud.policies.engine import load_waivers
+
+    if waivers_file.exists():
+        load_waivers(waivers_file, load_controls(), today)
+    pending = _in_child(lambda: findings(plans if plans is not None else load_plan_folder(plans_dir), waivers_file, today))
+    found = prove_workspace(ws, reg, today, quota_overrides)
+    checked = pending()
+    return Snapshot(ws, reg, found.proof, found.exceptions, checked,
+                    approvals(waivers_file, found.exceptions, today, warn_days), today, warn_days, plans, plans_dir)
 
 
 def fleet_summary(reg) -> FleetSummary:
@@ -106,19 +171,16 @@ def approvals(waivers_file: Path, exceptions: list[Exception_], today: dt.date, 
     return sorted(out, key=lambda x: (x.days_left, x.kind, x.id))
 
 
-def build_report(current: Snapshot, *, today: dt.date | None = None, lang: str = "ja",
-                 base: tuple[str, Snapshot] | None = None, live: Live | None = None,
-                 warn_days: int = WARN_DAYS, now: dt.datetime | None = None) -> Report:
+def build_report(current: Snapshot, *, lang: str = "ja", base: tuple[str, Snapshot] | None = None,
+                 live: Live | None = None, now: dt.datetime | None = None) -> Report:
     from govcloud.report.change import compare
 
-    today = today or dt.date.today()
+    today = current.today
     now = now or dt.datetime.now(dt.timezone.utc)
-    waivers_file = current.ws.root / "policies" / "waivers.yaml"
     report = Report(
         schema_version=SCHEMA_VERSION, generated_at=now.isoformat(timespec="seconds"), today=today.isoformat(),
         lang=lang, workspace=current.ws.root.name, fleet=fleet_summary(current.reg), proof=current.proof,
-        findings=findings(current.plans, waivers_file, today),
-        approvals=approvals(waivers_file, current.exceptions, today, warn_days), warn_days=warn_days)
+        findings=current.findings, approvals=current.approvals, warn_days=current.warn_days)
     if base is not None:
         label, old = base
         report.change = compare(label, old.plans, current.plans, old.tenant_documents(), current.tenant_documents(),

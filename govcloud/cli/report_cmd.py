@@ -20,18 +20,21 @@ def _lang(lang: str) -> str:
     return lang
 
 
-def _snapshots(base: Optional[str], plans: Optional[Path], jobs: int):
+def _snapshots(base: Optional[str], plans: Optional[Path], jobs: int, quota: list[str]):
     """The current workspace (and the base, when asked), each planned and proven."""
     from govcloud.report.service import snapshot
-    from govcloud.report.workspaces import base_workspace, load_plan_folder
+    from govcloud.report.workspaces import base_workspace
+
+    from govcloud.cli.network_cmd import _quota_overrides
 
     ws = workspace()
-    current = snapshot(ws, plans=load_plan_folder(plans) if plans else None, jobs=jobs or None)
+    quotas = _quota_overrides(quota)
+    current = snapshot(ws, plans_dir=plans, jobs=jobs or None, quota_overrides=quotas)
     if base is None:
         return current, None
     with base_workspace(ws, base) as base_ws:
         try:
-            old = snapshot(base_ws, jobs=jobs or None)
+            old = snapshot(base_ws, jobs=jobs or None, quota_overrides=quotas)
         except UsageError as exc:
             raise UsageError(f"--base {base}: {exc}") from None
     return current, (base, old)
@@ -46,6 +49,7 @@ def report_cmd(
     fmt: str = typer.Option("html", "--format", help="html or json."),
     plans: Optional[Path] = typer.Option(None, "--plans", help="Use these plan documents instead of planning the workspace (cached)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for planning (default: one per core)."),
+    quota: List[str] = typer.Option([], "--quota", help="Approved quota increase, ID=N (repeatable), as for network compile."),
 ) -> None:
     """One self-contained HTML page (or JSON): fleet, network proof, reachability, findings, change, live."""
     from govcloud.policies.catalogue import load_controls
@@ -58,7 +62,7 @@ def report_cmd(
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     lang = _lang(lang)
     live_data = load_live(list(live), load_controls()) if live else None     # refuse bad files before planning
-    current, old = _snapshots(base, plans, jobs)
+    current, old = _snapshots(base, plans, jobs, quota)
     report = build_report(current, lang=lang, base=old, live=live_data)
     text = render_html(report) if fmt == "html" else to_json(report)
     target = out or current.ws.root / "build" / f"report.{fmt}"
@@ -76,6 +80,7 @@ def diff_cmd(
     lang: str = typer.Option("ja", "--lang", help="ja or en."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for planning (default: one per core)."),
+    quota: List[str] = typer.Option([], "--quota", help="Approved quota increase, ID=N (repeatable)."),
 ) -> None:
     """What changes since BASE: tenants, resources per stack, reachable pairs opened and closed."""
     import json
@@ -88,7 +93,7 @@ def diff_cmd(
     if fmt not in ("text", "json"):
         raise UsageError("--format must be text or json")
     lang = _lang(lang)
-    current, old = _snapshots(base, None, jobs)
+    current, old = _snapshots(base, None, jobs, quota)
     change = build_report(current, lang=lang, base=old).change
     if fmt == "json":
         console.print(json.dumps(_plain(change), ensure_ascii=False, indent=1), markup=False, highlight=False)
