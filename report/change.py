@@ -155,7 +155,8 @@ def summary_lines(change: Change, labels) -> list[str]:
             lines.append(f"      ~ {r.type} {r.name}: {shown}")
     into = change.opened_into_mynumber
     lines.append(t("change.paths", opened=len(change.paths_opened), closed=len(change.paths_closed)))
-    lines.append(t("change.mynumber.yes", n=len(into)) if into else t("change.mynumber.no"))
+    lines.append(t("change.mynumber.yes", n=len(into)) + "; " + t("change.mynumber.cross", n=len(change.opened_into_mynumber_across_zones))
+                 if into else t("change.mynumber.no"))
     for p in change.paths_opened:
         mark = "!" if p.destination_zone == "mynumber" else "+"
         lines.append(f"  {mark} {p.source} ({p.source_zone}) → {p.destination} ({p.destination_zone}) {p.protocol}/{p.port}")

@@ -214,6 +214,12 @@ class Change:
     def opened_into_mynumber(self) -> list[ReachKey]:
         return [p for p in self.paths_opened if p.destination_zone == "mynumber"]
 
+    @property
+    def opened_into_mynumber_across_zones(self) -> list[ReachKey]:
+        """New paths into the My Number zone from another zone: the ones the three-layer
+        separation exists to prevent (each must be a declared, inspected exception)."""
+        return [p for p in self.opened_into_mynumber if p.source_zone != "mynumber"]
+
 
 @dataclass
 class DriftChange:

@@ -12,6 +12,7 @@ from pathlib import Path
 from govcloud.report.model import (SCHEMA_VERSION, Bilingual, Expiring, FindingRow, Findings, FleetSummary, Live,
                                    MunicipalityRow, NetworkProof, Report, TenantRow)
 from govcloud.report.proof import Exception_, prove_workspace
+from govcloud.diagnostics import UsageError
 from govcloud.workspace import Workspace
 
 # Waivers and network exceptions expiring within this many days are called out.
@@ -60,8 +61,12 @@ def _in_child(fn):
     receive, send = ctx.Pipe(duplex=False)
 
     def child() -> None:
+        from govcloud.diagnostics import UsageError
+
         try:
             send.send(("ok", fn()))
+        except UsageError as exc:
+            send.send(("usage", str(exc)))
         except BaseException:                      # noqa: BLE001 - reported to the parent, never lost
             send.send(("error", traceback.format_exc()))
 
@@ -76,6 +81,10 @@ def _in_child(fn):
             raise RuntimeError(f"the findings worker died (exit code {process.exitcode})") from None
         finally:
             process.join()
+        if kind == "usage":
+            from govcloud.diagnostics import UsageError
+
+            raise UsageError(value)
         if kind == "error":
             raise RuntimeError(f"the findings worker failed:\n{value}")
         return value
@@ -95,6 +104,8 @@ def snapshot(ws: Workspace, *, reg=None, plans: list[dict] | None = None, plans_
     reg = reg or load_registry(ws)
     if plans is None and plans_dir is None:
         plans = plan_workspace(ws, reg, jobs)
+    if plans_dir is not None and (not plans_dir.is_dir() or not any(plans_dir.glob("*.json"))):
+        raise UsageError(f"{plans_dir} is not a folder of plan documents (govcloud plan --all --out DIR writes one)")
     waivers_file = ws.root / "policies" / "waivers.yaml"
     # Validated here, in this process, so a bad waivers file is a diagnostic (GC801 and friends).
     from govcloud.policies.catalogue import load_controls

@@ -38,7 +38,7 @@ def test_create_update_delete_with_property_paths():
     assert [(p.source, p.destination) for p in change.paths_opened] == [("s2", "new")] and not change.paths_closed
     assert [p.destination for p in change.opened_into_mynumber] == ["new"]
     text = "\n".join(summary_lines(change, translator("en")))
-    assert "ATTENTION: 1 new path(s) reach the My Number zone" in text and "~ aws:ec2/vpc:Vpc vpc: cidrBlock" in text
+    assert "ATTENTION: 1 new path(s) reach the My Number zone; 1 of them from another zone" in text and "~ aws:ec2/vpc:Vpc vpc: cidrBlock" in text
     assert "マイナンバー利用事務系へ新しい経路が 1 件" in "\n".join(summary_lines(change, translator("ja")))
 
 
