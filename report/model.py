@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 SCHEMA_VERSION = 1
 
@@ -263,22 +263,21 @@ def _camel(name: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
-def _plain(value):
+def plain(value):
     if dataclasses.is_dataclass(value):
-        return {_camel(f.name): _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {_camel(f.name): plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
 def to_dict(report: Report) -> dict:
-    return _plain(report)
+    return plain(report)
 
 
 def to_json(report: Report, indent: int | None = 1) -> str:
     return json.dumps(to_dict(report), ensure_ascii=False, indent=indent) + "\n"
 
 
-__all__ = [n for n in dir() if n[0].isupper()] + ["to_dict", "to_json", "field"]

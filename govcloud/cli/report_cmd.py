@@ -86,7 +86,7 @@ def diff_cmd(
     import json
 
     from govcloud.report.change import summary_lines
-    from govcloud.report.model import _plain
+    from govcloud.report.model import plain
     from govcloud.report.render import translator
     from govcloud.report.service import build_report
 
@@ -96,7 +96,7 @@ def diff_cmd(
     current, old = _snapshots(base, None, jobs, quota)
     change = build_report(current, lang=lang, base=old).change
     if fmt == "json":
-        console.print(json.dumps(_plain(change), ensure_ascii=False, indent=1), markup=False, highlight=False)
+        console.print(json.dumps(plain(change), ensure_ascii=False, indent=1), markup=False, highlight=False)
     else:
         console.print("\n".join(summary_lines(change, translator(lang))), markup=False, highlight=False)
     if err_console.is_terminal:

@@ -40,16 +40,27 @@
   function listInto(container, entries, heading) {
     container.replaceChildren(el("h3", { tabindex: "-1" }, heading));
     const list = el("div", { class: "entries" });
-    container.append(list);
-    let shown = 0;
-    const more = el("button", { type: "button" }, T("reach.more"));
+    const more = el("button", { type: "button", class: "more" }, T("reach.more"));
+    let shown = 0, current = entries;
     function page() {
-      for (const e of entries.slice(shown, shown + PAGE)) list.append(entryNode(e));
-      shown = Math.min(entries.length, shown + PAGE);
-      if (shown >= entries.length) more.remove();
+      for (const e of current.slice(shown, shown + PAGE)) list.append(entryNode(e));
+      shown = Math.min(current.length, shown + PAGE);
+      more.hidden = shown >= current.length;
     }
+    if (entries.length > PAGE) {
+      // Tens of thousands of entries in one cell (the whole country): narrow them by name.
+      const filter = el("input", { type: "search", class: "entry-filter", "aria-label": T("reach.filter"), placeholder: T("reach.filter") });
+      filter.addEventListener("input", () => {
+        const q = filter.value.trim().toLowerCase();
+        current = q ? entries.filter((e) => (attName(e[0]) + " " + attName(e[1])).toLowerCase().includes(q)) : entries;
+        list.replaceChildren();
+        shown = 0;
+        page();
+      });
+      container.append(el("label", {}, [filter]));
+    }
+    container.append(list, more);
     more.addEventListener("click", page);
-    container.append(more);
     page();
   }
 

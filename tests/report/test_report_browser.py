@@ -193,8 +193,11 @@ def test_whole_country_report_in_chromium(browser, tmp_path):
     biggest = max(range(cells.count()), key=lambda i: int(cells.nth(i).inner_text()))
     cells.nth(biggest).click()
     assert page.locator("#cell-entries details.entry").count() == 100        # paged, with "show more"
-    page.locator("#cell-entries button").click()
+    page.locator("#cell-entries button.more").click()
     assert page.locator("#cell-entries details.entry").count() == 200
+    page.fill("#cell-entries input.entry-filter", "011002-juki-prod")
+    filtered = page.locator("#cell-entries details.entry summary").all_inner_texts()
+    assert filtered and all("011002-juki-prod" in text for text in filtered)
     p.shot("country-reachability", "#reachability")
     assert page.locator("#findings-by-control tbody tr").count() >= 2
     assert not p.problems
