@@ -10,7 +10,7 @@ CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_SPEC  ?= checkov>=3.2,<4
 
-.PHONY: demo test setup clean schemas seed bench imports
+.PHONY: demo test setup clean schemas seed bench imports browser
 
 # The real YAML language server (npm) tests the published JSON Schemas as editors use them.
 EDITOR_DIR   := tests/editor
@@ -40,7 +40,17 @@ $(STAMP): pyproject.toml
 demo: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-test: setup $(EDITOR_STAMP)
+# The report's browser tests drive Debian's Chromium (Playwright with executable_path; never
+# `playwright install`, which downloads its own browser). IPA Gothic makes Japanese legible in
+# the screenshots the tests keep. Skipped when Chromium is already there; sudo when not root.
+browser:
+	@if [ -x /usr/bin/chromium ]; then /usr/bin/chromium --version 2>/dev/null || true; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-ipafont-gothic; \
+	fi
+
+test: setup browser $(EDITOR_STAMP)
 	$(BIN)/python -m pytest -q -n auto
 
 imports: setup

@@ -32,8 +32,16 @@ step govcloud dev-cloud start         # seeded as deployed: organisation, vended
 step govcloud accounts vend 131016-juki-prod   # finds the account, records status.accountId
 step govcloud audit --lang en         # the same controls as check, over the live accounts
 step govcloud network drift           # live security groups and TGW vs the compiled intent, verified
+# The same two as JSON, for the report's live section (exit 1 would mean findings: still worth a report).
+govcloud audit --format json --out build/demo/audit.json || true
+govcloud network drift --format json > build/demo/drift.json || true
 step govcloud dev-cloud stop
 trap - EXIT
+
+# The review of this change (hachioji-juki onboarded) against the repository's workspace: on the
+# terminal, then as one self-contained HTML page with the fleet, the proof, findings and live state.
+step govcloud diff --base "$PWD" --lang en
+step govcloud report --base "$PWD" --live build/demo/audit.json --live build/demo/drift.json --out "$PWD/build/report.html"
 unset GOVCLOUD_ROOT
 
 printf '\n\033[1mSummary\033[0m\n'
@@ -51,3 +59,4 @@ import json, pathlib
 plans = [json.loads(p.read_text()) for p in sorted(pathlib.Path("build/plans").glob("*.json")) if p.name != "index.json"]
 print(f"plans: {len(plans)} stacks, {sum(p['govcloud']['summary']['resources'] for p in plans)} resources in build/plans/")
 PY
+printf '\nreport: %s (open it in a browser; it loads nothing from anywhere)\n' "$PWD/build/report.html"

@@ -19,4 +19,6 @@ def test_wheel_has_only_the_govcloud_namespace(tmp_path: Path):
     for sub in ("tenants", "templates", "network", "policies", "stacks"):
         assert f"govcloud/{sub}/__init__.py" in names
     assert "govcloud/tenants/catalogues/systems.yaml" in names
+    for asset in ("templates/report.html.j2", "assets/report.css", "assets/report.js", "data/labels.yaml"):
+        assert f"govcloud/report/{asset}" in names     # the report renders from these at run time
     assert not any(n.startswith("govcloud/tenants/active/") for n in names)  # sample data stays out

@@ -123,13 +123,14 @@ def report_errors(func: Callable) -> Callable:
 
 
 def _register() -> None:
-    from govcloud.cli import live_cmd, network_cmd, policies_cmd, stacks_cmd, tenants_cmd
+    from govcloud.cli import live_cmd, network_cmd, policies_cmd, report_cmd, stacks_cmd, tenants_cmd
 
     tenants_cmd.register(app)
     stacks_cmd.register(app)
     network_cmd.register(app)
     policies_cmd.register(app)
     live_cmd.register(app)
+    report_cmd.register(app)
 
 
 _register()

@@ -1,0 +1,95 @@
+"""`govcloud report` and `govcloud diff`: thin adapters over govcloud.report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Literal, Optional
+
+import typer
+
+from govcloud.cli import Lang, console, current_lang, err_console, report_errors, workspace
+from govcloud.diagnostics import UsageError
+from govcloud.fsio import atomic_write
+
+def _snapshots(base: Optional[str], plans: Optional[Path], jobs: int, quota: list[str]):
+    """The current workspace (and the base, when asked), each planned and proven."""
+    from govcloud.report.service import snapshot
+    from govcloud.report.workspaces import base_workspace
+
+    from govcloud.cli.network_cmd import _quota_overrides
+
+    ws = workspace()
+    quotas = _quota_overrides(quota)
+    current = snapshot(ws, plans_dir=plans, jobs=jobs or None, quota_overrides=quotas)
+    if base is None:
+        return current, None
+    with base_workspace(ws, base) as base_ws:
+        try:
+            old = snapshot(base_ws, jobs=jobs or None, quota_overrides=quotas)
+        except UsageError as exc:
+            raise UsageError(f"--base {base}: {exc}") from None
+    return current, (base, old)
+
+
+@report_errors
+def report_cmd(
+    out: Optional[Path] = typer.Option(None, "--out", help="Write here (default build/report.html, or build/report.json with --format json)."),
+    base: Optional[str] = typer.Option(None, "--base", help="Git ref (HEAD~1, main) or workspace folder to compare with: adds the change section."),
+    live: List[Path] = typer.Option([], "--live", help="JSON of `govcloud audit --format json` or `govcloud network drift --format json` (repeatable)."),
+    lang: Optional[Lang] = typer.Option(None, "--lang", help="ja or en: the language the page opens in (it carries both; default: the global --lang)."),
+    fmt: Literal["html", "json"] = typer.Option("html", "--format", help="html or json."),
+    plans: Optional[Path] = typer.Option(None, "--plans", help="Use these plan documents instead of planning the workspace (cached)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for planning (default: one per core).", min=0),
+    quota: List[str] = typer.Option([], "--quota", help="Approved quota increase, ID=N (repeatable), as for network compile."),
+) -> None:
+    """One self-contained HTML page (or JSON): fleet, network proof, reachability, findings, change, live."""
+    from govcloud.policies.catalogue import load_controls
+    from govcloud.report.live import load_live
+    from govcloud.report.model import to_json
+    from govcloud.report.render import render_html
+    from govcloud.report.service import build_report
+
+    lang = current_lang(lang)
+    live_data = load_live(list(live), load_controls()) if live else None     # refuse bad files before planning
+    current, old = _snapshots(base, plans, jobs, quota)
+    report = build_report(current, lang=lang, base=old, live=live_data)
+    text = render_html(report) if fmt == "html" else to_json(report)
+    target = out or current.ws.root / "build" / f"report.{fmt}"
+    atomic_write(target, text)
+    console.print(f"wrote {current.ws.relative(target)} ({len(text.encode()) / 1024:.0f} KiB): "
+                  f"{len(report.fleet.tenants)} tenants, proof {'holds' if report.proof.ok else 'FAILS'}, "
+                  f"{report.findings.failed_mandatory} mandatory failure(s)"
+                  + (f", {len(report.change.stacks)} stack(s) changed since {base}" if report.change else ""),
+                  highlight=False, markup=False)
+
+
+@report_errors
+def diff_cmd(
+    base: str = typer.Option(..., "--base", help="Git ref (HEAD~1, main) or workspace folder to compare with."),
+    lang: Optional[Lang] = typer.Option(None, "--lang", help="ja or en (default: the global --lang)."),
+    fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for planning (default: one per core).", min=0),
+    quota: List[str] = typer.Option([], "--quota", help="Approved quota increase, ID=N (repeatable)."),
+) -> None:
+    """What changes since BASE: tenants, resources per stack, reachable pairs opened and closed."""
+    import json
+
+    from govcloud.report.change import summary_lines
+    from govcloud.report.model import plain
+    from govcloud.report.render import translator
+    from govcloud.report.service import build_report
+
+    lang = current_lang(lang)
+    current, old = _snapshots(base, None, jobs, quota)
+    change = build_report(current, lang=lang, base=old).change
+    if fmt == "json":
+        console.print(json.dumps(plain(change), ensure_ascii=False, indent=1), markup=False, highlight=False)
+    else:
+        console.print("\n".join(summary_lines(change, translator(lang))), markup=False, highlight=False)
+    if err_console.is_terminal:
+        err_console.print("full detail: govcloud report --base " + base, markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_cmd)
+    app.command("diff")(diff_cmd)
