@@ -36,7 +36,14 @@ _state: dict[str, Workspace] = {}
 
 
 def workspace() -> Workspace:
-    return _state.get("ws") or find_workspace()
+    """The workspace, with any transaction a killed command left behind finished or undone first."""
+    ws = _state.get("ws") or find_workspace()
+    try:
+        ws.recover()
+    except UsageError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    return ws
 
 
 def _version(value: bool) -> None:
