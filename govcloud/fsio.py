@@ -135,13 +135,30 @@ def _inside(root: Path, relative: str) -> Path:
 def commit(root: Path, journal: Path, writes: dict[Path, str | bytes | None]) -> None:
     """Write (or, for ``None``, delete) every file in ``writes`` as one transaction.
 
-    The caller holds the workspace lock and has run :func:`recover` (``locked_workspace`` does both).
+    The caller holds the workspace lock and has run :func:`recover` (``Workspace.locked`` does both).
     """
     if journal.exists():
         raise JournalError(f"an unfinished transaction is in {journal}; run any govcloud command to recover it")
     root = Path(root)
-    entries = []
     journal.mkdir(parents=True)
+    try:
+        entries = _stage_all(root, journal, writes)
+        manifest = json.dumps({"format": JOURNAL_FORMAT, "writes": entries}, ensure_ascii=False, indent=1)
+        crash_point("write journal manifest")
+        _write_synced(journal / (MANIFEST + ".tmp"), manifest.encode("utf-8"))
+    except Exception:
+        # An ordinary failure before the commit point (disk full, a refused path): nothing was
+        # touched, so undo at once. A kill leaves the journal for the next command to roll back.
+        shutil.rmtree(journal, ignore_errors=True)
+        raise
+    crash_point("commit (rename manifest)")
+    os.replace(journal / (MANIFEST + ".tmp"), journal / MANIFEST)
+    _fsync_dir(journal)
+    _roll_forward(root, journal, entries)
+
+
+def _stage_all(root: Path, journal: Path, writes: dict[Path, str | bytes | None]) -> list[dict]:
+    entries = []
     device = os.stat(journal).st_dev
     for index, (path, content) in enumerate(writes.items()):
         relative = os.path.relpath(Path(path).absolute(), root.absolute())
@@ -158,13 +175,7 @@ def commit(root: Path, journal: Path, writes: dict[Path, str | bytes | None]) ->
         crash_point(f"stage {relative}")
         _write_synced(journal / staged, data, mode)
         entries.append({"target": relative, "staged": staged})
-    manifest = json.dumps({"format": JOURNAL_FORMAT, "writes": entries}, ensure_ascii=False, indent=1)
-    crash_point("write journal manifest")
-    _write_synced(journal / (MANIFEST + ".tmp"), manifest.encode("utf-8"))
-    crash_point("commit (rename manifest)")
-    os.replace(journal / (MANIFEST + ".tmp"), journal / MANIFEST)
-    _fsync_dir(journal)
-    _roll_forward(root, journal, entries)
+    return entries
 
 
 def _roll_forward(root: Path, journal: Path, entries: list[dict]) -> None:
