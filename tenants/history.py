@@ -22,6 +22,7 @@ is a diagnostic naming the file and the line, never a crash.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -171,7 +172,11 @@ class History:
         return [e for e in self.entries if e["event"] == event]
 
     def find(self, entry_hash_: str) -> dict | None:
-        return next((e for e in self.entries if e["hash"] == entry_hash_), None)
+        return self._by_hash.get(entry_hash_)
+
+    @functools.cached_property
+    def _by_hash(self) -> dict[str, dict]:
+        return {e["hash"]: e for e in self.entries}
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:

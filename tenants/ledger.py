@@ -58,6 +58,18 @@ def live_tenants(hist: history.History) -> dict[str, dict]:
     return live
 
 
+def recorded_accounts(hist: history.History) -> dict[str, str]:
+    """{tenant: the account id the chain recorded last since the tenant was (re-)created}."""
+    accounts: dict[str, str] = {}
+    for entry in hist.entries:
+        if entry["event"] == "request.applied":
+            for name in entry["data"]["tenants"]:
+                accounts.pop(name, None)
+        elif entry["event"] == "tenant.account-recorded":
+            accounts[entry["data"]["tenant"]] = entry["data"]["accountId"]
+    return accounts
+
+
 def applied_requests(hist: history.History) -> dict[str, dict]:
     """{request name: its request.applied entry}."""
     return {e["data"]["request"]: e for e in hist.events("request.applied")}
@@ -104,6 +116,7 @@ def _anchor_problems(ws: Workspace, reg: Registry, hist: history.History, displa
             out.append(Diagnostic(display, last_line, 1, "GC602", message))
             out.append(_diag(src, ws.ipam_file, loc, "GC602", message))
     live = live_tenants(hist)
+    accounts = recorded_accounts(hist)
     for name in sorted(reg.tenants):
         tenant = reg.tenants[name]
         src = reg.sources.get(f"Tenant/{name}")
@@ -134,13 +147,12 @@ def _anchor_problems(ws: Workspace, reg: Registry, hist: history.History, displa
                 out.append(_diag(src, fallback, field, "GC602",
                                  f"{dotted(field)} is {have}, but history entry #{entry['seq']} that created "
                                  f"tenant {name} says {want}: the document was edited by hand"))
-        recorded = [e["data"]["accountId"] for e in hist.entries[entry["seq"]:]
-                    if e["event"] == "tenant.account-recorded" and e["data"]["tenant"] == name]
+        want_account = accounts.get(name)
         have_account = tenant.status.account_id
-        if have_account != (recorded[-1] if recorded else None):
+        if have_account != want_account:
             out.append(_diag(src, fallback, ("status", "accountId"), "GC602",
                              f"status.accountId is {have_account or 'absent'}, but the history recorded "
-                             f"{recorded[-1] if recorded else 'no account'} for tenant {name}"))
+                             f"{want_account or 'no account'} for tenant {name}"))
     for name in sorted(set(live) - set(reg.tenants)):
         out.append(Diagnostic(display, live[name]["seq"], 1, "GC602",
                               f"history entry #{live[name]['seq']} created tenant {name}, and no entry removed it, "
