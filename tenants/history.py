@@ -53,9 +53,34 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+_SAFE_INT = 2**53 - 1
+
+
+def _plain(obj: Any) -> bool:
+    """True when RFC 8785 and Python's sorted compact JSON spell ``obj`` the same: ASCII keys
+    (UTF-16 and code-point order agree), strings without lone surrogates, integers within
+    ±2^53−1, no floats. Both then escape exactly ``"`` ``\\`` and the C0 controls, the five short
+    forms as such and the rest as lowercase ``\\u00xx`` (RFC 8785 §3.2.2.2, ECMA-262
+    JSON.stringify; CPython's json encoder). Every history entry is plain; the check keeps the
+    fast C encoder honest for anything that is not."""
+    if isinstance(obj, str):
+        return not any("\ud800" <= ch <= "\udfff" for ch in obj) if not obj.isascii() else True
+    if isinstance(obj, bool) or obj is None:
+        return True
+    if isinstance(obj, int):
+        return -_SAFE_INT <= obj <= _SAFE_INT
+    if isinstance(obj, dict):
+        return all(isinstance(k, str) and k.isascii() and _plain(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return all(_plain(v) for v in obj)
+    return False
+
+
 def encode(entry: dict) -> str:
     """The one spelling of an entry (with or without ``hash``) in its own format version."""
     if entry.get("v") == CURRENT_VERSION:
+        if _plain(entry):
+            return canonical(entry)            # identical bytes, C speed (see _plain)
         return rfc8785.dumps(entry).decode("utf-8")
     return canonical(entry)
 
