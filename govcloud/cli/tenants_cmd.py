@@ -159,7 +159,7 @@ def history_show(limit: int = typer.Option(20, "--limit", help="Newest N entries
         table.add_column(col)
     for e in hist.entries[-limit:] if limit > 0 else ():
         d = e["data"]
-        detail = d.get("request") or d.get("tenant") or ""
+        detail = d["tenant"] if e["event"].startswith("tenant.") else d["request"]
         if e["event"] == "request.approved":
             detail += f" ({d['role']}{' ' + d['municipality'] if d.get('municipality') else ''})"
         elif e["event"] == "tenant.account-recorded":
