@@ -252,7 +252,7 @@ def document_problems(plan: AddressPlan, tenants: dict[str, Tenant]) -> list[tup
                              f"allocation {alloc.cidr} for {alloc.tenant}, which is not a tenant "
                              f"(tenants/active/{alloc.tenant}.yaml is missing)"))
     # Overlaps between tenant documents, in one sweep over the networks sorted by address.
-    held.sort(key=lambda e: (int(e[0].network_address), -e[0].prefixlen))
+    held.sort(key=lambda e: (int(e[0].network_address), e[0].prefixlen))      # wider first
     widest: tuple[IPv4Network, str] | None = None
     for net, name in held:
         if widest is not None and int(net.network_address) <= int(widest[0].broadcast_address):
