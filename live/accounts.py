@@ -24,7 +24,8 @@ from govcloud.live import organization as orgs
 from govcloud.live.audit import audit_tenants
 from govcloud.live.clients import Account
 from govcloud.live.replay import delete_default_vpcs
-from govcloud.tenants import workflow
+from govcloud.tenants import ledger, workflow
+from govcloud.tenants.registry import load_registry
 from govcloud.workspace import Workspace
 
 JAPAN_REGIONS = ("ap-northeast-1", "ap-northeast-3")
@@ -78,6 +79,13 @@ def vend(mgmt: Account, tenant: dict) -> Vended:
             result.location = target
             steps.append(f"baseline verified; moved into {target}")
     return result
+
+
+def require_recordable(ws: Workspace) -> None:
+    """Refuse before creating anything in the cloud when the account could not be recorded after:
+    the ledger (history chain, anchors, address plan) must be intact."""
+    with ws.locked():
+        ledger.require_intact(ws, load_registry(ws))
 
 
 def record_account_id(ws: Workspace, tenant: str, account_id: str, actor: str | None = None) -> bool:

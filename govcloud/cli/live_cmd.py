@@ -198,11 +198,12 @@ def vend_cmd(tenant: str = typer.Argument(..., help="Tenant name (tenants/active
              endpoint_url: Optional[str] = EndpointOpt, use_aws: bool = AwsOpt, profile: Optional[str] = ProfileOpt) -> None:
     """Create (or find) the tenant's account, quarantine it until its baseline passes, then move it
     into its tenant OU; record the account id in the tenant document. Safe to re-run."""
-    from govcloud.live.accounts import record_account_id, vend
+    from govcloud.live.accounts import record_account_id, require_recordable, vend
     from govcloud.live.clients import Account, CallFailure
     from govcloud.live.plans import fleet
 
     ws = workspace()
+    require_recordable(ws)
     endpoint = _endpoint(endpoint_url, use_aws, profile)
     _, _, (t,) = fleet(ws, [tenant])
     try:

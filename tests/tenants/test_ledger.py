@@ -103,6 +103,7 @@ def test_a_duplicated_entry_breaks_the_chain(ws, run):
     ("history", "verify"), ("history", "show"), ("validate",),
     ("request", "approve", EXAMPLE, "--by", "p", "--role", "platform"),
     ("request", "apply", EXAMPLE), ("tenant", "remove", "271004-denshi-shinsei-prod"),
+    ("accounts", "vend", "131016-juki-prod"),      # refused before any cloud call
 ])
 def test_a_line_cut_in_half_is_a_diagnostic_for_every_command(ws, run, command):
     text = (ws / "tenants/history.jsonl").read_text()
