@@ -7,8 +7,12 @@ repository is one: its ``tenants/`` holds the sample fleet next to the code that
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
+
+from govcloud import fsio
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,32 @@ class Workspace:
     def state_dir(self) -> Path:
         """Machine-local caches and build output; never committed."""
         return self.root / ".govcloud"
+
+    @property
+    def journal_dir(self) -> Path:
+        """The write-ahead journal of the transaction in progress (see ``govcloud.fsio``)."""
+        return self.state_dir / "journal"
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the workspace lock, with any interrupted transaction finished or undone first."""
+        with fsio.workspace_lock(self.lock_file, on_acquire=self._recover_locked):
+            yield
+
+    def commit(self, writes: dict[Path, str | bytes | None]) -> None:
+        """All files of one command as one transaction; the caller holds :meth:`locked`."""
+        fsio.commit(self.root, self.journal_dir, writes)
+
+    def recover(self) -> str | None:
+        """Finish or undo an interrupted transaction (taking the lock only when one is pending),
+        so that even read-only commands never read a half-applied change."""
+        if not self.journal_dir.exists():
+            return None
+        with fsio.workspace_lock(self.lock_file):
+            return self._recover_locked()
+
+    def _recover_locked(self) -> str | None:
+        return fsio.recover(self.root, self.journal_dir)
 
     def relative(self, path: Path) -> str:
         try:

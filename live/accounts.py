@@ -7,21 +7,25 @@
 3. While the account is in quarantine, judge its baseline with the live audit: when every
    mandatory control passes, move it into its tenant OU (tenants-<prod|staging>/<zone>);
    otherwise it stays in quarantine and the command says which controls are missing.
-4. Record the account id in the tenant document's status.accountId (atomic write, under the
-   workspace lock). Plans then use the real account id.
+4. Record the account id in the tenant document's status.accountId through the Tenant model, and
+   as a `tenant.account-recorded` history event, in one transaction under the workspace lock
+   (`govcloud.tenants.workflow.record_account`). Plans then use the real account id.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from govcloud import yamlio
+import getpass
+import os
+
 from govcloud.diagnostics import UsageError
-from govcloud.fsio import atomic_write, workspace_lock
 from govcloud.live import organization as orgs
 from govcloud.live.audit import audit_tenants
 from govcloud.live.clients import Account
 from govcloud.live.replay import delete_default_vpcs
+from govcloud.tenants import ledger, workflow
+from govcloud.tenants.registry import load_registry
 from govcloud.workspace import Workspace
 
 JAPAN_REGIONS = ("ap-northeast-1", "ap-northeast-3")
@@ -77,21 +81,14 @@ def vend(mgmt: Account, tenant: dict) -> Vended:
     return result
 
 
-def record_account_id(ws: Workspace, tenant: str, account_id: str) -> bool:
-    """Write status.accountId into tenants/active/<tenant>.yaml; False when already recorded."""
-    path = ws.active_dir / f"{tenant}.yaml"
-    with workspace_lock(ws.lock_file):
-        data, _ = yamlio.load_file(path)
-        status = data.setdefault("status", {})
-        if status.get("accountId") == account_id:
-            return False
-        if status.get("accountId") and status["accountId"] != account_id:
-            raise UsageError(f"{path}: status.accountId is {status['accountId']}, but Organizations has tenant "
-                             f"{tenant} in {account_id}; resolve by hand before vending again")
-        status["accountId"] = account_id
-        text = path.read_text(encoding="utf-8")
-        lines = text.splitlines()
-        header = "".join(line + "\n" for line in lines[:next((n for n, l in enumerate(lines) if not l.startswith("#")), 0)])
-        atomic_write(path, header + yamlio.dump(data))
-    return True
+def require_recordable(ws: Workspace) -> None:
+    """Refuse before creating anything in the cloud when the account could not be recorded after:
+    the ledger (history chain, anchors, address plan) must be intact."""
+    with ws.locked():
+        ledger.require_intact(ws, load_registry(ws))
 
+
+def record_account_id(ws: Workspace, tenant: str, account_id: str, actor: str | None = None) -> bool:
+    """Record the account in tenants/active/<tenant>.yaml and the history; False when already recorded."""
+    actor = actor or os.environ.get("GOVCLOUD_ACTOR") or getpass.getuser()
+    return workflow.record_account(ws, tenant, account_id, actor=actor)

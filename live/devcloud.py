@@ -3,6 +3,10 @@
 The server runs detached on a free port; its address, process id and local keys are recorded in
 `.govcloud/dev-cloud.json` (written atomically) so the other commands find it. The keys are local
 placeholders: moto accepts any, and they are never valid anywhere else.
+
+Account ids are stable across restarts: the server derives each new account's id from its e-mail
+address (``govcloud.live.devserver.stable_account_id``) instead of moto's random draw, so a
+restarted and re-seeded dev cloud gives every tenant the id the workspace recorded before.
 """
 
 from __future__ import annotations

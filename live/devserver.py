@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import io
 import json
 import re
@@ -281,6 +282,56 @@ def patch_moto_transit_gateways() -> None:
     tga.TransitGatewayAttachmentBackend.create_transit_gateway_vpc_attachment = create
 
 
+_issued_ids: set[str] = set()
+_creating = threading.local()
+MANAGEMENT_ACCOUNT_ID = "123456789012"      # moto's DEFAULT_ACCOUNT_ID: the management account
+
+
+def stable_account_id(email: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """The 12-digit account id the dev cloud gives the account with this e-mail address.
+
+    moto draws account ids at random (``moto.organizations.utils.make_random_account_id``), so a
+    restarted dev cloud handed every tenant a new id and a workspace that had recorded one could
+    never vend again. Organizations identifies a new account by its e-mail address (unique per
+    organisation), so the id is derived from it: the same tenant gets the same id after every
+    restart. A collision (or moto's own management id) moves on to the next counter value.
+    """
+    counter = 0
+    while True:
+        seed = f"govcloud-dev-cloud:{email.strip().lower()}:{counter}".encode("utf-8")
+        candidate = f"{int.from_bytes(hashlib.sha256(seed).digest()[:8], 'big') % 10**12:012d}"
+        if candidate not in taken and candidate != MANAGEMENT_ACCOUNT_ID:
+            return candidate
+        counter += 1
+
+
+def patch_moto_stable_account_ids() -> None:
+    """Make moto's CreateAccount use :func:`stable_account_id` instead of a random id."""
+    from moto.organizations import models, utils
+
+    random_id = utils.make_random_account_id
+
+    def make_account_id() -> str:
+        email = getattr(_creating, "email", None)
+        if email is None:
+            return random_id()
+        account_id = stable_account_id(email, _issued_ids)
+        _issued_ids.add(account_id)
+        return account_id
+
+    original_init = models.FakeAccount.__init__
+
+    def init(self, organization, **kwargs):
+        _creating.email = kwargs.get("Email", "")
+        try:
+            original_init(self, organization, **kwargs)
+        finally:
+            _creating.email = None
+
+    utils.make_random_account_id = make_account_id
+    models.FakeAccount.__init__ = init
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -299,6 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     patch_moto_transit_gateways()
+    patch_moto_stable_account_ids()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, FaultInjector(app), threaded=True, request_handler=MotoRequestHandler)
 

@@ -1,17 +1,24 @@
 """The IP address plan: pools per cloud, region and zone; deterministic, non-overlapping allocation.
 
-All functions here are pure: they take the plan and return a new one. Reading and writing
-``tenants/ipam.yaml`` under the workspace lock is the workflow's job.
+All functions here are pure: they take the plan and return a new one (or, for
+``render_plan``, the new file text). Reading and writing ``tenants/ipam.yaml`` under the workspace
+lock is the workflow's job.
 """
 
 from __future__ import annotations
 
 import bisect
+import io
 import ipaddress
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
-from govcloud.tenants.models import AddressPlan, AddressPlanStatus, Allocation, Pool
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+from govcloud.tenants.models import AddressPlan, AddressPlanStatus, Allocation, Pool, Tenant
 
 
 class AddressPlanError(ValueError):
@@ -194,3 +201,110 @@ def plan_problems(plan: AddressPlan) -> list[tuple[tuple, str, str]]:
             i = seen[tb]
             problems.append((("status", "allocations", i, "cidr"), "GC302", f"{b} ({tb}) overlaps {a} ({ta})"))
     return problems
+
+
+def document_problems(plan: AddressPlan, tenants: dict[str, Tenant]) -> list[tuple[str, tuple, str, str]]:
+    """Allocations and tenant documents agree exactly and no two tenants' networks overlap.
+
+    Each problem is (where, field path, code, message) with ``where`` either ``"plan"`` or a tenant
+    name. The allocator only sees the plan, so this is what guarantees that it never hands out a
+    range a tenant document holds: every write refuses unless this list is empty.
+    """
+    problems: list[tuple[str, tuple, str, str]] = []
+    by_tenant = {a.tenant: (i, a) for i, a in enumerate(plan.status.allocations)}
+    held: list[tuple[IPv4Network, str]] = []
+    cidr_loc = ("spec", "network", "cidr")
+    for name in sorted(tenants):
+        tenant = tenants[name]
+        try:
+            net = parse_cidr(tenant.spec.network.cidr)
+        except AddressPlanError as exc:
+            problems.append((name, cidr_loc, exc.code, str(exc)))
+            continue
+        held.append((net, name))
+        found = by_tenant.get(name)
+        if found is None:
+            problems.append((name, cidr_loc, "GC307", f"tenant {name} holds {net}, but the address plan has no "
+                                                      "allocation for it (tenants/ipam.yaml was edited by hand?)"))
+            problems.append(("plan", ("status", "allocations"), "GC307",
+                             f"no allocation for tenant {name}, whose document holds {net}"))
+            continue
+        i, alloc = found
+        if alloc.cidr != str(net):
+            problems.append((name, cidr_loc, "GC307", f"tenant {name} holds {net}, but its allocation in the "
+                                                      f"address plan is {alloc.cidr}"))
+            problems.append(("plan", ("status", "allocations", i, "cidr"), "GC307",
+                             f"allocation {alloc.cidr} of {name} differs from its tenant document ({net})"))
+        try:
+            pool = find_pool(plan, tenant.spec.cloud, tenant.spec.region, tenant.spec.zone)
+        except AddressPlanError as exc:
+            problems.append((name, ("spec", "zone"), exc.code, str(exc)))
+            continue
+        if alloc.pool != pool.name:
+            problems.append(("plan", ("status", "allocations", i, "pool"), "GC307",
+                             f"allocation of {name} is in pool {alloc.pool}, but the tenant is "
+                             f"{tenant.spec.cloud}/{tenant.spec.region}/{tenant.spec.zone} (pool {pool.name})"))
+        if not net.subnet_of(parse_cidr(pool.cidr)):
+            problems.append((name, cidr_loc, "GC303", f"{net} lies outside pool {pool.name} ({pool.cidr})"))
+    for i, alloc in enumerate(plan.status.allocations):
+        if alloc.tenant not in tenants:
+            problems.append(("plan", ("status", "allocations", i, "tenant"), "GC307",
+                             f"allocation {alloc.cidr} for {alloc.tenant}, which is not a tenant "
+                             f"(tenants/active/{alloc.tenant}.yaml is missing)"))
+    # Overlaps between tenant documents, in one sweep over the networks sorted by address.
+    held.sort(key=lambda e: (int(e[0].network_address), e[0].prefixlen))      # wider first
+    widest: tuple[IPv4Network, str] | None = None
+    for net, name in held:
+        if widest is not None and int(net.network_address) <= int(widest[0].broadcast_address):
+            problems.append((name, cidr_loc, "GC302", f"tenant {name}'s network {net} overlaps tenant "
+                                                      f"{widest[1]}'s {widest[0]}"))
+        if widest is None or int(net.broadcast_address) > int(widest[0].broadcast_address):
+            widest = (net, name)
+    return problems
+
+
+# --- tenants/ipam.yaml on disk: comments kept -------------------------------------------------------
+
+_NUMBER_LIKE = re.compile(r"[-+]?(0[xob])?[0-9][0-9_.:eE+-]*")
+
+
+def _scalar(value: str):
+    """Quote strings a YAML reader could take for a number (as govcloud.yamlio's dumper does)."""
+    return SingleQuotedScalarString(value) if _NUMBER_LIKE.fullmatch(value) else value
+
+
+def render_plan(plan: AddressPlan, original: str | None, header: str) -> str:
+    """``tenants/ipam.yaml`` with the plan's ``status`` written into ``original`` (the current file)
+    by a round-trip YAML editor, so comments and layout of ``spec`` survive every write. Without an
+    original (or one that is not a mapping) the whole document is written fresh under ``header``."""
+    status = plan.model_dump(mode="json", by_alias=True, exclude_none=True)["status"]
+    rt = YAML(typ="rt")
+    rt.width = 100
+    rt.indent(mapping=2, sequence=2, offset=0)
+    rt.preserve_quotes = True
+    doc = None
+    if original is not None:
+        try:
+            doc = rt.load(original)
+        except Exception:  # noqa: BLE001 - the workflow validated the file already; start fresh
+            doc = None
+    if not isinstance(doc, CommentedMap):
+        doc = CommentedMap(plan.model_dump(mode="json", by_alias=True, exclude_none=True))
+        out = io.StringIO()
+        rt.dump(doc, out)
+        return header + out.getvalue()
+    allocations = CommentedSeq()
+    for alloc in status.get("allocations", []):
+        allocations.append(CommentedMap((k, _scalar(v)) for k, v in alloc.items()))
+    new_status = doc.get("status")
+    if not isinstance(new_status, CommentedMap):
+        new_status = CommentedMap()
+        doc["status"] = new_status
+    new_status["allocations"] = allocations
+    if "historyHead" in status:
+        new_status["historyHead"] = status["historyHead"]
+    else:
+        new_status.pop("historyHead", None)
+    out = io.StringIO()
+    rt.dump(doc, out)
+    return out.getvalue()

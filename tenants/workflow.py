@@ -2,20 +2,20 @@
 
 Approvals are history events bound to the SHA-256 digest of the request's content, so editing a
 request after approval silently voids the approvals instead of carrying them over.
-Every state change runs under the workspace lock, re-reads the workspace inside it and commits
-all files in one staged step.
+Every state change runs under the workspace lock (an interrupted transaction is finished or undone
+first), re-reads the workspace inside it, refuses unless the ledger is intact
+(:func:`govcloud.tenants.ledger.require_intact`: chain, anchors, address plan) and commits all its
+files as one journalled transaction (:meth:`govcloud.workspace.Workspace.commit`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from govcloud import yamlio
 from govcloud.diagnostics import Collector, DiagnosticError, UsageError
-from govcloud.fsio import commit_files, workspace_lock
-from govcloud.tenants import documents, history, ipam, rules
+from govcloud.tenants import documents, history, ipam, ledger, rules
 from govcloud.tenants.catalogue import Catalogue, load_catalogue
 from govcloud.tenants.models import (
     AddressPlan,
@@ -44,15 +44,21 @@ class ValidatedRequest:
     source: Collector
 
 
-def request_digest(req: TenantRequest) -> str:
-    body = req.model_dump(mode="json", by_alias=True, include={"metadata", "spec"})
-    return "sha256:" + hashlib.sha256(history.canonical(body).encode("utf-8")).hexdigest()
+request_digest = ledger.request_digest
 
 
 def validate_request(path: Path, reg: Registry, cat: Catalogue | None = None) -> ValidatedRequest:
     cat = cat or load_catalogue()
     req, src = documents.parse(path, TenantRequest)
     planned, plan = rules.check_request(req, src, cat, reg)
+    # The allocator sees only the address plan; never hand out a range a tenant document holds,
+    # even when the plan was edited by hand (writes refuse such a workspace before they get here).
+    held = [(ipam.parse_cidr(t.spec.network.cidr), t.name) for t in reg.tenants.values()]
+    for p in planned:
+        clash = sorted(name for net, name in held if net.overlaps(ipam.parse_cidr(p.cidr)))
+        if clash:
+            src.add("GC302", f"{p.name} would get {p.cidr}, which overlaps tenant {', '.join(clash)}: the address "
+                             "plan and the tenant documents disagree (run govcloud validate)", ("spec", "environments"))
     src.raise_if_errors()
     return ValidatedRequest(path, req, request_digest(req), planned, plan, src)
 
@@ -72,12 +78,9 @@ def validate_workspace(ws: Workspace) -> Registry:
             rules.check_tenant(reg.tenants[name], src, cat)
         elif kind == "AddressPlan" and reg.plan is not None:
             rules.check_plan(reg.plan, src, cat)
-            allocated = {a.tenant for a in reg.plan.status.allocations}
-            for name in sorted(set(reg.tenants) - allocated):
-                src.add("GC307", f"tenant {name} has no allocation in the address plan", ("status", "allocations"))
-            for name in sorted(allocated - set(reg.tenants)):
-                src.add("GC307", f"allocation for {name}, which is not a tenant (tenants/active/{name}.yaml is missing)", ("status", "allocations"))
         problems.extend(src.errors)
+    # The ledger: history chain and its anchors, allocations against tenant documents.
+    problems.extend(ledger.problems(ws, reg)[1])
     if problems:
         raise DiagnosticError(problems)
     return reg
@@ -87,8 +90,10 @@ def validate_workspace(ws: Workspace) -> Registry:
 
 
 def approvals(hist: history.History, request: str, digest: str) -> list[dict]:
+    """Approvals of exactly this request name and digest. ``hist`` must be the verified chain
+    (``ledger.require_intact``): an entry counts only as a genuine, linked entry of it."""
     return [e["data"] for e in hist.events("request.approved")
-            if e["data"].get("request") == request and e["data"].get("digest") == digest]
+            if e["data"]["request"] == request and e["data"]["digest"] == digest]
 
 
 def missing_approvals(req: TenantRequest, digest: str, hist: history.History) -> list[str]:
@@ -101,15 +106,27 @@ def missing_approvals(req: TenantRequest, digest: str, hist: history.History) ->
     return missing
 
 
+def _refuse_applied_name(ws: Workspace, hist: history.History, name: str) -> None:
+    """A request name is used once: reusing it would overwrite the applied record of another."""
+    entry = ledger.applied_requests(hist).get(name)
+    record = ws.requests_dir / "applied" / f"{name}.yaml"
+    if entry is not None or record.exists():
+        where = f"history entry #{entry['seq']}" if entry else ws.relative(record)
+        raise UsageError(f"a request named {name} was already applied ({where}); "
+                         "give the new request another metadata.name")
+
+
 def approve(ws: Workspace, path: Path, *, by: str, role: str, municipality: str | None = None) -> dict:
     if role not in ROLES:
         raise UsageError(f"--role must be one of {', '.join(ROLES)}")
     if not by.strip():
         raise UsageError("--by must name the approver")
-    with workspace_lock(ws.lock_file):
+    with ws.locked():
         reg = load_registry(ws)
+        hist = ledger.require_intact(ws, reg)
         checked = validate_request(path, reg)
         req = checked.request
+        _refuse_applied_name(ws, hist, req.metadata.name)
         if role == "municipality":
             if municipality is None:
                 if len(req.spec.municipalities) != 1:
@@ -120,7 +137,6 @@ def approve(ws: Workspace, path: Path, *, by: str, role: str, municipality: str 
                 raise UsageError(f"municipality {municipality} is not listed in request {req.metadata.name}")
         elif municipality is not None:
             raise UsageError("--municipality goes with --role municipality")
-        hist = history.read(ws.history_file)
         for prior in approvals(hist, req.metadata.name, checked.digest):
             if prior["role"] == role and prior.get("municipality") == municipality:
                 raise UsageError(f"request {req.metadata.name} already has this approval (by {prior['by']})")
@@ -131,10 +147,10 @@ def approve(ws: Workspace, path: Path, *, by: str, role: str, municipality: str 
         if municipality:
             data["municipality"] = municipality
         hist, entry = hist.with_event("request.approved", by, data)
-        writes = {ws.history_file: hist.render()}
+        writes: dict[Path, str | None] = {ws.history_file: hist.render()}
         if reg.plan is not None:
-            writes[ws.ipam_file] = render_plan(ipam.with_history_head(reg.plan, hist.head))
-        commit_files(writes)
+            writes[ws.ipam_file] = render_plan(ipam.with_history_head(reg.plan, hist.head), ws)
+        ws.commit(writes)
         return entry
 
 
@@ -142,18 +158,20 @@ def approve(ws: Workspace, path: Path, *, by: str, role: str, municipality: str 
 
 
 def apply(ws: Workspace, path: Path, *, actor: str) -> list[Tenant]:
-    with workspace_lock(ws.lock_file):
+    with ws.locked():
         # Re-read inside the lock: a concurrent apply may have allocated since we were started.
         reg = load_registry(ws)
+        hist = ledger.require_intact(ws, reg)
         checked = validate_request(path, reg)
         req = checked.request
-        hist = history.read(ws.history_file)
+        _refuse_applied_name(ws, hist, req.metadata.name)
         missing = missing_approvals(req, checked.digest, hist)
         if missing:
             raise UsageError(f"request {req.metadata.name} ({checked.digest[:19]}…) is not approved by: "
                              f"{', '.join(missing)}. Run: govcloud request approve {path} --by NAME --role …")
-        assert checked.plan is not None
-        names = [p.name for p in checked.planned]
+        if checked.plan is None:
+            raise UsageError("the address plan tenants/ipam.yaml is missing")
+        _refuse_held_ranges(reg, checked.planned)
         hist, entry = hist.with_event("request.applied", actor, {
             "request": req.metadata.name, "digest": checked.digest,
             "tenants": {p.name: p.cidr for p in checked.planned},
@@ -161,16 +179,27 @@ def apply(ws: Workspace, path: Path, *, actor: str) -> list[Tenant]:
         tenants = [build_tenant(req, checked.digest, p, entry["hash"], entry["time"]) for p in checked.planned]
         writes: dict[Path, str | None] = {ws.active_dir / f"{t.name}.yaml": render_document(t) for t in tenants}
         writes[ws.requests_dir / "applied" / f"{req.metadata.name}.yaml"] = path.read_text(encoding="utf-8")
-        writes[ws.ipam_file] = render_plan(ipam.with_history_head(checked.plan, hist.head))
+        writes[ws.ipam_file] = render_plan(ipam.with_history_head(checked.plan, hist.head), ws)
         writes[ws.history_file] = hist.render()
-        commit_files(writes)
-        assert len(names) == len(tenants)
+        ws.commit(writes)
         return tenants
 
 
+def _refuse_held_ranges(reg: Registry, planned: list[rules.PlannedTenant]) -> None:
+    """Second line of defence behind the ledger check: no new range overlaps a tenant document's."""
+    held = [(ipam.parse_cidr(t.spec.network.cidr), t.name) for t in reg.tenants.values()]
+    for p in planned:
+        net = ipam.parse_cidr(p.cidr)
+        clash = sorted(name for other, name in held if other.overlaps(net))
+        if clash:
+            raise UsageError(f"refusing to allocate {net} to {p.name}: tenant {', '.join(clash)} holds an "
+                             "overlapping range (the address plan and the tenant documents disagree)")
+
+
 def remove(ws: Workspace, name: str, *, actor: str) -> Tenant:
-    with workspace_lock(ws.lock_file):
+    with ws.locked():
         reg = load_registry(ws)
+        hist = ledger.require_intact(ws, reg)
         tenant = reg.tenants.get(name)
         if tenant is None:
             raise UsageError(f"no tenant named {name}; see govcloud tenant list")
@@ -183,15 +212,43 @@ def remove(ws: Workspace, name: str, *, actor: str) -> Tenant:
             raise UsageError(f"tenant {name} publishes APIs that {', '.join(consumers)} consume; remove those first")
         assert reg.plan is not None
         plan = ipam.release(reg.plan, name)
-        hist, _ = history.read(ws.history_file).with_event("tenant.removed", actor, {
+        hist, _ = hist.with_event("tenant.removed", actor, {
             "tenant": name, "cidr": tenant.spec.network.cidr, "request": tenant.spec.request,
         })
-        commit_files({
+        ws.commit({
             ws.active_dir / f"{name}.yaml": None,
-            ws.ipam_file: render_plan(ipam.with_history_head(plan, hist.head)),
+            ws.ipam_file: render_plan(ipam.with_history_head(plan, hist.head), ws),
             ws.history_file: hist.render(),
         })
         return tenant
+
+
+def record_account(ws: Workspace, name: str, account_id: str, *, actor: str) -> bool:
+    """Record a vended account id in the tenant's document (through the Tenant model) and as a
+    ``tenant.account-recorded`` history event, in one transaction. False when already recorded."""
+    with ws.locked():
+        reg = load_registry(ws)
+        hist = ledger.require_intact(ws, reg)
+        tenant = reg.tenants.get(name)
+        if tenant is None or tenant.status is None:
+            raise UsageError(f"no tenant named {name}; see govcloud tenant list")
+        current = tenant.status.account_id
+        if current == account_id:
+            return False
+        if current is not None:
+            raise UsageError(f"tenants/active/{name}.yaml: status.accountId is {current}, but Organizations has "
+                             f"tenant {name} in {account_id}; resolve by hand before vending again")
+        hist, _ = hist.with_event("tenant.account-recorded", actor, {"tenant": name, "accountId": account_id})
+        status = tenant.status.model_copy(update={"account_id": account_id})
+        updated = tenant.model_copy(update={"status": status})
+        writes: dict[Path, str | None] = {
+            ws.active_dir / f"{name}.yaml": render_document(updated),
+            ws.history_file: hist.render(),
+        }
+        if reg.plan is not None:
+            writes[ws.ipam_file] = render_plan(ipam.with_history_head(reg.plan, hist.head), ws)
+        ws.commit(writes)
+        return True
 
 
 def build_tenant(req: TenantRequest, digest: str, planned: rules.PlannedTenant, entry: str, time: str) -> Tenant:
@@ -221,9 +278,13 @@ def render_document(doc: Tenant | Municipality | Vendor | TenantRequest) -> str:
     return yamlio.dump(data, header=header)
 
 
-def render_plan(plan: AddressPlan) -> str:
-    data = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
-    header = ("# yaml-language-server: $schema=schemas/addressplan.schema.json\n"
-              "# The IP address plan. Edit spec.pools; status is written by `govcloud request apply` and\n"
-              "# `govcloud tenant remove` under the workspace lock (comments are not preserved).\n")
-    return yamlio.dump(data, header=header)
+PLAN_HEADER = ("# yaml-language-server: $schema=schemas/addressplan.schema.json\n"
+               "# The IP address plan. Edit spec.pools; status is written by `govcloud request apply` and\n"
+               "# `govcloud tenant remove` under the workspace lock (comments are kept).\n")
+
+
+def render_plan(plan: AddressPlan, ws: Workspace | None = None) -> str:
+    """The address plan as file text: written into the current ``tenants/ipam.yaml`` of ``ws``
+    when there is one, so its comments survive."""
+    original = ws.ipam_file.read_text(encoding="utf-8") if ws is not None and ws.ipam_file.exists() else None
+    return ipam.render_plan(plan, original, PLAN_HEADER)

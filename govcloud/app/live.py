@@ -7,6 +7,7 @@ import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from govcloud.diagnostics import UsageError
 from govcloud.live.clients import AUDIT_ROLE, Account, CallFailure, Endpoint
@@ -107,12 +108,15 @@ class VendOutcome:
     recorded: bool
 
 
-def vend_account(ws: Workspace, tenant: str, endpoint: Endpoint) -> VendOutcome:
+def vend_account(ws: Workspace, tenant: str, endpoint: Callable[[], Endpoint]) -> VendOutcome:
     """Create (or find) the tenant's account, quarantine it until its baseline passes, move it into
-    its tenant OU, and record the account id. Safe to re-run."""
-    from govcloud.live.accounts import record_account_id, vend
+    its tenant OU, and record the account id. Safe to re-run. ``endpoint`` is resolved only after
+    the ledger is known to be intact: a broken workspace is refused before any cloud is chosen."""
+    from govcloud.live.accounts import record_account_id, require_recordable, vend
     from govcloud.live.plans import fleet
 
+    require_recordable(ws)    # refuse before anything is created in the cloud if the ledger is broken
+    endpoint = endpoint()
     _, _, (t,) = fleet(ws, [tenant])
     try:
         result = vend(Account(endpoint), t)

@@ -45,7 +45,14 @@ Lang = Literal["ja", "en"]
 
 
 def workspace() -> Workspace:
-    return _state.get("ws") or find_workspace()
+    """The workspace, with any transaction a killed command left behind finished or undone first."""
+    ws = _state.get("ws") or find_workspace()
+    try:
+        ws.recover()
+    except UsageError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    return ws
 
 
 # typer carries its own copy of click; its UsageError (exit 2, with the usage line) is BadParameter's base.

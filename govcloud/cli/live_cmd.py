@@ -170,7 +170,7 @@ def vend_cmd(tenant: str = typer.Argument(..., help="Tenant name (tenants/active
     into its tenant OU; record the account id in the tenant document. Safe to re-run."""
     from govcloud.app.live import vend_account
 
-    done = vend_account(workspace(), tenant, _endpoint(endpoint_url, use_aws, profile))
+    done = vend_account(workspace(), tenant, lambda: _endpoint(endpoint_url, use_aws, profile))
     for step in done.steps:
         console.print(f"  {step}", highlight=False)
     for failure in done.baseline_failures:

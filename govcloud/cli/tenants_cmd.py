@@ -14,7 +14,7 @@ from rich.table import Table
 from govcloud.cli import console, err_console, report_errors, workspace
 from govcloud.diagnostics import DiagnosticError, UsageError
 from govcloud.fsio import atomic_write
-from govcloud.tenants import history, schema, workflow
+from govcloud.tenants import history, ledger, schema, workflow
 from govcloud.tenants.catalogue import load_catalogue
 from govcloud.tenants.registry import load_registry
 
@@ -128,36 +128,43 @@ def tenant_remove(name: str = typer.Argument(..., help="Tenant name.")) -> None:
 def history_verify(
     expect_head: Optional[str] = typer.Option(None, "--expect-head", help="Hash the newest entry must have (e.g. one you recorded elsewhere)."),
 ) -> None:
-    """Check the hash chain and that the address plan's recorded head matches."""
+    """Check the hash chain and its anchors: the address plan's recorded head, the tenants' and the
+    applied requests' history entries."""
     ws = workspace()
-    problems = history.verify(ws.history_file, expect_head)
-    hist = history.read(ws.history_file)
-    reg = load_registry(ws)
-    recorded = reg.plan.status.history_head if reg.plan else None
-    if recorded and recorded != hist.head and not problems:
-        problems.append((len(hist.entries), f"tenants/ipam.yaml records history head {recorded}, "
-                                            f"but the newest entry is {hist.head}: entries were removed"))
+    if expect_head is not None and not history.is_hash(expect_head):
+        raise UsageError("--expect-head must be a SHA-256 hash (64 lowercase hex digits)")
+    display = ws.relative(ws.history_file)
+    try:
+        reg = load_registry(ws)
+    except DiagnosticError as exc:
+        # The anchors live in documents that do not load; still report the chain itself.
+        chain = history.diagnostics(ws.history_file, history.verify(ws.history_file), display)
+        raise DiagnosticError(chain + exc.diagnostics) from None
+    hist, problems = ledger.problems(ws, reg)
+    if expect_head is not None and not problems and hist.head != expect_head:
+        problems.append(history.diagnostics(ws.history_file, history.verify(ws.history_file, expect_head), display)[0])
     if problems:
-        for line, message in problems:
-            err_console.print(f"{ws.relative(ws.history_file)}:{line}:1: error[GC601]: {message}", markup=False, highlight=False)
-        raise typer.Exit(1)
+        raise DiagnosticError(problems)
     console.print(f"history intact: {len(hist.entries)} entries, head {hist.head}")
 
 
 @history_app.command("show")
 @report_errors
 def history_show(limit: int = typer.Option(20, "--limit", help="Newest N entries.")) -> None:
-    """Show the newest history entries."""
-    hist = history.read(workspace().history_file)
+    """Show the newest history entries (of a verified chain)."""
+    ws = workspace()
+    hist = history.load(ws.history_file, ws.relative(ws.history_file))
     table = Table(title=f"history ({len(hist.entries)} entries)")
     for col in ("#", "time", "event", "actor", "detail"):
         table.add_column(col)
-    for e in hist.entries[-limit:]:
-        d = e.get("data", {})
-        detail = d.get("request") or d.get("tenant") or ""
-        if e.get("event") == "request.approved":
-            detail += f" ({d.get('role')}{' ' + d['municipality'] if d.get('municipality') else ''})"
-        table.add_row(str(e.get("seq")), e.get("time", ""), e.get("event", "?"), e.get("actor", ""), detail)
+    for e in hist.entries[-limit:] if limit > 0 else ():
+        d = e["data"]
+        detail = d["tenant"] if e["event"].startswith("tenant.") else d["request"]
+        if e["event"] == "request.approved":
+            detail += f" ({d['role']}{' ' + d['municipality'] if d.get('municipality') else ''})"
+        elif e["event"] == "tenant.account-recorded":
+            detail += f" (account {d['accountId']})"
+        table.add_row(str(e["seq"]), e["time"], e["event"], e["actor"], detail)
     console.print(table)
 
 

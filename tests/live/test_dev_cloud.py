@@ -200,3 +200,22 @@ def test_a_new_account_waits_in_quarantine_until_its_baseline_passes(cloud):
     tree = orgs.ou_tree(mgmt)
     assert orgs.parent_of(mgmt, first.account_id) == tree["tenants-prod/mynumber"]
     assert vend(mgmt, tenant).location == "tenants-prod/mynumber"             # and stays there
+
+
+def test_a_restarted_dev_cloud_keeps_the_account_ids(cloud):
+    """moto draws account ids at random; the dev cloud derives them from the e-mail address, so a
+    workspace that recorded an account id can still vend after a restart."""
+    root, run, state = cloud
+    tenant = "141003-koseki-staging"
+    assert run("accounts", "vend", tenant).returncode == 0
+    recorded = state["accounts"][tenant]
+    assert run("dev-cloud", "stop").returncode == 0
+    started = run("dev-cloud", "start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    restarted = json.loads((root / ".govcloud" / "dev-cloud.json").read_text())
+    assert restarted["port"] != state["port"] or restarted["pid"] != state["pid"]
+    assert restarted["accounts"] == state["accounts"]
+    again = run("accounts", "vend", tenant)
+    assert again.returncode == 0 and f"account {recorded}" in again.stdout and "(already recorded)" in again.stdout, again.stderr
+    assert run("validate").returncode == 0 and run("history", "verify").returncode == 0
+    assert "tenant.account-recorded" in (root / "tenants" / "history.jsonl").read_text()

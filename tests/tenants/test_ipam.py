@@ -96,3 +96,57 @@ def test_plan_problems_find_overlaps_and_strays():
     p = plan([("a", "10.0.0.0/24"), ("b", "10.0.0.0/25"), ("c", "10.8.0.0/24")])
     codes = sorted(code for _, code, _ in ipam.plan_problems(p))
     assert codes == ["GC302", "GC303"]
+
+
+def tenant(name: str, cidr: str, zone: str = "mynumber"):
+    from govcloud.tenants.models import Tenant
+    return Tenant.model_validate({
+        "apiVersion": "govcloud/v1", "kind": "Tenant", "metadata": {"name": name},
+        "spec": {"request": "r", "vendor": "v", "system": "juki", "usage": "dedicated", "municipalities": ["131016"],
+                 "cloud": "aws", "region": "ap-northeast-1", "environment": "prod", "zone": zone,
+                 "network": {"cidr": cidr}},
+    })
+
+
+blocks = [str(b) for b in ipaddress.IPv4Network("10.0.0.0/22").subnets(new_prefix=26)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(docs=st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(blocks + ["10.0.0.0/24", "10.0.1.0/25"]), max_size=5),
+       allocs=st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(blocks + ["10.0.0.0/24"]), max_size=5))
+def test_documents_and_allocations_agree_exactly(docs, allocs):
+    """Oracle: no problem iff the allocations are exactly the tenant documents' CIDRs and no two
+    documents overlap."""
+    tenants = {n: tenant(n, c) for n, c in docs.items()}
+    found = ipam.document_problems(plan(sorted(allocs.items())), tenants)
+    nets = [ipaddress.IPv4Network(c) for c in docs.values()]
+    overlap = any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert (found == []) == (docs == allocs and not overlap), found
+    if overlap:
+        assert any(code == "GC302" for _, _, code, _ in found)
+
+
+def test_document_problems_name_the_tenant_file_and_the_plan():
+    found = ipam.document_problems(plan([("a", "10.0.0.0/24"), ("ghost", "10.0.1.0/24")]),
+                                   {"a": tenant("a", "10.0.2.0/24"), "b": tenant("b", "10.0.2.0/25")})
+    codes = {(where, code) for where, _, code, _ in found}
+    assert ("a", "GC307") in codes and ("plan", "GC307") in codes and ("b", "GC302") in codes
+    assert any("ghost" in message for where, _, _, message in found if where == "plan")
+    wrong_pool = ipam.document_problems(plan([("a", "10.0.0.0/24")]), {"a": tenant("a", "10.0.0.0/24", zone="lgwan")})
+    assert wrong_pool and wrong_pool[0][2] == "GC304"
+
+
+def test_render_plan_keeps_comments_and_writes_the_status():
+    original = ("# header comment\napiVersion: govcloud/v1\nkind: AddressPlan\nmetadata: {name: t}\nspec:\n"
+                "  pools:\n  # the only pool\n  - name: p   # trailing\n    cloud: aws\n    region: ap-northeast-1\n"
+                "    zone: mynumber\n    cidr: 10.0.0.0/22\n    prefixLength: {min: 22, max: 26, default: 24}\n"
+                "status:\n  allocations: []\n")
+    new = ipam.with_history_head(plan([("0123", "10.0.0.0/24")]), "ab" * 32)
+    text = ipam.render_plan(new, original, "# fresh\n")
+    assert "# header comment" in text and "# the only pool" in text and "# trailing" in text
+    import yaml
+    data = yaml.safe_load(text)
+    assert data["status"] == {"allocations": [{"tenant": "0123", "pool": "p", "cidr": "10.0.0.0/24"}],
+                              "historyHead": "ab" * 32}
+    assert "tenant: '0123'" in text                          # a number-like name stays a string
+    assert ipam.render_plan(new, None, "# fresh\n").startswith("# fresh\n")

@@ -137,3 +137,27 @@ def test_workspace_document_errors(ws: Path, run):
 def test_unknown_root_is_refused(tmp_path):
     proc = subprocess.run([govcloud_bin(), "--root", str(tmp_path), "tenant", "list"], capture_output=True, text=True)
     assert proc.returncode == 1 and "not a govcloud workspace" in proc.stderr
+
+
+def test_recording_an_account_goes_through_the_model_and_the_history(ws: Path, run):
+    from govcloud.diagnostics import UsageError
+    from govcloud.tenants import workflow
+    from govcloud.workspace import Workspace
+
+    workspace = Workspace(ws)
+    assert workflow.record_account(workspace, "131016-juki-prod", "123456789013", actor="ops") is True
+    assert workflow.record_account(workspace, "131016-juki-prod", "123456789013", actor="ops") is False
+    import pytest
+    with pytest.raises(UsageError, match="resolve by hand"):
+        workflow.record_account(workspace, "131016-juki-prod", "210987654321", actor="ops")
+    tenant = yaml.safe_load((ws / "tenants/active/131016-juki-prod.yaml").read_text())
+    assert tenant["status"]["accountId"] == "123456789013"
+    last = json.loads((ws / "tenants/history.jsonl").read_text().splitlines()[-1])
+    assert last["event"] == "tenant.account-recorded" and last["data"] == {"tenant": "131016-juki-prod", "accountId": "123456789013"}
+    assert run("validate").returncode == 0 and run("history", "verify").returncode == 0
+    assert "account 123456789013" in run("history", "show", check=True).stdout
+    # an account id edited by hand no longer matches what the history recorded
+    path = ws / "tenants/active/131016-juki-prod.yaml"
+    path.write_text(path.read_text().replace("'123456789013'", "'999999999999'"))
+    proc = run("validate")
+    assert proc.returncode == 1 and "GC602" in proc.stderr and "status.accountId" in proc.stderr

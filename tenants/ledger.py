@@ -1,0 +1,203 @@
+"""The workspace as a ledger: what every write checks before it builds on the workspace, and what
+``govcloud validate`` reports.
+
+1. **The chain** (``tenants/history.jsonl``) is intact: every entry typed, canonical, hashed and
+   linked to the one before (:mod:`govcloud.tenants.history`).
+2. **Its head is anchored** where deleting the file or its newest entries shows:
+   - ``tenants/ipam.yaml`` ``status.historyHead`` is exactly the newest entry's hash (every write
+     commits the history and the plan in one transaction, so they never disagree legitimately);
+   - each tenant document's ``status.historyEntry`` is a ``request.applied`` entry of the chain
+     that names this tenant, its CIDR, its request and the request's digest;
+   - each record in ``tenants/requests/applied/`` is the request a ``request.applied`` entry names,
+     with the same digest, and every applied request whose tenants live has its record;
+   - the tenants the chain says exist (applied, not removed since) are exactly the tenant
+     documents, and a recorded account id is the one the chain recorded last for that tenant.
+3. **The address plan** agrees exactly with the tenant documents and no two tenants overlap
+   (:func:`govcloud.tenants.ipam.document_problems`).
+
+What this cannot see: someone with write access who rewrites the *whole* chain consistently (new
+hashes for every later entry) and every anchor along with it, or who appends forged entries and
+updates ``historyHead`` to match. Entries are hashed, not signed; pin the head outside the
+workspace (``govcloud history verify --expect-head``, a git commit, a CI log) to catch that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError, locate, dotted
+from govcloud.tenants import documents, history, ipam
+from govcloud.tenants.models import TenantRequest
+from govcloud.tenants.registry import Registry
+from govcloud.workspace import Workspace
+
+
+def request_digest(req: TenantRequest) -> str:
+    """What approvals are bound to: the SHA-256 of the request's metadata and spec."""
+    body = req.model_dump(mode="json", by_alias=True, include={"metadata", "spec"})
+    return "sha256:" + hashlib.sha256(history.canonical(body).encode("utf-8")).hexdigest()
+
+
+def _diag(src: Collector | None, fallback: Path | str, loc: tuple, code: str, message: str) -> Diagnostic:
+    if src is None:
+        return Diagnostic(str(fallback), 1, 1, code, message, dotted(loc))
+    line, col = locate(src.positions, loc)
+    return Diagnostic(str(src.path), line, col, code, message, dotted(loc))
+
+
+def live_tenants(hist: history.History) -> dict[str, dict]:
+    """Tenants the chain says exist now: {name: the request.applied entry that created it}."""
+    live: dict[str, dict] = {}
+    for entry in hist.entries:
+        if entry["event"] == "request.applied":
+            for name in entry["data"]["tenants"]:
+                live[name] = entry
+        elif entry["event"] == "tenant.removed":
+            live.pop(entry["data"]["tenant"], None)
+    return live
+
+
+def recorded_accounts(hist: history.History) -> dict[str, str]:
+    """{tenant: the account id the chain recorded last since the tenant was (re-)created}."""
+    accounts: dict[str, str] = {}
+    for entry in hist.entries:
+        if entry["event"] == "request.applied":
+            for name in entry["data"]["tenants"]:
+                accounts.pop(name, None)
+        elif entry["event"] == "tenant.account-recorded":
+            accounts[entry["data"]["tenant"]] = entry["data"]["accountId"]
+    return accounts
+
+
+def applied_requests(hist: history.History) -> dict[str, dict]:
+    """{request name: its request.applied entry}."""
+    return {e["data"]["request"]: e for e in hist.events("request.applied")}
+
+
+def problems(ws: Workspace, reg: Registry) -> tuple[history.History, list[Diagnostic]]:
+    """Every ledger problem of the workspace (empty list: safe to build on)."""
+    hist, chain = history.scan(ws.history_file)
+    display = ws.relative(ws.history_file)
+    out = history.diagnostics(ws.history_file, chain, display)
+    plan_src = reg.sources.get("AddressPlan")
+    if not chain:
+        out += _anchor_problems(ws, reg, hist, display)
+    if reg.plan is not None:
+        for where, loc, code, message in ipam.document_problems(reg.plan, reg.tenants):
+            src = plan_src if where == "plan" else reg.sources.get(f"Tenant/{where}")
+            fallback = ws.ipam_file if where == "plan" else ws.active_dir / f"{where}.yaml"
+            out.append(_diag(src, fallback, loc, code, message))
+    return hist, out
+
+
+def _anchor_problems(ws: Workspace, reg: Registry, hist: history.History, display: str) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    last_line = max(len(hist.entries), 1)
+    if reg.plan is not None:
+        recorded = reg.plan.status.history_head
+        src = reg.sources.get("AddressPlan")
+        loc = ("status", "historyHead")
+        if recorded is None and hist.entries:
+            out.append(_diag(src, ws.ipam_file, loc, "GC602",
+                             f"the address plan records no history head, but the history has {len(hist.entries)} "
+                             "entries: the anchor was deleted"))
+        elif recorded is not None and recorded != hist.head:
+            known = hist.find(recorded)
+            if known is None:
+                what = ("the history file is missing or empty" if not hist.entries else
+                        f"the newest entry is #{hist.entries[-1]['seq']} {hist.head}")
+                message = (f"tenants/ipam.yaml records history head {recorded}, which is not in the history; {what}: "
+                           "entries were removed from the end or the file was replaced")
+            else:
+                message = (f"tenants/ipam.yaml records history head #{known['seq']} {recorded}, but the history "
+                           f"goes on to #{hist.entries[-1]['seq']}: the address plan is an older copy, or entries "
+                           "were appended by hand")
+            out.append(Diagnostic(display, last_line, 1, "GC602", message))
+            out.append(_diag(src, ws.ipam_file, loc, "GC602", message))
+    live = live_tenants(hist)
+    accounts = recorded_accounts(hist)
+    for name in sorted(reg.tenants):
+        tenant = reg.tenants[name]
+        src = reg.sources.get(f"Tenant/{name}")
+        fallback = ws.active_dir / f"{name}.yaml"
+        if tenant.status is None:
+            out.append(_diag(src, fallback, ("status",), "GC602",
+                             f"tenant {name} has no status: tenants are created by `govcloud request apply` only"))
+            continue
+        entry = hist.find(tenant.status.history_entry)
+        loc = ("status", "historyEntry")
+        if entry is None:
+            out.append(_diag(src, fallback, loc, "GC602",
+                             f"tenant {name} was created by history entry {tenant.status.history_entry}, which is not "
+                             f"in {display}: the history was shortened or replaced"))
+            continue
+        data = entry["data"]
+        if entry["event"] != "request.applied" or name not in data.get("tenants", {}):
+            out.append(_diag(src, fallback, loc, "GC602",
+                             f"history entry #{entry['seq']} ({entry['event']}) did not create tenant {name}"))
+            continue
+        if live.get(name) is not entry:
+            out.append(_diag(src, fallback, loc, "GC602",
+                             f"tenant {name} was removed or re-created after history entry #{entry['seq']}"))
+        for field, want, have in ((("spec", "request"), data["request"], tenant.spec.request),
+                                  (("status", "requestDigest"), data["digest"], tenant.status.request_digest),
+                                  (("spec", "network", "cidr"), data["tenants"][name], tenant.spec.network.cidr)):
+            if want != have:
+                out.append(_diag(src, fallback, field, "GC602",
+                                 f"{dotted(field)} is {have}, but history entry #{entry['seq']} that created "
+                                 f"tenant {name} says {want}: the document was edited by hand"))
+        want_account = accounts.get(name)
+        have_account = tenant.status.account_id
+        if have_account != want_account:
+            out.append(_diag(src, fallback, ("status", "accountId"), "GC602",
+                             f"status.accountId is {have_account or 'absent'}, but the history recorded "
+                             f"{want_account or 'no account'} for tenant {name}"))
+    for name in sorted(set(live) - set(reg.tenants)):
+        out.append(Diagnostic(display, live[name]["seq"], 1, "GC602",
+                              f"history entry #{live[name]['seq']} created tenant {name}, and no entry removed it, "
+                              f"but tenants/active/{name}.yaml is missing: it was deleted by hand"))
+    out += _applied_record_problems(ws, hist, live, display)
+    return out
+
+
+def _applied_record_problems(ws: Workspace, hist: history.History, live: dict[str, dict],
+                             display: str) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    applied = applied_requests(hist)
+    folder = ws.requests_dir / "applied"
+    files = sorted(p for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
+    for path in files:
+        entry = applied.get(path.stem)
+        if entry is None:
+            out.append(Diagnostic(ws.relative(path), 1, 1, "GC603",
+                                  f"applied record of request {path.stem}, but no history entry applied it"))
+            continue
+        try:
+            req, src = documents.parse(path, TenantRequest)
+        except DiagnosticError as exc:
+            out += exc.diagnostics
+            continue
+        if req.metadata.name != path.stem:
+            out.append(_diag(src, path, ("metadata", "name"), "GC603",
+                             f"the applied record {path.name} holds request {req.metadata.name}"))
+        elif request_digest(req) != entry["data"]["digest"]:
+            out.append(_diag(src, path, ("spec",), "GC603",
+                             f"the applied record of {path.stem} has digest {request_digest(req)}, but history entry "
+                             f"#{entry['seq']} applied {entry['data']['digest']}: the record was edited"))
+    present = {p.stem for p in files}
+    live_requests = {entry["data"]["request"]: entry for entry in live.values()}
+    for name, entry in sorted(live_requests.items()):
+        if name not in present:
+            out.append(Diagnostic(display, entry["seq"], 1, "GC603",
+                                  f"history entry #{entry['seq']} applied request {name}, whose tenants exist, but "
+                                  f"tenants/requests/applied/{name}.yaml is missing"))
+    return out
+
+
+def require_intact(ws: Workspace, reg: Registry) -> history.History:
+    """The verified history, or a refusal listing every ledger problem: what every write runs first."""
+    hist, found = problems(ws, reg)
+    if found:
+        raise DiagnosticError(found)
+    return hist
