@@ -10,7 +10,7 @@ from typing import Iterable, Literal
 
 from pydantic import Field
 
-from govcloud.diagnostics import DiagnosticError
+from govcloud.diagnostics import Collector, DiagnosticError
 from govcloud.policies.catalogue import Control, load_controls
 from govcloud.policies.controls import RESOURCE, STACK, applies
 from govcloud.tenants import documents
@@ -69,9 +69,8 @@ def load_waivers(path: Path, controls: dict[str, Control], today: dt.date) -> tu
     if not path.exists():
         return [], []
     doc, src = documents.parse(path, Waivers)
-    for i, w in enumerate(doc.spec.waivers):
-        if w.control not in controls:
-            src.add("GC801", f"unknown control {w.control!r}", ("spec", "waivers", i, "control"))
+    src.raise_if_errors()
+    waiver_problems(doc, src, controls, today)
     src.raise_if_errors()
     active, notes = [], []
     for w in doc.spec.waivers:
@@ -82,6 +81,22 @@ def load_waivers(path: Path, controls: dict[str, Control], today: dt.date) -> tu
         else:
             active.append(w)
     return active, notes
+
+
+def waiver_problems(doc: Waivers, src: Collector, controls: dict[str, Control], today: dt.date, *,
+                    strict: bool = False) -> None:
+    """Rules of the waivers document. ``strict`` (govcloud validate) also refuses a waiver of a
+    control that may not be waived and warns about expired ones; a check run notes them instead
+    and ignores those waivers."""
+    for i, w in enumerate(doc.spec.waivers):
+        loc = ("spec", "waivers", i)
+        if w.control not in controls:
+            src.add("GC801", f"unknown control {w.control!r}", loc + ("control",))
+        elif strict and not controls[w.control].waivable:
+            src.add("GC802", f"{w.control} is a control that may not be waived", loc + ("control",))
+        if strict and w.expired(today):
+            src.add("GC802", f"waiver for {w.control} on {w.tenant} expired on {w.expires} and no longer applies",
+                    loc + ("expires",), severity="warning")
 
 
 def _waiver_for(waivers: list[Waiver], control: str, tenant: str | None, urn: str) -> Waiver | None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import difflib
+import functools
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from govcloud import yamlio
 from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError
@@ -46,26 +46,65 @@ def parse(path: Path, expected: type[M] | None = None, *, text: str | None = Non
         for err in exc.errors():
             _report_pydantic(out, err, data, model)
         # Keep going without the broken fields, so the semantic rules still report what else is
-        # wrong in the file: a vendor fixes everything in one round instead of one per run.
-        pruned = copy.deepcopy(data)
-        for err in exc.errors():
-            _delete(pruned, _clean_loc(err["loc"]))
-        try:
-            doc = model.model_validate(pruned)
-        except ValidationError:
+        # wrong in the file: a vendor fixes everything in one round instead of one per run. The
+        # broken fields become empty (None, [], {}) in a model built without validation, and the
+        # collector drops what the rules would say about them (already reported above).
+        if not isinstance(data.get("spec"), dict) or not isinstance(data.get("metadata"), dict):
             raise DiagnosticError(out.items) from None
+        broken: set[tuple] = set()
+        doc = _partial(model, data, (), broken)
+        out.suppress(broken | {_clean_loc(err["loc"]) for err in exc.errors()})
     return doc, out  # type: ignore[return-value]
 
 
-def _delete(data, loc: tuple) -> None:
-    node = data
-    for part in loc[:-1]:
+def _partial(model: type[Model], data: dict, loc: tuple, broken: set[tuple]) -> Model:
+    """``model`` built from the fields of ``data`` that are valid on their own; every other
+    field is empty and its location is added to ``broken``."""
+    values = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        where = loc + (key,)
+        if key not in data:
+            if field.is_required():
+                broken.add(where)
+                values[name] = _empty(field.annotation)
+            continue
+        raw = data[key]
+        sub = _model_of(field.annotation)
+        if sub is not None and isinstance(raw, dict) and field.annotation is sub:
+            values[name] = _partial(sub, raw, where, broken)
+            continue
         try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return
-    if isinstance(node, dict):
-        node.pop(loc[-1], None) if loc else None
+            values[name] = _field_adapter(model, name).validate_python(raw)
+        except ValidationError:
+            broken.add(where)
+            values[name] = _empty(field.annotation)
+    return model.model_construct(**values)
+
+
+def _empty(annotation):
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return []
+    if origin is dict:
+        return {}
+    sub = _model_of(annotation)
+    if sub is not None and annotation is sub:
+        return _partial(sub, {}, (), set())
+    return None
+
+
+@functools.cache
+def _field_adapter(model: type[Model], name: str) -> TypeAdapter:
+    field = model.model_fields[name]
+    annotation = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    if isinstance(field.annotation, type) and issubclass(field.annotation, Model):
+        return TypeAdapter(annotation)  # a model brings its own (strict) config
+    return TypeAdapter(annotation, config=ConfigDict(strict=True))
+
+
 
 
 def _kind_name(model: type[Model]) -> str:

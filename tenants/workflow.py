@@ -58,29 +58,11 @@ def validate_request(path: Path, reg: Registry, cat: Catalogue | None = None) ->
 
 
 def validate_workspace(ws: Workspace) -> Registry:
-    """Every document in the workspace, all rules; raises with every problem found."""
-    cat = load_catalogue()
-    reg = load_registry(ws)
-    problems = []
-    for key, src in reg.sources.items():
-        kind, _, name = key.partition("/")
-        if kind == "Municipality":
-            rules.check_municipality(reg.municipalities[name], src, cat, reg.vendors)
-        elif kind == "Vendor":
-            rules.check_vendor(reg.vendors[name], src)
-        elif kind == "Tenant":
-            rules.check_tenant(reg.tenants[name], src, cat)
-        elif kind == "AddressPlan" and reg.plan is not None:
-            rules.check_plan(reg.plan, src, cat)
-            allocated = {a.tenant for a in reg.plan.status.allocations}
-            for name in sorted(set(reg.tenants) - allocated):
-                src.add("GC307", f"tenant {name} has no allocation in the address plan", ("status", "allocations"))
-            for name in sorted(allocated - set(reg.tenants)):
-                src.add("GC307", f"allocation for {name}, which is not a tenant (tenants/active/{name}.yaml is missing)", ("status", "allocations"))
-        problems.extend(src.errors)
-    if problems:
-        raise DiagnosticError(problems)
-    return reg
+    """Every document in the workspace, all rules; raises with every problem found
+    (see govcloud.tenants.validation)."""
+    from govcloud.tenants.validation import validate_workspace as validate_all
+
+    return validate_all(ws).registry
 
 
 # --- approvals ------------------------------------------------------------------------------------
