@@ -72,6 +72,10 @@ class Collector:
             Diagnostic(str(self.path), line, col, code, message, dotted(loc), severity)
         )
 
+    def add_at(self, line: int, col: int, code: str, message: str, *, severity: str = "error") -> None:
+        """A problem at a place in the text that is no field (a comment)."""
+        self.items.append(Diagnostic(str(self.path), line, col, code, message, "", severity))
+
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.items if d.severity == "error"]

@@ -10,9 +10,9 @@ from typing import Annotated, TypeVar
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from govcloud import yamlio
-from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError
+from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError, locate
 from govcloud.tenants.models import API_VERSION, DOCUMENT_KINDS, Model
-from govcloud.tenants.secrets import find_secrets
+from govcloud.tenants.secrets import find_secrets, find_secrets_in_text
 
 M = TypeVar("M", bound=Model)
 
@@ -22,10 +22,18 @@ def parse(path: Path, expected: type[M] | None = None, *, text: str | None = Non
     positions, so later semantic rules can report lines too. The collector may already hold
     errors (fields that failed and were left out): callers run their rules, then
     ``raise_if_errors``. Raises DiagnosticError when no model can be built at all."""
-    data, positions = yamlio.load_text(text, path) if text is not None else yamlio.load_file(path)
+    if text is None:
+        text = yamlio.read_text(path)
+    data, positions = yamlio.load_text(text, path)
     out = Collector(path, positions)
+    secret_lines = set()
     for loc, what in find_secrets(data):
         out.add("GC501", f"{what}; never put credentials in a document — use a secret store", loc)
+        secret_lines.add(locate(positions, loc)[0])
+    for line, what in find_secrets_in_text(text):
+        if line not in secret_lines:  # a comment, or a line the field walk did not point at
+            out.add_at(line, 1, "GC501", f"{what}; never put credentials in a document, comments included — "
+                                         f"use a secret store")
     if not isinstance(data, dict):
         out.add("GC101", "a document must be a YAML mapping with apiVersion, kind, metadata and spec")
         out.raise_if_errors()

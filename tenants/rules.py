@@ -24,6 +24,8 @@ VENDOR_ID_MAX = 20
 
 
 def _suggest(value: str, choices) -> str:
+    if not isinstance(value, str):
+        return ""  # an empty placeholder for a field already reported as malformed
     choices = sorted(choices)
     close = difflib.get_close_matches(value, choices, n=1)
     return f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(choices)}"

@@ -52,7 +52,12 @@ def request_digest(req: TenantRequest) -> str:
 def validate_request(path: Path, reg: Registry, cat: Catalogue | None = None) -> ValidatedRequest:
     cat = cat or load_catalogue()
     req, src = documents.parse(path, TenantRequest)
-    planned, plan = rules.check_request(req, src, cat, reg)
+    try:
+        planned, plan = rules.check_request(req, src, cat, reg)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        if not src.errors:
+            raise
+        # A rule tripped over a field already reported as malformed: report what we have.
     src.raise_if_errors()
     return ValidatedRequest(path, req, request_digest(req), planned, plan, src)
 
