@@ -124,7 +124,7 @@ def _stack_cloud(resources: list[dict]) -> set[str]:
 
 
 def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], run: CheckRun) -> None:
-    meta = plan.get("govcloud", {})
+    meta = plan["govcloud"]  # policies.plans.read_plans refuses a plan without it
     stack = meta.get("stack", "?")
     tenant, zone = meta.get("tenant"), meta.get("zone")
     resources = plan["deployment"]["resources"]
@@ -145,7 +145,7 @@ def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], 
             if not _applies(control, r["type"], zone):
                 continue
             run.evaluated += 1
-            message = RESOURCE[control.id](r.get("inputs") or {}, ctx)
+            message = _evaluate(control, r["urn"], lambda: RESOURCE[control.id](r["inputs"], ctx))
             if message:
                 record(control, r["urn"], r["type"], message)
     clouds = _stack_cloud(resources)
@@ -158,8 +158,18 @@ def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], 
         if not is_tenant and control.id not in TENANTLESS_STACK_CONTROLS:
             continue  # account-baseline controls are about tenant accounts
         run.evaluated += 1
-        for message in STACK[control.id](resources, {"zone": zone, "tenant": tenant, "stack": stack}):
+        messages = _evaluate(control, stack_urn, lambda: STACK[control.id](resources, {"zone": zone, "tenant": tenant, "stack": stack}))
+        for message in ([messages] if isinstance(messages, str) else messages or []):
             record(control, stack_urn, STACK_TYPE, message)
+
+
+def _evaluate(control: Control, urn: str, call):
+    """A control that trips over what it reads (a property missing or of the wrong shape, a
+    policy that is not JSON) fails the resource: it could not show the resource is compliant."""
+    try:
+        return call()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return f"cannot evaluate {control.id} on {urn}: the plan lacks or malforms what it reads ({type(exc).__name__}: {exc})"
 
 
 # Stack controls that also judge the foundation and network stacks.

@@ -15,11 +15,10 @@ FORMATS = ("text", "json", "sarif", "junit")
 
 
 def load_plans(plans_dir: Path) -> list[dict]:
-    from govcloud.stacks.planner import iter_plans
+    """Bounded, typed plan documents; a folder or plan that cannot be judged is an error."""
+    from govcloud.policies.plans import read_plans
 
-    if not plans_dir.is_dir() or not any(plans_dir.glob("*.json")):
-        raise UsageError(f"no plan documents in {plans_dir}: run govcloud plan --all first")
-    return [doc for _, doc in iter_plans(plans_dir)]
+    return [doc for _, doc in read_plans(plans_dir)]
 
 
 def run_check(plans_dir: Path, ws, plans: list[dict] | None = None):
