@@ -17,6 +17,7 @@ from govcloud.diagnostics import Collector, DiagnosticError, UsageError
 from govcloud.fsio import commit_files, workspace_lock
 from govcloud.tenants import documents, history, ipam, rules
 from govcloud.tenants.catalogue import Catalogue, load_catalogue
+from govcloud.tenants.identity import person_key, same_person
 from govcloud.tenants.models import (
     AddressPlan,
     Municipality,
@@ -91,7 +92,7 @@ def missing_approvals(req: TenantRequest, digest: str, hist: history.History) ->
 def approve(ws: Workspace, path: Path, *, by: str, role: str, municipality: str | None = None) -> dict:
     if role not in ROLES:
         raise UsageError(f"--role must be one of {', '.join(ROLES)}")
-    if not by.strip():
+    if not person_key(by):
         raise UsageError("--by must name the approver")
     with workspace_lock(ws.lock_file):
         reg = load_registry(ws)
@@ -111,7 +112,7 @@ def approve(ws: Workspace, path: Path, *, by: str, role: str, municipality: str 
         for prior in approvals(hist, req.metadata.name, checked.digest):
             if prior["role"] == role and prior.get("municipality") == municipality:
                 raise UsageError(f"request {req.metadata.name} already has this approval (by {prior['by']})")
-            if prior["by"] == by and prior["role"] != role:
+            if same_person(prior["by"], by) and prior["role"] != role:
                 raise UsageError(f"{by} already approved as {prior['role']}; the platform and municipality "
                                  f"approvals must come from different people")
         data = {"request": req.metadata.name, "digest": checked.digest, "role": role, "by": by}
