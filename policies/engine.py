@@ -88,13 +88,13 @@ def waiver_problems(doc: Waivers, src: Collector, controls: dict[str, Control], 
     """Rules of the waivers document. ``strict`` (govcloud validate) also refuses a waiver of a
     control that may not be waived and warns about expired ones; a check run notes them instead
     and ignores those waivers."""
-    for i, w in enumerate(doc.spec.waivers):
+    for i, w in enumerate(doc.spec.waivers or []):
         loc = ("spec", "waivers", i)
         if w.control not in controls:
             src.add("GC801", f"unknown control {w.control!r}", loc + ("control",))
         elif strict and not controls[w.control].waivable:
             src.add("GC802", f"{w.control} is a control that may not be waived", loc + ("control",))
-        if strict and w.expired(today):
+        if strict and w.expires is not None and w.expired(today):
             src.add("GC802", f"waiver for {w.control} on {w.tenant} expired on {w.expires} and no longer applies",
                     loc + ("expires",), severity="warning")
 

@@ -82,6 +82,20 @@ def _partial(model: type[Model], data: dict, loc: tuple, broken: set[tuple]) -> 
         if sub is not None and isinstance(raw, dict) and field.annotation is sub:
             values[name] = _partial(sub, raw, where, broken)
             continue
+        if sub is not None and isinstance(raw, list) and field.annotation == list[sub]:
+            # A list of models keeps every item (indices stay those of the file); a broken item is
+            # built partially (the list's own errors, such as its length, were reported above).
+            try:
+                values[name] = _field_adapter(model, name).validate_python(raw)
+            except ValidationError:
+                items = []
+                for i, item in enumerate(raw):
+                    if not isinstance(item, dict):
+                        broken.add(where + (i,))
+                        item = {}
+                    items.append(_partial(sub, item, where + (i,), broken))
+                values[name] = items
+            continue
         try:
             values[name] = _field_adapter(model, name).validate_python(raw)
         except ValidationError:

@@ -160,25 +160,26 @@ def check_network_exceptions(ws: Workspace, reg: Registry, cat: Catalogue, today
         problems.extend(exc.diagnostics)
         return []
     exceptions = list(doc.spec.exceptions) if doc.spec is not None and doc.spec.exceptions else []
-    if src.errors:
-        return [src]
+    typed = not src.errors
     ids: dict[str, int] = {}
     for i, exc in enumerate(exceptions):
         loc = ("spec", "exceptions", i)
         if exc.id in ids:
             src.add("GC703", f"exception id {exc.id!r} is used twice (first at entry {ids[exc.id]})", loc + ("id",))
         ids.setdefault(exc.id, i)
-        if exc.expired(today):
+        if exc.expires is not None and exc.expired(today):
             src.add("GC704", f"exception {exc.id} expired on {exc.expires} and no longer applies", loc + ("expires",),
                     severity="warning")
+        if exc.source is None:
+            continue
         if exc.source.zone is not None and exc.source.zone not in cat.zones:
             src.add("GC207", f"unknown zone {exc.source.zone!r}", loc + ("from", "zone"))
-        for j, cidr in enumerate(exc.source.cidrs):
+        for j, cidr in enumerate(exc.source.cidrs or []):
             try:
                 rules.ipam.parse_cidr(cidr)
             except rules.ipam.AddressPlanError as error:
                 src.add("GC101", str(error), loc + ("from", "cidrs", j))
-    if not src.errors:
+    if typed:  # the references need whole entries
         try:
             build_intent(reg, exceptions, today=today, source=src)
         except DiagnosticError as exc:
@@ -198,11 +199,9 @@ def check_waivers(ws: Workspace, reg: Registry, today: dt.date, problems: list[D
     except DiagnosticError as exc:
         problems.extend(exc.diagnostics)
         return []
-    if src.errors:
-        return [src]
     waiver_problems(doc, src, load_controls(), today, strict=True)
-    for i, waiver in enumerate(doc.spec.waivers):
-        if not any(fnmatch.fnmatchcase(name, waiver.tenant) for name in reg.tenants):
+    for i, waiver in enumerate(doc.spec.waivers or []):
+        if waiver.tenant is not None and not any(fnmatch.fnmatchcase(name, waiver.tenant) for name in reg.tenants):
             src.add("GC803", f"waiver for {waiver.control} names tenant {waiver.tenant!r}, which matches no tenant",
                     ("spec", "waivers", i, "tenant"), severity="warning")
     return [src]
