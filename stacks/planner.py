@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable
 
+from govcloud import yamlio
 from govcloud.fsio import atomic_write
 from govcloud.tenants.catalogue import CATALOGUE_DIR
 from govcloud.tenants.models import Tenant
@@ -394,4 +395,4 @@ def iter_plans(plan_dir: Path) -> Iterable[tuple[Path, dict]]:
     for path in sorted(plan_dir.glob("*.json")):
         if path.name == "index.json":
             continue
-        yield path, json.loads(path.read_text(encoding="utf-8"))
+        yield path, yamlio.load_json_file(path)  # bounded: size, depth, no NaN, no duplicate keys

@@ -185,19 +185,3 @@ def _model_of(annotation) -> type[Model] | None:
         if found:
             return found
     return None
-
-
-def load_many(paths: list[Path], expected: type[M]) -> tuple[list[tuple[M, Collector]], list[Diagnostic]]:
-    """Parse several files, collecting every file's errors instead of stopping at the first."""
-    docs, problems = [], []
-    for path in paths:
-        try:
-            doc, src = parse(path, expected)
-        except DiagnosticError as exc:
-            problems.extend(exc.diagnostics)
-            continue
-        if src.errors:
-            problems.extend(src.items)
-        else:
-            docs.append((doc, src))
-    return docs, problems

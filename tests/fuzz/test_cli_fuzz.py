@@ -7,7 +7,8 @@ that fails leaves the workspace exactly as it found it.
 
 Two volumes: the in-process run (typer's test runner over the same `govcloud` app, same code
 path as the console script) is fast and runs in every suite; the subprocess run goes through the
-installed `govcloud` executable and is marked slow. ``GOVCLOUD_FUZZ_CASES`` scales both.
+installed `govcloud` executable and is marked slow. ``GOVCLOUD_FUZZ_CASES_SCALE`` scales both
+(defaults: 25 cases per command in process, 15 through the executable).
 """
 
 from __future__ import annotations
