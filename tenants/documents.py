@@ -185,3 +185,14 @@ def _model_of(annotation) -> type[Model] | None:
         if found:
             return found
     return None
+
+
+def validate_data(model: type[M], data, path: Path | str, positions: dict | None = None) -> M:
+    """``model`` from already-loaded data (a catalogue, a data file), every error a diagnostic."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        out = Collector(path, positions or {})
+        for err in exc.errors():
+            _report_pydantic(out, err, data if isinstance(data, dict) else {}, model)
+        raise DiagnosticError(out.items) from None

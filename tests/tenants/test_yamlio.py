@@ -139,3 +139,13 @@ def test_fuzz_json_loader_never_crashes(text):
         yamlio.load_json_text(text, "f.json")
     except DiagnosticError as exc:
         assert exc.diagnostics and exc.diagnostics[0].line >= 1
+
+
+@pytest.mark.parametrize("text", [BILLION_LAUGHS, "a: &a [*a]\n", "[" * 100_000, "apiVersion: govcloud/v1\x00\n",
+                                  "spec:\n" + "  " * 0 + "- " * 5000 + "x\n"])
+def test_hostile_request_through_the_cli(ws, run, text):
+    path = ws / "hostile.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = run("request", "validate", str(path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "hostile.yaml:" in proc.stderr and ("GC106" in proc.stderr or "GC100" in proc.stderr)
