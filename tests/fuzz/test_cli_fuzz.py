@@ -8,7 +8,7 @@ that fails leaves the workspace exactly as it found it.
 Two volumes: the in-process run (typer's test runner over the same `govcloud` app, same code
 path as the console script) is fast and runs in every suite; the subprocess run goes through the
 installed `govcloud` executable and is marked slow. ``GOVCLOUD_FUZZ_CASES_SCALE`` scales both
-(defaults: 25 cases per command in process, 15 through the executable).
+(defaults: 25 cases per command in process, 8 through the executable).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.conftest import REPO, govcloud_bin, tree_snapshot
 
 SCALE = float(os.environ.get("GOVCLOUD_FUZZ_CASES_SCALE", "1"))
 IN_PROCESS_CASES = int(25 * SCALE)
-SUBPROCESS_CASES = int(15 * SCALE)
+SUBPROCESS_CASES = int(8 * SCALE)
 
 WAIVERS = """apiVersion: govcloud/v1
 kind: Waivers
