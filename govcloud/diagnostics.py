@@ -56,12 +56,25 @@ class Collector:
     path: Path | str
     positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     items: list[Diagnostic] = field(default_factory=list)
+    # Fields already reported as malformed: rules that run on the rest of the document must not
+    # report them a second time (an empty placeholder stands in for them).
+    suppressed: set[tuple] = field(default_factory=set)
+
+    def suppress(self, locs: set[tuple]) -> None:
+        self.suppressed |= {tuple(loc) for loc in locs}
 
     def add(self, code: str, message: str, loc: tuple = (), *, severity: str = "error") -> None:
+        loc = tuple(loc)
+        if any(loc[:n] in self.suppressed for n in range(len(loc) + 1)):
+            return
         line, col = locate(self.positions, loc)
         self.items.append(
             Diagnostic(str(self.path), line, col, code, message, dotted(loc), severity)
         )
+
+    def add_at(self, line: int, col: int, code: str, message: str, *, severity: str = "error") -> None:
+        """A problem at a place in the text that is no field (a comment)."""
+        self.items.append(Diagnostic(str(self.path), line, col, code, message, "", severity))
 
     @property
     def errors(self) -> list[Diagnostic]:

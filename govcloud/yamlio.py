@@ -1,13 +1,23 @@
-"""YAML in and out, keeping the line and column of every field for diagnostics.
+"""YAML and JSON in, YAML out, keeping the line and column of every field for diagnostics.
 
 The loader follows YAML 1.2 scalar rules where YAML 1.1 surprises users of this domain:
 ``011002`` (a municipality code) stays the string ``"011002"`` instead of becoming the octal
 integer 4610, and ``no``/``on`` stay strings. Duplicate keys are an error, not a silent override.
+
+Every file is read with limits (DESIGN.md §4 "fail closed": a hostile file gets a diagnostic,
+never a crash or a hang): a byte size, a nesting depth, a number of aliases and a number of nodes
+*after* alias expansion (so a billion-laughs document is refused after one linear pass over its
+events instead of being expanded), no self-referencing alias, UTF-8 only (the diagnostic names the
+line of the first bad byte) and no control characters such as NUL. The limits are checked on the
+parser's event stream before anything is composed: libyaml's composer recurses per nesting level
+and takes the process down on a deeply nested document.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +27,20 @@ from govcloud.diagnostics import Diagnostic, DiagnosticError, dotted
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file may cost to read. The defaults fit the largest real input (the address plan
+    and plan documents of a national fleet: 1,741 municipalities × 20 systems × 2 environments)."""
+
+    max_bytes: int = 32 * 1024 * 1024
+    max_depth: int = 64
+    max_aliases: int = 100
+    max_nodes: int = 2_000_000        # after alias expansion
+
+
+DEFAULT_LIMITS = Limits()
 
 
 # YAML 1.1 resolvers that YAML 1.2 (and editors' YAML language server) do not have: dates stay
@@ -54,9 +78,109 @@ def _construct_yaml12_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int
 StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_yaml12_int)
 
 
-def load_text(text: str, path: str | Path) -> tuple[Any, dict[tuple, tuple[int, int]]]:
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node):
+    raise yaml.constructor.ConstructorError(
+        None, None, f"tag {node.tag} is not allowed: documents hold only mappings, lists, strings, numbers, "
+        f"booleans and null", node.start_mark)
+
+
+# Documents are plain data: no bytes, sets, ordered pairs or datetimes sneaking past the models.
+for _tag in ("binary", "set", "omap", "pairs", "timestamp"):
+    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+
+
+# C0 controls other than tab, LF and CR, DEL, C1 controls other than NEL, and the non-characters
+# YAML 1.2 §5.1 excludes from a stream.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+
+
+def _error(path, line: int, col: int, message: str, code: str = "GC100") -> DiagnosticError:
+    return DiagnosticError([Diagnostic(str(path), line, col, code, message)])
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _check_text(text: str, path, limits: Limits) -> None:
+    if len(text) > limits.max_bytes:
+        raise _error(path, 1, 1, f"file is larger than {limits.max_bytes} bytes", "GC106")
+    bad = _FORBIDDEN.search(text)
+    if bad:
+        line, col = _line_col(text, bad.start())
+        raise _error(path, line, col, f"control character U+{ord(bad.group()):04X} is not allowed in a document")
+
+
+def _check_events(text: str, path, limits: Limits) -> None:
+    """One linear pass over the parser's events: nesting depth, alias count, self-referencing
+    aliases and the node count after alias expansion, before anything recursive runs."""
+    loader = StrictLoader(text)
+    sizes: dict[str, int] = {}          # anchor -> nodes of its value, aliases expanded
+    frames: list[list] = []             # open collections: [anchor, nodes so far]
+    total = aliases = 0
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                return
+            mark = event.start_mark
+            where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > limits.max_aliases:
+                    raise _error(path, *where, f"more than {limits.max_aliases} aliases", "GC106")
+                if any(frame[0] == event.anchor for frame in frames):
+                    raise _error(path, *where, f"alias *{event.anchor} refers to a node that contains it", "GC106")
+                if event.anchor not in sizes:
+                    raise _error(path, *where, f"alias *{event.anchor} names no anchor before it")
+                grow = sizes[event.anchor]
+            elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+                grow = 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, count = frames.pop()
+                if anchor is not None:
+                    sizes[anchor] = count
+                if frames:
+                    frames[-1][1] += count
+                continue
+            else:
+                continue
+            total += grow
+            if total > limits.max_nodes:
+                raise _error(path, *where, f"more than {limits.max_nodes} nodes (aliases expanded)", "GC106")
+            if isinstance(event, yaml.CollectionStartEvent):
+                frames.append([event.anchor, 1])
+                if len(frames) > limits.max_depth:
+                    raise _error(path, *where, f"nested deeper than {limits.max_depth} levels", "GC106")
+            else:
+                if isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
+                    sizes[event.anchor] = 1
+                if frames:
+                    frames[-1][1] += grow
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, path) -> DiagnosticError:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = " ".join(filter(None, [exc.context, exc.problem]))
+        return _error(path, line, col, f"invalid YAML: {problem}")
+    position = getattr(exc, "position", None)
+    line, col = _line_col(text, min(position, len(text))) if isinstance(position, int) else (1, 1)
+    return _error(path, line, col, f"invalid YAML: {getattr(exc, 'reason', None) or exc}")
+
+
+def load_text(text: str, path: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, dict[tuple, tuple[int, int]]]:
     """Parse one YAML document; return (data, positions) where positions maps a field path
     such as ``("spec", "municipalities", 0)`` to its 1-based (line, column)."""
+    _check_text(text, path, limits)
+    try:
+        _check_events(text, path, limits)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, path) from None
     loader = StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -68,24 +192,90 @@ def load_text(text: str, path: str | Path) -> tuple[Any, dict[tuple, tuple[int, 
         if duplicates:
             raise DiagnosticError(duplicates)
         data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = " ".join(filter(None, [exc.context, exc.problem]))
-        raise DiagnosticError([Diagnostic(str(path), line, col, "GC100", f"invalid YAML: {problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, path) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        # A scalar the constructors cannot build (e.g. a float tag on a non-number).
+        raise _error(path, 1, 1, f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
     return data, positions
 
 
-def load_file(path: Path) -> tuple[Any, dict[tuple, tuple[int, int]]]:
+def read_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
+    """A file's text: bounded in size, UTF-8 only (the diagnostic names the line of the bad byte)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise _error(path, 1, 1, f"file is {size} bytes, more than the limit of {limits.max_bytes}", "GC106")
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise DiagnosticError([Diagnostic(str(path), 1, 1, "GC100", "file not found")]) from None
+        raise _error(path, 1, 1, "file not found") from None
+    except IsADirectoryError:
+        raise _error(path, 1, 1, "a folder, not a file") from None
+    except OSError as exc:
+        raise _error(path, 1, 1, f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > limits.max_bytes:  # grew between stat and read
+        raise _error(path, 1, 1, f"file is larger than {limits.max_bytes} bytes", "GC106")
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DiagnosticError([Diagnostic(str(path), 1, 1, "GC100", f"not UTF-8 text: {exc.reason}")]) from None
-    return load_text(text, path)
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _error(path, line, col, f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at byte {exc.start} ({exc.reason})") from None
+
+
+def load_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, dict[tuple, tuple[int, int]]]:
+    return load_text(read_text(path, limits), path, limits)
+
+
+# --- JSON (plan documents, compiled folders, history lines) ------------------------------------------
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def json_depth(data: Any) -> int:
+    """Nesting depth, iteratively (a recursive walk would fail on the input it is meant to refuse)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def load_json_text(text: str, path: str | Path, limits: Limits = DEFAULT_LIMITS, *, line: int = 1) -> Any:
+    """Parse one JSON value with the same limits as YAML; ``line`` is the line the text starts on
+    (a JSON-lines file). NaN and Infinity, duplicate keys and raw control characters are refused."""
+    if len(text) > limits.max_bytes:
+        raise _error(path, line, 1, f"more than {limits.max_bytes} bytes", "GC106")
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise _error(path, line + exc.lineno - 1, exc.colno, f"invalid JSON: {exc.msg}") from None
+    except ValueError as exc:
+        raise _error(path, line, 1, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise _error(path, line, 1, f"nested deeper than {limits.max_depth} levels", "GC106") from None
+    if json_depth(data) > limits.max_depth:
+        raise _error(path, line, 1, f"nested deeper than {limits.max_depth} levels", "GC106")
+    return data
+
+
+def load_json_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> Any:
+    return load_json_text(read_text(path, limits), path, limits)
 
 
 def _walk(loader, node, loc: tuple, positions: dict, duplicates: list, path: str) -> None:

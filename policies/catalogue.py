@@ -50,8 +50,10 @@ class ControlCatalogue(Model):
 def load_controls() -> dict[str, Control]:
     from govcloud.policies.controls import RESOURCE, STACK, load_all
 
-    data, _ = yamlio.load_file(CATALOGUE)
-    catalogue = ControlCatalogue.model_validate(data)
+    from govcloud.tenants.documents import validate_data
+
+    data, positions = yamlio.load_file(CATALOGUE)
+    catalogue = validate_data(ControlCatalogue, data, CATALOGUE, positions)
     load_all()
     controls = {c.id: c for c in catalogue.controls}
     implemented = set(RESOURCE) | set(STACK)

@@ -10,7 +10,7 @@ from typing import Iterable, Literal
 
 from pydantic import Field
 
-from govcloud.diagnostics import DiagnosticError
+from govcloud.diagnostics import Collector, DiagnosticError
 from govcloud.policies.catalogue import Control, load_controls
 from govcloud.policies.controls import RESOURCE, STACK, applies
 from govcloud.tenants import documents
@@ -70,9 +70,8 @@ def load_waivers(path: Path, controls: dict[str, Control], today: dt.date) -> tu
     if not path.exists():
         return [], []
     doc, src = documents.parse(path, Waivers)
-    for i, w in enumerate(doc.spec.waivers):
-        if w.control not in controls:
-            src.add("GC801", f"unknown control {w.control!r}", ("spec", "waivers", i, "control"))
+    src.raise_if_errors()
+    waiver_problems(doc, src, controls, today)
     src.raise_if_errors()
     active, notes = [], []
     for w in doc.spec.waivers:
@@ -83,6 +82,22 @@ def load_waivers(path: Path, controls: dict[str, Control], today: dt.date) -> tu
         else:
             active.append(w)
     return active, notes
+
+
+def waiver_problems(doc: Waivers, src: Collector, controls: dict[str, Control], today: dt.date, *,
+                    strict: bool = False) -> None:
+    """Rules of the waivers document. ``strict`` (govcloud validate) also refuses a waiver of a
+    control that may not be waived and warns about expired ones; a check run notes them instead
+    and ignores those waivers."""
+    for i, w in enumerate(doc.spec.waivers or []):
+        loc = ("spec", "waivers", i)
+        if w.control not in controls:
+            src.add("GC801", f"unknown control {w.control!r}", loc + ("control",))
+        elif strict and not controls[w.control].waivable:
+            src.add("GC802", f"{w.control} is a control that may not be waived", loc + ("control",))
+        if strict and w.expires is not None and w.expired(today):
+            src.add("GC802", f"waiver for {w.control} on {w.tenant} expired on {w.expires} and no longer applies",
+                    loc + ("expires",), severity="warning")
 
 
 def _waiver_for(waivers: list[Waiver], control: str, tenant: str | None, urn: str) -> Waiver | None:
@@ -110,7 +125,7 @@ def _stack_cloud(resources: list[dict]) -> set[str]:
 
 
 def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], run: CheckRun) -> None:
-    meta = plan.get("govcloud", {})
+    meta = plan["govcloud"]  # policies.plans.read_plans refuses a plan without it
     stack = meta.get("stack", "?")
     tenant, zone = meta.get("tenant"), meta.get("zone")
     resources = plan["deployment"]["resources"]
@@ -132,7 +147,7 @@ def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], 
                 continue
             run.evaluated += 1
             run.checked.setdefault(stack, set()).add(control.id)
-            message = RESOURCE[control.id](r.get("inputs") or {}, ctx)
+            message = _evaluate(control, r["urn"], lambda: RESOURCE[control.id](r["inputs"], ctx))
             if message:
                 record(control, r["urn"], r["type"], message)
     clouds = _stack_cloud(resources)
@@ -146,8 +161,18 @@ def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], 
             continue  # account-baseline controls are about tenant accounts
         run.evaluated += 1
         run.checked.setdefault(stack, set()).add(control.id)
-        for message in STACK[control.id](resources, {"zone": zone, "tenant": tenant, "stack": stack}):
+        messages = _evaluate(control, stack_urn, lambda: STACK[control.id](resources, {"zone": zone, "tenant": tenant, "stack": stack}))
+        for message in ([messages] if isinstance(messages, str) else messages or []):
             record(control, stack_urn, STACK_TYPE, message)
+
+
+def _evaluate(control: Control, urn: str, call):
+    """A control that trips over what it reads (a property missing or of the wrong shape, a
+    policy that is not JSON) fails the resource: it could not show the resource is compliant."""
+    try:
+        return call()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return f"cannot evaluate {control.id} on {urn}: the plan lacks or malforms what it reads ({type(exc).__name__}: {exc})"
 
 
 # Stack controls that also judge the foundation and network stacks.

@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable
 
+from govcloud import yamlio
 from govcloud.fsio import atomic_write
 from govcloud.plans import FOUNDATION, INDEX_FILE, NETWORK, PLAN_VERSION, iter_plan_json, render_plan as render_document, tenant_of, tenant_stack
 from govcloud.tenants.catalogue import CATALOGUE_DIR

@@ -107,8 +107,10 @@ class Catalogue:
 
 def _load(name: str, model: type[Model]) -> Model:
     path = CATALOGUE_DIR / name
-    data, _ = yamlio.load_file(path)
-    return model.model_validate(data)
+    from govcloud.tenants.documents import validate_data
+
+    data, positions = yamlio.load_file(path)
+    return validate_data(model, data, path, positions)
 
 
 @functools.cache

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 import difflib
+import functools
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from govcloud import yamlio
-from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError
+from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError, locate
 from govcloud.tenants.models import API_VERSION, DOCUMENT_KINDS, Model
-from govcloud.tenants.secrets import find_secrets
+from govcloud.tenants.secrets import find_secrets, find_secrets_in_text
 
 M = TypeVar("M", bound=Model)
 
@@ -22,10 +22,18 @@ def parse(path: Path, expected: type[M] | None = None, *, text: str | None = Non
     positions, so later semantic rules can report lines too. The collector may already hold
     errors (fields that failed and were left out): callers run their rules, then
     ``raise_if_errors``. Raises DiagnosticError when no model can be built at all."""
-    data, positions = yamlio.load_text(text, path) if text is not None else yamlio.load_file(path)
+    if text is None:
+        text = yamlio.read_text(path)
+    data, positions = yamlio.load_text(text, path)
     out = Collector(path, positions)
+    secret_lines = set()
     for loc, what in find_secrets(data):
         out.add("GC501", f"{what}; never put credentials in a document — use a secret store", loc)
+        secret_lines.add(locate(positions, loc)[0])
+    for line, what in find_secrets_in_text(text):
+        if line not in secret_lines:  # a comment, or a line the field walk did not point at
+            out.add_at(line, 1, "GC501", f"{what}; never put credentials in a document, comments included — "
+                                         f"use a secret store")
     if not isinstance(data, dict):
         out.add("GC101", "a document must be a YAML mapping with apiVersion, kind, metadata and spec")
         out.raise_if_errors()
@@ -46,26 +54,79 @@ def parse(path: Path, expected: type[M] | None = None, *, text: str | None = Non
         for err in exc.errors():
             _report_pydantic(out, err, data, model)
         # Keep going without the broken fields, so the semantic rules still report what else is
-        # wrong in the file: a vendor fixes everything in one round instead of one per run.
-        pruned = copy.deepcopy(data)
-        for err in exc.errors():
-            _delete(pruned, _clean_loc(err["loc"]))
-        try:
-            doc = model.model_validate(pruned)
-        except ValidationError:
+        # wrong in the file: a vendor fixes everything in one round instead of one per run. The
+        # broken fields become empty (None, [], {}) in a model built without validation, and the
+        # collector drops what the rules would say about them (already reported above).
+        if not isinstance(data.get("spec"), dict) or not isinstance(data.get("metadata"), dict):
             raise DiagnosticError(out.items) from None
+        broken: set[tuple] = set()
+        doc = _partial(model, data, (), broken)
+        out.suppress(broken | {_clean_loc(err["loc"]) for err in exc.errors()})
     return doc, out  # type: ignore[return-value]
 
 
-def _delete(data, loc: tuple) -> None:
-    node = data
-    for part in loc[:-1]:
+def _partial(model: type[Model], data: dict, loc: tuple, broken: set[tuple]) -> Model:
+    """``model`` built from the fields of ``data`` that are valid on their own; every other
+    field is empty and its location is added to ``broken``."""
+    values = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        where = loc + (key,)
+        if key not in data:
+            if field.is_required():
+                broken.add(where)
+                values[name] = _empty(field.annotation)
+            continue
+        raw = data[key]
+        sub = _model_of(field.annotation)
+        if sub is not None and isinstance(raw, dict) and field.annotation is sub:
+            values[name] = _partial(sub, raw, where, broken)
+            continue
+        if sub is not None and isinstance(raw, list) and field.annotation == list[sub]:
+            # A list of models keeps every item (indices stay those of the file); a broken item is
+            # built partially (the list's own errors, such as its length, were reported above).
+            try:
+                values[name] = _field_adapter(model, name).validate_python(raw)
+            except ValidationError:
+                items = []
+                for i, item in enumerate(raw):
+                    if not isinstance(item, dict):
+                        broken.add(where + (i,))
+                        item = {}
+                    items.append(_partial(sub, item, where + (i,), broken))
+                values[name] = items
+            continue
         try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return
-    if isinstance(node, dict):
-        node.pop(loc[-1], None) if loc else None
+            values[name] = _field_adapter(model, name).validate_python(raw)
+        except ValidationError:
+            broken.add(where)
+            values[name] = _empty(field.annotation)
+    return model.model_construct(**values)
+
+
+def _empty(annotation):
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return []
+    if origin is dict:
+        return {}
+    sub = _model_of(annotation)
+    if sub is not None and annotation is sub:
+        return _partial(sub, {}, (), set())
+    return None
+
+
+@functools.cache
+def _field_adapter(model: type[Model], name: str) -> TypeAdapter:
+    field = model.model_fields[name]
+    annotation = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    if isinstance(field.annotation, type) and issubclass(field.annotation, Model):
+        return TypeAdapter(annotation)  # a model brings its own (strict) config
+    return TypeAdapter(annotation, config=ConfigDict(strict=True))
+
+
 
 
 def _kind_name(model: type[Model]) -> str:
@@ -126,17 +187,12 @@ def _model_of(annotation) -> type[Model] | None:
     return None
 
 
-def load_many(paths: list[Path], expected: type[M]) -> tuple[list[tuple[M, Collector]], list[Diagnostic]]:
-    """Parse several files, collecting every file's errors instead of stopping at the first."""
-    docs, problems = [], []
-    for path in paths:
-        try:
-            doc, src = parse(path, expected)
-        except DiagnosticError as exc:
-            problems.extend(exc.diagnostics)
-            continue
-        if src.errors:
-            problems.extend(src.items)
-        else:
-            docs.append((doc, src))
-    return docs, problems
+def validate_data(model: type[M], data, path: Path | str, positions: dict | None = None) -> M:
+    """``model`` from already-loaded data (a catalogue, a data file), every error a diagnostic."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        out = Collector(path, positions or {})
+        for err in exc.errors():
+            _report_pydantic(out, err, data if isinstance(data, dict) else {}, model)
+        raise DiagnosticError(out.items) from None

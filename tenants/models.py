@@ -8,9 +8,10 @@ Schema stays a faithful description of the file format.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 from pydantic.alias_generators import to_camel
 
 API_VERSION = "govcloud/v1"
@@ -26,9 +27,25 @@ Usage = Literal["dedicated", "shared"]
 Protocol = Literal["tcp", "udp", "https", "http", "grpc"]
 
 
+def _iso_date_text(value):
+    """A date is written as YYYY-MM-DD (the YAML loader keeps it a string): not a number of
+    seconds, not a date-time, not a boolean."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date must be written YYYY-MM-DD")
+    return value
+
+
+# The one field type that is parsed from text: everything else is strict (below).
+IsoDate = Annotated[dt.date, Strict(False), BeforeValidator(_iso_date_text)]
+
+
 class Model(BaseModel):
+    # strict: a value of the wrong YAML type is an error, never coerced — `port: true` is not
+    # port 1, `asn: "65000"` is not a number, `name: 42` is not a string, `443.0` is not 443.
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True
     )
 
 
@@ -75,7 +92,7 @@ class Contract(Model):
 
     vendor: str
     systems: list[str] = Field(min_length=1)
-    until: dt.date | None = Field(default=None, description="last day the contract is valid")
+    until: IsoDate | None = Field(default=None, description="last day the contract is valid")
 
 
 class MunicipalitySpec(Model):
@@ -272,7 +289,7 @@ class TimeLimitedApproval(Model):
     one expiry rule for all of them."""
 
     approver: str = Field(min_length=1)
-    expires: dt.date = Field(description="last day it applies")
+    expires: IsoDate = Field(description="last day it applies")
 
     def expired(self, today: dt.date) -> bool:
         return self.expires < today

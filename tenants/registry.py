@@ -22,6 +22,9 @@ class Registry:
     tenants: dict[str, Tenant]
     plan: AddressPlan | None
     sources: dict[str, Collector] = field(default_factory=dict, compare=False)
+    # "Kind/name" of documents present but unreadable (their errors are reported with them), so a
+    # rule elsewhere does not also call them missing.
+    unreadable: frozenset[str] = field(default_factory=frozenset, compare=False)
 
     def tenants_by_base(self) -> dict[str, dict[str, Tenant]]:
         """{base name: {environment: tenant}} for resolving ``apis.consumes``."""
@@ -35,20 +38,40 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
 
 
-def load_registry(ws: Workspace, *, require_plan: bool = True) -> Registry:
+@dataclass
+class LoadedWorkspace:
+    """Everything readable in the workspace, including what is broken: ``registry`` holds the
+    documents that parsed cleanly; ``broken`` the documents with shape errors, built without their
+    broken fields (their collectors hold the errors), so validation can still run every other
+    rule on them; ``problems`` the files that could not be read at all."""
+
+    registry: Registry
+    broken: list[tuple[object, Collector]]
+    problems: list[Diagnostic]
+
+
+def collect_workspace(ws: Workspace, *, require_plan: bool = True) -> LoadedWorkspace:
     problems: list[Diagnostic] = []
+    broken: list[tuple[object, Collector]] = []
     sources: dict[str, Collector] = {}
 
-    def load(folder: Path, model):
-        docs, errs = documents.load_many(_yaml_files(folder), model)
-        problems.extend(errs)
-        return docs
+    def load(folder: Path, model) -> list[tuple]:
+        good = []
+        for path in _yaml_files(folder):
+            try:
+                doc, src = documents.parse(path, model)
+            except DiagnosticError as exc:
+                problems.extend(exc.diagnostics)
+                continue
+            (broken.append((doc, src)) if src.errors else good.append((doc, src)))
+        return good
 
     municipalities: dict[str, Municipality] = {}
     for doc, src in load(ws.municipalities_dir, Municipality):
         if doc.spec.code in municipalities:
             src.add("GC101", f"municipality {doc.spec.code} is defined twice", ("spec", "code"))
-            problems.extend(src.items)
+            broken.append((doc, src))
+            continue
         municipalities[doc.spec.code] = doc
         sources[f"Municipality/{doc.spec.code}"] = src
     vendors: dict[str, Vendor] = {}
@@ -63,12 +86,28 @@ def load_registry(ws: Workspace, *, require_plan: bool = True) -> Registry:
     if ws.ipam_file.exists():
         try:
             plan, src = documents.parse(ws.ipam_file, AddressPlan)
-            sources["AddressPlan"] = src
-            src.raise_if_errors()
         except DiagnosticError as exc:
             problems.extend(exc.diagnostics)
+        else:
+            if src.errors:
+                broken.append((plan, src))
+                plan = None
+            else:
+                sources["AddressPlan"] = src
     elif require_plan:
         problems.append(Diagnostic(str(ws.ipam_file), 1, 1, "GC304", "the address plan tenants/ipam.yaml is missing"))
+    unreadable = set()
+    for folder, kind in ((ws.municipalities_dir, "Municipality"), (ws.vendors_dir, "Vendor"), (ws.active_dir, "Tenant")):
+        unreadable |= {f"{kind}/{p.stem}" for p in _yaml_files(folder)}
+    unreadable -= set(sources)
+    return LoadedWorkspace(Registry(municipalities, vendors, tenants, plan, sources, frozenset(unreadable)),
+                           broken, problems)
+
+
+def load_registry(ws: Workspace, *, require_plan: bool = True) -> Registry:
+    """The registry of a workspace whose documents all parse; raises with every problem otherwise."""
+    loaded = collect_workspace(ws, require_plan=require_plan)
+    problems = loaded.problems + [d for _, src in loaded.broken for d in src.items]
     if problems:
         raise DiagnosticError(problems)
-    return Registry(municipalities, vendors, tenants, plan, sources)
+    return loaded.registry

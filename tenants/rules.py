@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,8 @@ VENDOR_ID_MAX = 20
 
 
 def _suggest(value: str, choices) -> str:
+    if not isinstance(value, str):
+        return ""  # an empty placeholder for a field already reported as malformed
     choices = sorted(choices)
     close = difflib.get_close_matches(value, choices, n=1)
     return f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(choices)}"
@@ -43,17 +46,20 @@ def check_municipality_code(out: Collector, code: str, loc: tuple) -> bool:
 
 def check_municipality(doc: Municipality, out: Collector, cat: Catalogue, vendors: dict[str, Vendor]) -> None:
     spec = doc.spec
-    if check_municipality_code(out, spec.code, ("spec", "code")):
+    if spec.code is not None and check_municipality_code(out, spec.code, ("spec", "code")):
         national = cat.national_codes.get(spec.code)
         if national is None:
             out.add("GC202", f"{spec.code} is not a local government code in JIS X 0402 (令和6年1月1日現在)", ("spec", "code"))
         else:
-            if national.name != spec.name:
+            if spec.name is not None and national.name != spec.name:
                 out.add("GC202", f"code {spec.code} is {national.name}, not {spec.name}", ("spec", "name"))
-            if national.prefecture != spec.prefecture:
+            if spec.prefecture is not None and national.prefecture != spec.prefecture:
                 out.add("GC202", f"code {spec.code} is in {national.prefecture}, not {spec.prefecture}", ("spec", "prefecture"))
-    if Path(str(out.path)).stem != spec.code:
+    if spec.code is not None and Path(str(out.path)).stem != spec.code:
         out.add("GC105", f"file name must be the municipality code: {spec.code}.yaml", ("spec", "code"))
+    if spec.code is not None and doc.metadata.name is not None and doc.metadata.name != spec.code:
+        out.add("GC105", f"metadata.name must be the municipality code {spec.code}, not {doc.metadata.name!r}",
+                ("metadata", "name"))
     names: set[str] = set()
     for i, site in enumerate(spec.sites):
         loc = ("spec", "sites", i)
@@ -76,11 +82,88 @@ def check_municipality(doc: Municipality, out: Collector, cat: Catalogue, vendor
                 out.add("GC203", f"unknown system {system!r}{_suggest(system, cat.systems)}", loc + ("systems", j))
 
 
+def site_networks(muni: Municipality) -> list[tuple[ipaddress.IPv4Network, tuple, str]]:
+    """(network, field path, site name) of every parseable site CIDR of a municipality."""
+    out = []
+    for i, site in enumerate(muni.spec.sites):
+        for j, cidr in enumerate(site.cidrs):
+            try:
+                out.append((ipam.parse_cidr(cidr), ("spec", "sites", i, "cidrs", j), site.name))
+            except ipam.AddressPlanError:
+                continue  # reported by check_municipality
+    return out
+
+
+def check_sites(reg: Registry, sources: dict[str, Collector]) -> None:
+    """Municipal networks across the workspace: no site overlaps another site (of the same or
+    another municipality) or a tenant pool — routes to both could not coexist on the WAN — and
+    every customer gateway is an address a VPN can terminate on. AWS: the customer gateway is
+    "the IP address of the customer gateway device's external interface ... static" (EC2 API
+    reference, CreateCustomerGateway), so it is a unicast address outside every network the WAN
+    routes to the municipality or the tenants."""
+    sites: list[tuple[ipaddress.IPv4Network, str, tuple, str]] = []
+    for code in sorted(reg.municipalities):
+        sites += [(net, code, loc, name) for net, loc, name in site_networks(reg.municipalities[code])]
+    pools = []
+    if reg.plan is not None:
+        for pool in reg.plan.spec.pools:
+            try:
+                pools.append((ipam.parse_cidr(pool.cidr), pool.name))
+            except ipam.AddressPlanError:
+                continue  # reported by check_plan
+    # One sweep in address order: a network overlaps an earlier one exactly when it starts before
+    # the furthest end seen so far.
+    ordered = sorted(sites, key=lambda s: (int(s[0].network_address), -s[0].prefixlen, s[1], s[2]))
+    furthest = None
+    for entry in ordered:
+        net, code, loc, name = entry
+        if furthest is not None and int(net.network_address) <= int(furthest[0].broadcast_address):
+            other_net, other_code, _, other_name = furthest
+            whose = "the same municipality" if other_code == code else f"municipality {other_code}"
+            _source(sources, code).add("GC302", f"site {name} ({net}) overlaps site {other_name} of {whose} ({other_net})", loc)
+        if furthest is None or int(net.broadcast_address) > int(furthest[0].broadcast_address):
+            furthest = entry
+    for net, code, loc, name in sites:
+        for pool_net, pool_name in pools:
+            if net.overlaps(pool_net):
+                _source(sources, code).add("GC302", f"site {name} ({net}) overlaps tenant pool {pool_name} ({pool_net})", loc)
+    for code in sorted(reg.municipalities):
+        for i, site in enumerate(reg.municipalities[code].spec.sites):
+            if site.gateway is not None:
+                problem = gateway_problem(site.gateway.address, [s[0] for s in sites] + [p[0] for p in pools])
+                if problem:
+                    _source(sources, code).add("GC308", f"site {site.name}: gateway {site.gateway.address} {problem}",
+                                               ("spec", "sites", i, "gateway", "address"))
+
+
+def gateway_problem(address: str, routed: list[ipaddress.IPv4Network]) -> str | None:
+    try:
+        ip = ipaddress.IPv4Address(address)
+    except ipaddress.AddressValueError as exc:
+        return f"is not an IPv4 address ({exc})"
+    if ip.is_unspecified or ip == ipaddress.IPv4Address("255.255.255.255"):
+        return "is the unspecified or broadcast address"
+    for what, flag in (("multicast", ip.is_multicast), ("loopback", ip.is_loopback),
+                       ("link-local", ip.is_link_local), ("reserved (240.0.0.0/4)", ip.is_reserved)):
+        if flag:
+            return f"is a {what} address, not a device's external interface"
+    for net in routed:
+        if ip in net:
+            edge = " (its network address)" if ip == net.network_address else \
+                " (its broadcast address)" if ip == net.broadcast_address else ""
+            return f"lies inside {net}{edge}, a network routed through the WAN; the gateway is the device's external address"
+    return None
+
+
+def _source(sources: dict[str, Collector], code: str) -> Collector:
+    return sources.setdefault(f"Municipality/{code}", Collector(f"tenants/municipalities/{code}.yaml"))
+
+
 def check_vendor(doc: Vendor, out: Collector) -> None:
-    vid = doc.metadata.name
+    vid = doc.metadata.name or ""
     if len(vid) > VENDOR_ID_MAX:
         out.add("GC402", f"vendor id {vid!r} is longer than {VENDOR_ID_MAX} characters (it becomes part of tenant names)", ("metadata", "name"))
-    if not is_valid_corporate_number(doc.spec.corporate_number):
+    if doc.spec.corporate_number is not None and not is_valid_corporate_number(doc.spec.corporate_number):
         out.add("GC212", f"法人番号 {doc.spec.corporate_number} has a wrong check digit", ("spec", "corporateNumber"))
     if Path(str(out.path)).stem != vid:
         out.add("GC105", f"file name must be the vendor id: {vid}.yaml", ("metadata", "name"))
@@ -277,11 +360,44 @@ def _allocate(req: TenantRequest, out: Collector, plan: AddressPlan, names: list
     return planned, plan
 
 
-def check_tenant(doc: Tenant, out: Collector, cat: Catalogue) -> None:
+def check_tenant(doc: Tenant, out: Collector, cat: Catalogue, reg: Registry | None = None,
+                 today: dt.date | None = None) -> None:
+    """One tenant document; with the registry also what it refers to: every municipality it
+    serves is onboarded and holds a valid contract with its vendor for its system (a deleted
+    municipality or a revoked or expired contract leaves a tenant nobody authorises)."""
     spec = doc.spec
-    if Path(str(out.path)).stem != doc.metadata.name:
+    S = ("spec",)
+    if doc.metadata.name is not None and Path(str(out.path)).stem != doc.metadata.name:
         out.add("GC105", f"file name must be the tenant name: {doc.metadata.name}.yaml", ("metadata", "name"))
     if spec.environment not in cat.environments:
-        out.add("GC208", f"unknown environment {spec.environment!r}", ("spec", "environment"))
-    if spec.region not in cat.regions(spec.cloud):
-        out.add("GC206", f"region {spec.region!r} is not an allowed Japan region of {spec.cloud}", ("spec", "region"))
+        out.add("GC208", f"unknown environment {spec.environment!r}", S + ("environment",))
+    if spec.cloud not in cat.clouds:
+        out.add("GC205", f"unknown cloud {spec.cloud!r}; allowed: {', '.join(cat.clouds)}", S + ("cloud",))
+    elif spec.region not in cat.regions(spec.cloud):
+        out.add("GC206", f"region {spec.region!r} is not an allowed Japan region of {spec.cloud}", S + ("region",))
+    if spec.zone not in cat.zones:
+        out.add("GC207", f"unknown zone {spec.zone!r}", S + ("zone",))
+    if spec.system not in cat.systems:
+        out.add("GC203", f"unknown system {spec.system!r}", S + ("system",))
+    if spec.network is not None and spec.network.cidr is not None:
+        try:
+            ipam.parse_cidr(spec.network.cidr)
+        except ipam.AddressPlanError as exc:
+            out.add("GC101", str(exc), S + ("network", "cidr"))
+    if reg is None:
+        return
+    today = today or dt.date.today()
+    vendor_known = spec.vendor in reg.vendors
+    if not vendor_known and f"Vendor/{spec.vendor}" not in reg.unreadable:
+        out.add("GC204", f"vendor {spec.vendor!r} of this tenant is not onboarded (no tenants/vendors/{spec.vendor}.yaml)",
+                S + ("vendor",))
+    for i, code in enumerate(spec.municipalities):
+        muni = reg.municipalities.get(code)
+        if muni is None and f"Municipality/{code}" in reg.unreadable:
+            continue  # its own file's errors are reported
+        if muni is None:
+            out.add("GC202", f"municipality {code} served by this tenant is not onboarded "
+                             f"(no tenants/municipalities/{code}.yaml)", S + ("municipalities", i))
+        elif vendor_known and not _contracted(muni, spec.vendor, spec.system, today):
+            out.add("GC210", f"{muni.spec.name} ({code}) has no valid contract authorising vendor {spec.vendor} "
+                             f"for system {spec.system}, but this tenant serves it", S + ("municipalities", i))

@@ -17,6 +17,7 @@ from govcloud import yamlio
 from govcloud.diagnostics import Collector, DiagnosticError, UsageError
 from govcloud.tenants import documents, history, ipam, ledger, rules
 from govcloud.tenants.catalogue import Catalogue, load_catalogue
+from govcloud.tenants.identity import person_key, same_person
 from govcloud.tenants.models import (
     AddressPlan,
     Municipality,
@@ -50,7 +51,13 @@ request_digest = ledger.request_digest
 def validate_request(path: Path, reg: Registry, cat: Catalogue | None = None) -> ValidatedRequest:
     cat = cat or load_catalogue()
     req, src = documents.parse(path, TenantRequest)
-    planned, plan = rules.check_request(req, src, cat, reg)
+    try:
+        planned, plan = rules.check_request(req, src, cat, reg)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        if not src.errors:
+            raise
+        # A rule tripped over a field already reported as malformed: report what we have.
+        planned, plan = [], None
     # The allocator sees only the address plan; never hand out a range a tenant document holds,
     # even when the plan was edited by hand (writes refuse such a workspace before they get here).
     held = [(ipam.parse_cidr(t.spec.network.cidr), t.name) for t in reg.tenants.values()]
@@ -64,26 +71,11 @@ def validate_request(path: Path, reg: Registry, cat: Catalogue | None = None) ->
 
 
 def validate_workspace(ws: Workspace) -> Registry:
-    """Every document in the workspace, all rules; raises with every problem found."""
-    cat = load_catalogue()
-    reg = load_registry(ws)
-    problems = []
-    for key, src in reg.sources.items():
-        kind, _, name = key.partition("/")
-        if kind == "Municipality":
-            rules.check_municipality(reg.municipalities[name], src, cat, reg.vendors)
-        elif kind == "Vendor":
-            rules.check_vendor(reg.vendors[name], src)
-        elif kind == "Tenant":
-            rules.check_tenant(reg.tenants[name], src, cat)
-        elif kind == "AddressPlan" and reg.plan is not None:
-            rules.check_plan(reg.plan, src, cat)
-        problems.extend(src.errors)
-    # The ledger: history chain and its anchors, allocations against tenant documents.
-    problems.extend(ledger.problems(ws, reg)[1])
-    if problems:
-        raise DiagnosticError(problems)
-    return reg
+    """Every document in the workspace, all rules; raises with every problem found
+    (see govcloud.tenants.validation)."""
+    from govcloud.tenants.validation import validate_workspace as validate_all
+
+    return validate_all(ws).registry
 
 
 # --- approvals ------------------------------------------------------------------------------------
@@ -119,7 +111,7 @@ def _refuse_applied_name(ws: Workspace, hist: history.History, name: str) -> Non
 def approve(ws: Workspace, path: Path, *, by: str, role: str, municipality: str | None = None) -> dict:
     if role not in ROLES:
         raise UsageError(f"--role must be one of {', '.join(ROLES)}")
-    if not by.strip():
+    if not person_key(by):
         raise UsageError("--by must name the approver")
     with ws.locked():
         reg = load_registry(ws)
@@ -140,7 +132,7 @@ def approve(ws: Workspace, path: Path, *, by: str, role: str, municipality: str 
         for prior in approvals(hist, req.metadata.name, checked.digest):
             if prior["role"] == role and prior.get("municipality") == municipality:
                 raise UsageError(f"request {req.metadata.name} already has this approval (by {prior['by']})")
-            if prior["by"] == by and prior["role"] != role:
+            if same_person(prior["by"], by) and prior["role"] != role:
                 raise UsageError(f"{by} already approved as {prior['role']}; the platform and municipality "
                                  f"approvals must come from different people")
         data = {"request": req.metadata.name, "digest": checked.digest, "role": role, "by": by}

@@ -68,12 +68,16 @@ def source_uri(ws: Workspace, path: Path) -> str:
 
 
 def check(ws: Workspace, request: CheckRequest = CheckRequest()) -> CheckOutcome:
+    from govcloud.policies.plans import read_plans
+
     plans_dir = request.plans_dir or ws.plans_dir
-    read = read_plan_folder(plans_dir)
-    documents = [doc.as_json() for doc in read]
+    # The check's own fail-closed reading: bounded, typed, and what every control needs present
+    # (policies/plans.py); a folder or a plan that cannot be judged is an error, never a pass.
+    read = read_plans(plans_dir)
+    documents = [doc for _, doc in read]
     run = run_checks(documents, ws.waivers_file)
     outcome = CheckOutcome(run, dict(load_controls()), documents, plans_dir, notes=list(run.waiver_notes),
-                           sources={doc.stack: source_uri(ws, doc.source) for doc in read})
+                           sources={doc["govcloud"]["stack"]: source_uri(ws, path) for path, doc in read})
     if request.export_dir:
         from govcloud.policies.export import write_exports
 

@@ -190,14 +190,17 @@ def schema_cmd(
 
 @report_errors
 def validate_cmd() -> None:
-    """Validate every document of the workspace (municipalities, vendors, tenants, address plan, history)."""
+    """Validate every document of the workspace (municipalities, vendors, tenants, address plan, applied requests, network exceptions, waivers, history) and the rules across them."""
+    from govcloud.tenants.validation import validate_workspace
+
     ws = workspace()
-    reg = workflow.validate_workspace(ws)
+    report = validate_workspace(ws)
     problems = history.verify(ws.history_file)
     if problems:
         raise UsageError(f"history is broken ({len(problems)} problem(s)); run govcloud history verify")
-    console.print(f"workspace valid: {len(reg.municipalities)} municipalities, {len(reg.vendors)} vendors, "
-                  f"{len(reg.tenants)} tenants, {len(reg.plan.spec.pools) if reg.plan else 0} address pools")
+    for warning in report.warnings:
+        err_console.print(warning.format(), markup=False, highlight=False, soft_wrap=True)
+    console.print("workspace valid: " + ", ".join(f"{n} {what}" for what, n in report.counts.items()))
 
 
 def catalogue_cmd(what: str = typer.Argument("systems", help="systems, zones, environments or regions.")) -> None:

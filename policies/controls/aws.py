@@ -10,12 +10,15 @@ CLOSED_ZONES = ("mynumber", "lgwan")
 
 
 def _json(value):
+    """A policy document given as JSON text or as a mapping. Unparseable text raises: a control
+    must not judge a policy it cannot read as an empty one (the caller reports it as a failure)."""
     if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return {}
-    return value or {}
+        doc = json.loads(value)
+    else:
+        doc = value or {}
+    if not isinstance(doc, dict):
+        raise ValueError("a policy document must be a JSON object")
+    return doc
 
 
 def _of(resources, type_):
@@ -151,6 +154,8 @@ def password_reuse(i, ctx):
 def human_roles_need_mfa(i, ctx):
     if (i.get("tags") or {}).get("access") not in ("vendor", "operations", "security"):
         return None
+    if not i.get("assumeRolePolicy"):
+        return "a human role has no assume-role policy to judge (assumeRolePolicy)"
     for statement in _json(i.get("assumeRolePolicy")).get("Statement", []):
         if statement.get("Effect") == "Allow" and (statement.get("Condition") or {}).get("Bool", {}).get("aws:MultiFactorAuthPresent") != "true":
             return "a human role can be assumed without MFA (aws:MultiFactorAuthPresent)"

@@ -28,3 +28,124 @@ def test_syntax_error_names_line():
         yamlio.load_text("a: [1, 2\nb: 3\n", "t.yaml")
     (d,) = exc.value.diagnostics
     assert d.code == "GC100" and d.line >= 2
+
+
+# --- hostile input: a diagnostic, never a crash or a hang ------------------------------------------
+
+BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize("text,code,line", [
+    (BILLION_LAUGHS, "GC106", 7),
+    ("a: &a [*a]\n", "GC106", 1),
+    ("a: &a {b: *a}\n", "GC106", 1),
+    ("[" * 100_000 + "]" * 100_000, "GC106", 1),          # libyaml's composer would segfault
+    ("{a: " * 10_000 + "1" + "}" * 10_000, "GC106", 1),
+    ("a: 1\nb: x\x00y\n", "GC100", 2),
+    ("a: 1\n\nb: \x1b[31m\n", "GC100", 3),
+    ("a: *nowhere\n", "GC100", 1),
+    ("a: !!binary aGVsbG8=\n", "GC100", 1),
+    ("a: !!python/object:os.system x\n", "GC100", 1),
+    ("a: !!set {x}\n", "GC100", 1),
+    ("a: 1\n---\nb: 2\n", "GC100", 2),
+    ("a: " + "9" * 5000 + "\n", "GC100", 1),
+])
+def test_hostile_yaml_is_a_diagnostic(text, code, line):
+    with pytest.raises(DiagnosticError) as exc:
+        yamlio.load_text(text, "h.yaml")
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.line) == (code, line), d.format()
+
+
+def test_aliases_within_limits_still_work():
+    data, _ = yamlio.load_text("base: &b {x: 1}\nuse: *b\n", "t.yaml")
+    assert data == {"base": {"x": 1}, "use": {"x": 1}}
+
+
+def test_limits_are_configurable():
+    with pytest.raises(DiagnosticError) as exc:
+        yamlio.load_text("a: [1, 2, 3]\n", "t.yaml", yamlio.Limits(max_nodes=3))
+    assert exc.value.diagnostics[0].code == "GC106"
+
+
+def test_non_utf8_names_the_line_of_the_bad_byte(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_bytes("a: 1\nb: 住所\nc: \xff\n".encode("utf-8").replace(b"\xc3\xbf", b"\xff"))
+    with pytest.raises(DiagnosticError) as exc:
+        yamlio.load_file(path)
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.line, d.col) == ("GC100", 3, 4) and "0xff" in d.message
+
+
+def test_size_limit_is_checked_before_reading(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text("a: " + "x" * 2000 + "\n")
+    with pytest.raises(DiagnosticError) as exc:
+        yamlio.load_file(path, yamlio.Limits(max_bytes=1000))
+    assert exc.value.diagnostics[0].code == "GC106"
+
+
+def test_a_folder_is_not_a_file(tmp_path):
+    with pytest.raises(DiagnosticError) as exc:
+        yamlio.load_file(tmp_path)
+    assert exc.value.diagnostics[0].code == "GC100"
+
+
+@pytest.mark.parametrize("text,code,line", [
+    ('{"a": 1,\n "a": 2}', "GC100", 1),
+    ('{"a": NaN}', "GC100", 1),
+    ("[" * 50_000 + "]" * 50_000, "GC106", 1),
+    ('{\n"a": x}', "GC100", 2),
+])
+def test_hostile_json_is_a_diagnostic(text, code, line):
+    with pytest.raises(DiagnosticError) as exc:
+        yamlio.load_json_text(text, "p.json")
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.line) == (code, line), d.format()
+
+
+def test_json_lines_report_their_own_line():
+    with pytest.raises(DiagnosticError) as exc:
+        yamlio.load_json_text('{"seq": 1, "x": }', "h.jsonl", line=7)
+    assert exc.value.diagnostics[0].line == 7
+
+
+# --- fuzz: any text gives data or a diagnostic ------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+YAML_ALPHABET = st.sampled_from(list("ab01:-[]{},&*!|>'\"#%@`?\n\t \x00\x85\u3000住") + ["&a ", "*a", "!!", "- ", ": "])
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=200), st.lists(YAML_ALPHABET, max_size=80).map("".join)))
+def test_fuzz_yaml_loader_never_crashes(text):
+    try:
+        data, positions = yamlio.load_text(text, "f.yaml")
+    except DiagnosticError as exc:
+        assert exc.diagnostics and all(d.line >= 1 and d.code.startswith("GC") for d in exc.diagnostics)
+        return
+    assert isinstance(positions, dict)
+    assert yamlio.json_depth(data) <= yamlio.DEFAULT_LIMITS.max_depth
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(st.text(max_size=200), st.lists(st.sampled_from(list('{}[]",:0123456789.eE-+ntrufalse\\ \n')),
+                                                  max_size=80).map("".join)))
+def test_fuzz_json_loader_never_crashes(text):
+    try:
+        yamlio.load_json_text(text, "f.json")
+    except DiagnosticError as exc:
+        assert exc.diagnostics and exc.diagnostics[0].line >= 1
+
+
+@pytest.mark.parametrize("text", [BILLION_LAUGHS, "a: &a [*a]\n", "[" * 100_000, "apiVersion: govcloud/v1\x00\n",
+                                  "spec:\n" + "  " * 0 + "- " * 5000 + "x\n"])
+def test_hostile_request_through_the_cli(ws, run, text):
+    path = ws / "hostile.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = run("request", "validate", str(path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "hostile.yaml:" in proc.stderr and ("GC106" in proc.stderr or "GC100" in proc.stderr)
