@@ -14,6 +14,28 @@ from govcloud.diagnostics import UsageError
 network_app = typer.Typer(help="SDN WAN and zero-trust network controller.", no_args_is_help=True)
 
 
+def refusals(func):
+    """The verifier's refusals: malformed input or a dangling reference exits 1, a feature the
+    proof does not model exits 2; both name the file and the JSON path, never a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from govcloud.network.cidr import CidrError
+        from govcloud.network.errors import NetworkInputError, Unsupported
+
+        try:
+            return func(*args, **kwargs)
+        except Unsupported as exc:
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except (NetworkInputError, CidrError) as exc:
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
 def _quota_overrides(values: list[str]) -> dict[str, int]:
     from govcloud.network.compile import quotas
 
@@ -55,6 +77,7 @@ def _fabrics(compiled_dir: Optional[Path], quota: list[str]):
 
 @network_app.command("compile")
 @report_errors
+@refusals
 def compile_cmd(
     target: Optional[str] = typer.Option(None, "--target", help="aws-cloudwan, aws-tgw or azure-vwan (default: all)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the compiled files (default build/network)."),
@@ -79,6 +102,7 @@ def compile_cmd(
 
 @network_app.command("verify")
 @report_errors
+@refusals
 def verify_cmd(
     compiled: Optional[Path] = typer.Option(None, "--compiled", help="Verify this folder of compiled (possibly hand-edited) configuration instead of compiling the intent."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
@@ -122,6 +146,7 @@ def verify_cmd(
 
 @network_app.command("explain")
 @report_errors
+@refusals
 def explain_cmd(
     source: str = typer.Option(..., "--from", help="Tenant name, site (CODE/SITE) or external:NAME."),
     destination: str = typer.Option(..., "--to", help="Tenant name."),
@@ -151,6 +176,7 @@ def _attachment_name(text: str) -> str:
 
 @network_app.command("diff")
 @report_errors
+@refusals
 def diff_cmd(
     base: str = typer.Option(..., "--base", help="Git ref (e.g. HEAD~1, main) or a folder with an older tenants/."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
