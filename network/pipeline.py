@@ -110,3 +110,36 @@ def workspace_at(ws: Workspace, base: str) -> Iterator[Workspace]:
         yield Workspace(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fabrics_from_plans(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0,
+                       reg: Registry | None = None) -> tuple[Intent, list[Fabric]]:
+    """Plan the `network` stack and every tenant stack (from the plan cache when unchanged) and
+    read what they would deploy into the model. The compiled configuration supplies only the
+    inventory (who serves which municipality, site prefixes, declared flows, the inter-cloud link)."""
+    import tempfile as _tempfile
+
+    from govcloud.network.fabric import fabrics_from_documents
+    from govcloud.network.plans import documents_from_plans
+    from govcloud.stacks import planner
+    from govcloud.stacks.program import network_inputs
+
+    reg = reg or load_registry(ws)
+    intent, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), reg=reg)
+    stacks = [("network", None), *((f"tenant-{n}", reg.tenants[n]) for n in sorted(reg.tenants))]
+    with _tempfile.TemporaryDirectory(prefix="govcloud-verify-") as tmp:
+        out = plan_dir or Path(tmp)
+        run = planner.run_plans(ws, stacks, out, jobs=jobs or planner.default_jobs(),
+                                network=network_inputs(ws, reg))
+        if run.failed:
+            raise UsageError(f"cannot plan {run.failed[0].stack} for verification: {run.failed[0].error}")
+        plans = {r.stack: json.loads(r.path.read_text(encoding="utf-8")) for r in run.results}
+    raw_ids = planner.read_stack_config(ws, "network").get("govcloud:attachmentIds", "{}")
+    try:
+        configured = json.loads(raw_ids)
+        if not isinstance(configured, dict):
+            raise ValueError
+    except ValueError:
+        raise UsageError("Pulumi.network.yaml: govcloud:attachmentIds must map attachment names to ids") from None
+    docs = documents_from_plans(plans, compiled.files, configured)
+    return intent, fabrics_from_documents(docs, source_prefix="plans: ")

@@ -59,15 +59,28 @@ def _targets(target: Optional[str]) -> tuple[str, ...]:
     return (target, "azure-vwan") if target != "azure-vwan" else ("azure-vwan",)
 
 
-def _fabrics(compiled_dir: Optional[Path], quota: list[str]):
+def _fabrics(compiled_dir: Optional[Path], quota: list[str], source: str = "compiled", policy: Optional[Path] = None,
+             attachments: Optional[Path] = None):
     from govcloud.network import pipeline
     from govcloud.network.compile import QuotaError
     from govcloud.network.fabric import load_fabrics
 
+    if policy is not None:
+        from govcloud.network.native import load_native_policy
+
+        return load_native_policy(policy, attachments), None
+    if attachments is not None:
+        raise UsageError("--attachments goes with --policy")
     if compiled_dir is not None:
         if not compiled_dir.is_dir():
             raise UsageError(f"{compiled_dir} is not a folder of compiled configuration")
         return load_fabrics(compiled_dir), None
+    if source == "plans":
+        try:
+            intent, fabrics = pipeline.fabrics_from_plans(workspace())
+        except QuotaError as exc:
+            raise UsageError(str(exc)) from None
+        return fabrics, intent
     try:
         intent, compiled = pipeline.compile_workspace(workspace(), quota_overrides=_quota_overrides(quota))
     except QuotaError as exc:
@@ -104,15 +117,20 @@ def compile_cmd(
 @report_errors
 @refusals
 def verify_cmd(
-    compiled: Optional[Path] = typer.Option(None, "--compiled", help="Verify this folder of compiled (possibly hand-edited) configuration instead of compiling the intent."),
+    compiled: Optional[Path] = typer.Option(None, "--compiled", help="Verify this folder of compiled (possibly hand-edited) configuration instead of the plans."),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="Verify a native Cloud WAN core network policy (JSON) as written."),
+    attachments: Optional[Path] = typer.Option(None, "--attachments", help="With --policy: the attachments (JSON list) the policy places."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
     quota: List[str] = typer.Option([], "--quota", help="Approved quota increase, ID=N (repeatable)."),
 ) -> None:
-    """Prove the invariants over the compiled configuration; exit 1 on any violation."""
+    """Prove the invariants over what the plans deploy (or a compiled folder, or a native policy);
+    exit 1 on any violation, 2 on a feature the proof cannot model."""
     from govcloud.network.intent import invariant_catalogue
     from govcloud.network.verify import matrix_lines, verify
 
-    fabrics, intent = _fabrics(compiled, quota)
+    if fmt not in ("text", "json"):
+        raise UsageError("--format must be text or json")
+    fabrics, intent = _fabrics(compiled, quota, "plans", policy, attachments)
     reports = [verify(f) for f in fabrics]
     if fmt == "json":
         console.print_json(json.dumps([{
