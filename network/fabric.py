@@ -316,7 +316,8 @@ def load_fabrics(directory: Path) -> list[Fabric]:
 
 
 def fabrics_from_documents(docs: dict[str, object], digests: dict[str, str] | None = None, *, source_prefix: str = "",
-                           filter_digests: dict[str, str] | None = None) -> list[Fabric]:
+                           filter_digests: dict[str, str] | None = None, synthetic_functions: bool = True,
+                           names: dict[str, str] | None = None) -> list[Fabric]:
     """The model from documents in the compiled files' shapes (name → parsed JSON), whoever wrote
     them: the compiler, the plan reader, the native-policy loader or the live readers."""
     from govcloud.network import readers
@@ -325,7 +326,7 @@ def fabrics_from_documents(docs: dict[str, object], digests: dict[str, str] | No
     for name in GLOBAL_FILES:
         if name not in digests and docs.get(name) is not None:
             digests[name] = hashlib.sha256(json.dumps(docs[name], sort_keys=True).encode()).hexdigest()
-    src = lambda name: f"{source_prefix}{name}"  # noqa: E731
+    src = lambda name: f"{source_prefix}{(names or {}).get(name, name)}"  # noqa: E731
     attachments = readers.read_attachments(docs.get("attachments.json"), src("attachments.json"))
     intercloud = readers.read_intercloud(docs.get("intercloud.json") or {"links": []}, src("intercloud.json"),
                                          attachments)
@@ -337,7 +338,7 @@ def fabrics_from_documents(docs: dict[str, object], digests: dict[str, str] | No
         attachments[link["azure"]] = {"name": link["azure"], "kind": "intercloud", "zone": z, "cloud": "azure",
                                       "cidrs": _cidrs(attachments, "aws", z), "municipalities": [],
                                       "tags": {"segment": z}}
-    for cloud in ("aws", "azure"):
+    for cloud in ("aws", "azure") if synthetic_functions else ():
         name = f"inspection-{cloud}"
         attachments.setdefault(name, {"name": name, "kind": "inspection", "zone": "inspection", "cloud": cloud,
                                       "cidrs": [], "municipalities": [], "tags": {"network-function": "inspection"},
@@ -380,7 +381,7 @@ def fabrics_from_documents(docs: dict[str, object], digests: dict[str, str] | No
         fn_map = {f: f for f in functions}
         if name == "aws-tgw" and "inspection-aws" in attachments:
             fn_map["inspection-aws"] = "inspection-aws"
-        if vwan is not None:
+        if vwan is not None and "inspection-azure" in attachments:
             fn_map["inspection-azure"] = "inspection-azure"
         fws = {f: firewalls.get(f) or firewalls["default"] for f in fn_map}
         fws["default"] = firewalls["default"]

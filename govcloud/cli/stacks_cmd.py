@@ -93,7 +93,29 @@ def deploy_gate(ws, reg, stack: str) -> None:
         listed = "; ".join(f"{f.control} ({f.message})" for f in failures[:10])
         raise UsageError(f"refusing to deploy {stack}: {len(failures)} mandatory control(s) fail: {listed}. "
                          f"Fix them or record a waiver in policies/waivers.yaml (govcloud check --plans shows details)")
-    console.print(f"deploy gate: {stack} passes every mandatory control", highlight=False)
+    network_gate(ws, reg, stack)
+    console.print(f"deploy gate: {stack} passes every mandatory control and the network proof", highlight=False)
+
+
+def network_gate(ws, reg, stack: str) -> None:
+    """Never deploy the network stack or a tenant stack whose plans fail the network proof: the
+    verifier reads the plans of the network stack and every tenant (from the plan cache) and
+    refuses on any violation, or on anything it cannot model."""
+    if stack == "foundation":
+        return
+    from govcloud.network.errors import NetworkInputError, Unsupported
+    from govcloud.network.pipeline import fabrics_from_plans
+    from govcloud.network.verify import verify
+
+    try:
+        _, fabrics = fabrics_from_plans(ws, reg=reg)
+    except (NetworkInputError, Unsupported) as exc:
+        raise UsageError(f"refusing to deploy {stack}: the network proof cannot be made from the plans: {exc}") from None
+    violations = [v for f in fabrics for v in verify(f).violations]
+    if violations:
+        listed = "; ".join(f"{v.invariant}: {v.message}" for v in violations[:5])
+        raise UsageError(f"refusing to deploy {stack}: the plans fail the network proof ({len(violations)} "
+                         f"violation(s)): {listed}. govcloud network verify shows each path")
 
 
 @report_errors
