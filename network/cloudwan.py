@@ -181,7 +181,9 @@ def read_cloudwan(policy, attachments: dict[str, dict], source: str):
             continue
         matched = False
         for number, rp, logic, conditions, action in rules:
-            results = [_condition(c, a, source, f"{rp}.conditions[{j}]") for j, c in enumerate(conditions)]
+            # In order, stopping as soon as the logic is decided: a condition on a field the
+            # attachment lacks is refused only when the outcome depends on it.
+            results = (_condition(c, a, source, f"{rp}.conditions[{j}]") for j, c in enumerate(conditions))
             if not (all(results) if logic == "and" else any(results)):
                 continue
             matched = True

@@ -60,20 +60,38 @@ class Table:
         return value >> (bits - length) if length else 0
 
     def lookup(self, cidr: str) -> list[tuple[str, str]]:
-        """Longest-prefix match for a destination network: the preferred routes of the best prefix."""
+        """Where traffic to a destination network can go: the preferred routes of the longest
+        prefix that covers it, and the preferred routes of every more specific prefix inside it
+        (part of the destination follows those)."""
         bits, own_length = family_bits(cidr), prefix_length(cidr)
         if bits == 0:  # "*": no single destination family; look both up, least safe counts
             return self.lookup("0.0.0.0/0") + self.lookup("::/0")
         lengths = self.by_family.get(bits, {})
-        first = span(cidr)[0]
+        first, last = span(cidr)
+        out: list[tuple[str, str]] = []
         for length in sorted(lengths, reverse=True):
             if length > own_length:
+                keys = self._sorted_keys(bits, length)
+                lo, hi = self._key(first, bits, length), self._key(last, bits, length)
+                for key in keys[bisect.bisect_left(keys, lo):bisect.bisect_right(keys, hi)]:
+                    out += self._preferred(lengths[length][key])
                 continue
             hit = lengths[length].get(self._key(first, bits, length))
             if hit:
-                static = [(t, c) for t, c, s in hit if s]
-                return static or [(t, c) for t, c, _ in hit]
-        return []
+                return out + self._preferred(hit)
+        return out
+
+    @staticmethod
+    def _preferred(hit: list[tuple[str, str, bool]]) -> list[tuple[str, str]]:
+        static = [(t, c) for t, c, s in hit if s]
+        return static or [(t, c) for t, c, _ in hit]
+
+    def _sorted_keys(self, bits: int, length: int) -> list[int]:
+        cache = self.__dict__.setdefault("_keys", {})
+        keys = cache.get((bits, length))
+        if keys is None or len(keys) != len(self.by_family[bits][length]):
+            keys = cache[(bits, length)] = sorted(self.by_family[bits][length])
+        return keys
 
     def __len__(self) -> int:
         return sum(len(v) for fam in self.by_family.values() for d in fam.values() for v in d.values())
@@ -84,6 +102,7 @@ class Path_:
     hops: list[str]
     inspected: bool
     functions: tuple[str, ...] = ()
+    certain: bool = True     # no route candidate on the way leads anywhere else (blackhole, elsewhere, none)
 
 
 # --- firewalls --------------------------------------------------------------------------------------------------
@@ -199,28 +218,39 @@ class Fabric:
         if not cidrs:
             return None
         found: list[Path_] = []
+        dead: list[str] = []
 
         def explore(table: str, hops: list[str], functions: tuple, seen: frozenset) -> None:
-            if table in seen or table not in self.tables:
+            if table in seen:
                 return
-            for cidr in cidrs:
-                for target, route in self.tables[table].lookup(cidr):
-                    step = hops + [f"route table {table}: {route} → {target}"]
-                    if target == destination:
-                        found.append(Path_(step, bool(functions), functions))
-                    elif target in self.functions and target in self.associated:
-                        explore(self.associated[target], step + [f"inspection function {target} (network function, firewall {self.functions[target]})"],
-                                functions + (target,), seen | {table})
-                    elif target.startswith("intercloud-") and target in self.peers:
-                        peer = self.peers[target]
-                        explore(self.associated.get(peer, ""), step + [f"inter-cloud link {target} ⇄ {peer}"], functions,
-                                seen | {table})
-                    # anything else: a blackhole, or a route to another attachment: no path this way
+            if table not in self.tables:
+                dead.append(f"no route table {table}")
+                return
+            candidates = [(target, route) for cidr in cidrs for target, route in self.tables[table].lookup(cidr)]
+            if not candidates:
+                dead.append(f"route table {table}: no route")
+            for target, route in candidates:
+                step = hops + [f"route table {table}: {route} → {target}"]
+                if target == destination:
+                    found.append(Path_(step, bool(functions), functions))
+                elif target in self.functions and target in self.associated:
+                    explore(self.associated[target], step + [f"inspection function {target} (network function, firewall {self.functions[target]})"],
+                            functions + (target,), seen | {table})
+                elif target.startswith("intercloud-") and target in self.peers:
+                    peer = self.peers[target]
+                    explore(self.associated.get(peer, ""), step + [f"inter-cloud link {target} ⇄ {peer}"], functions,
+                            seen | {table})
+                else:  # a blackhole, or a route to another attachment: no path this way
+                    dead.append(step[-1])
 
         explore(table, [], (), frozenset())
         if not found:
             return None
-        return next((p for p in found if not p.inspected), found[0])
+        best = next((p for p in found if not p.inspected), found[0])
+        if dead:
+            return Path_(best.hops + [f"(part of the traffic goes elsewhere: {dead[0]})"], best.inspected, best.functions,
+                         False)
+        return best
 
     def firewall_for(self, function: str) -> Firewall | None:
         return self.firewalls.get(self.functions.get(function, ""))

@@ -410,6 +410,13 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
                                      f"{d[0]} reaches {t} on {d[2]}/{d[3]}, which is declared as expected to be blocked",
                                      reach.path))
             continue
+        if d in got and not next(r for r in reachable if (r.source, r.destination, r.protocol, r.port) == d).route.certain:
+            reach = next(r for r in reachable if (r.source, r.destination, r.protocol, r.port) == d)
+            blocked.append(d)
+            out.append(Violation("declared-flows-get-through", "effective", d[0], t,
+                                 f"declared flow {d[0]} → {t} {d[2]}/{d[3]} may not get through: a route on the way "
+                                 "sends part of it elsewhere", reach.path))
+            continue
         if d not in got and not _got_by_wildcard(d, got):
             blocked.append(d)
             out.append(Violation("declared-flows-get-through", "effective", d[0], t,
