@@ -112,15 +112,13 @@ def workspace_at(ws: Workspace, base: str) -> Iterator[Workspace]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def fabrics_from_plans(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0,
-                       reg: Registry | None = None) -> tuple[Intent, list[Fabric]]:
-    """Plan the `network` stack and every tenant stack (from the plan cache when unchanged) and
-    read what they would deploy into the model. The compiled configuration supplies only the
-    inventory (who serves which municipality, site prefixes, declared flows, the inter-cloud link)."""
+def plan_inputs(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0,
+                reg: Registry | None = None) -> tuple[Intent, dict[str, dict], dict[str, object], dict[str, str]]:
+    """Plan the `network` stack and every tenant stack (from the plan cache when unchanged).
+    Returns the intent, the plans by stack, the compiled inventory and the configured attachment
+    ids (Pulumi.network.yaml)."""
     import tempfile as _tempfile
 
-    from govcloud.network.fabric import fabrics_from_documents
-    from govcloud.network.plans import documents_from_plans
     from govcloud.stacks import planner
     from govcloud.stacks.program import network_inputs
 
@@ -141,5 +139,16 @@ def fabrics_from_plans(ws: Workspace, *, plan_dir: Path | None = None, jobs: int
             raise ValueError
     except ValueError:
         raise UsageError("Pulumi.network.yaml: govcloud:attachmentIds must map attachment names to ids") from None
-    docs = documents_from_plans(plans, compiled.files, configured)
+    return intent, plans, compiled.files, configured
+
+
+def fabrics_from_plans(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0,
+                       reg: Registry | None = None) -> tuple[Intent, list[Fabric]]:
+    """What the plans deploy, read into the model. The compiled configuration supplies only the
+    inventory (who serves which municipality, site prefixes, declared flows, the inter-cloud link)."""
+    from govcloud.network.fabric import fabrics_from_documents
+    from govcloud.network.plans import documents_from_plans
+
+    intent, plans, inventory, configured = plan_inputs(ws, plan_dir=plan_dir, jobs=jobs, reg=reg)
+    docs = documents_from_plans(plans, inventory, configured)
     return intent, fabrics_from_documents(docs, source_prefix="plans: ")

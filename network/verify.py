@@ -310,6 +310,34 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                                         "internet-never-reaches-mynumber", "routing", src, t,
                                         f"inspection rule {rule['id']} passes {src} to mynumber tenant {t} "
                                         f"{rule['protocol']}/{p} without a declared exception", hops))
+    # Isolation inside the mynumber zone (the zone isolates attachments: "routes only per declared
+    # flow"): a table that mynumber sources use routes to a mynumber tenant only if one of those
+    # sources has a declared flow with it, in either direction (replies need the route too).
+    pairs = {(k[0], k[1]) for k in fabric.declared} | {(k[1], k[0]) for k in fabric.declared}
+    # The inter-cloud link carries the other cloud's sources: it stands for them.
+    for x, y, _, _ in fabric.declared:
+        if x in atts and y in atts and atts[x]["cloud"] != atts[y]["cloud"]:
+            pairs.add((f"intercloud-{atts[y]['cloud']}-{atts[y]['zone']}", y))
+            pairs.add((f"intercloud-{atts[x]['cloud']}-{atts[x]['zone']}", x))
+    members: dict[str, set[str]] = {}
+    for name, a in atts.items():
+        if a["kind"] in SOURCE_KINDS + ("intercloud",) and a["zone"] == MYNUMBER and name in fabric.associated:
+            members.setdefault(fabric.associated[name], set()).add(name)
+    for table, sources in sorted(members.items()):
+        for t in tenants:
+            if atts[t]["zone"] != MYNUMBER:
+                continue
+            others = sources - {t}
+            if not others or any((s, t) in pairs for s in others):
+                continue
+            path = fabric.route_from_table(table, t)
+            if path is not None:
+                example = min(others)
+                out.append(Violation("mynumber-isolation", "routing", example, t,
+                                     f"mynumber sources in {table} ({', '.join(sorted(others)[:3])}"
+                                     f"{', …' if len(others) > 3 else ''}) route to mynumber tenant {t}, "
+                                     "and none of them has a declared flow with it",
+                                     (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
     # The other direction: a table that mynumber tenants use must not route to an internet-zone site
     # or tenant (externals are judged per tenant, in _verify_tenant) except through inspection.
     mynumber_tables: dict[str, str] = {}
