@@ -181,6 +181,7 @@ class Fabric:
     firewalls: dict[str, Firewall] = field(default_factory=dict)
     expected_blocked: set = field(default_factory=set)
     unattached: list[tuple[str, str]] = field(default_factory=list)  # (attachment, why)
+    layers: tuple[str, ...] = ("routing", "filtering", "effective")   # what the input lets the proof judge
     _cache: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -347,7 +348,8 @@ def load_fabrics(directory: Path) -> list[Fabric]:
 
 def fabrics_from_documents(docs: dict[str, object], digests: dict[str, str] | None = None, *, source_prefix: str = "",
                            filter_digests: dict[str, str] | None = None, synthetic_functions: bool = True,
-                           names: dict[str, str] | None = None) -> list[Fabric]:
+                           names: dict[str, str] | None = None,
+                           layers: tuple[str, ...] = ("routing", "filtering", "effective")) -> list[Fabric]:
     """The model from documents in the compiled files' shapes (name → parsed JSON), whoever wrote
     them: the compiler, the plan reader, the native-policy loader or the live readers."""
     from govcloud.network import readers
@@ -364,7 +366,7 @@ def fabrics_from_documents(docs: dict[str, object], digests: dict[str, str] | No
         z = link["zone"]
         attachments[link["aws"]] = {"name": link["aws"], "kind": "intercloud", "zone": z, "cloud": "aws",
                                     "cidrs": _cidrs(attachments, "azure", z), "municipalities": [],
-                                    "tags": {"segment": z}, "attachmentType": "site-to-site-vpn"}
+                                    "tags": {"segment": z}, "attachmentType": "vpn"}
         attachments[link["azure"]] = {"name": link["azure"], "kind": "intercloud", "zone": z, "cloud": "azure",
                                       "cidrs": _cidrs(attachments, "aws", z), "municipalities": [],
                                       "tags": {"segment": z}}
@@ -421,7 +423,7 @@ def fabrics_from_documents(docs: dict[str, object], digests: dict[str, str] | No
         fabrics.append(Fabric(label, attachments, {**tables, **azure_tables}, {**assoc, **azure_assoc}, peers,
                               firewalls["default"], filters, declared, reasons, global_key, dict(filter_digests or {}),
                               functions=fn_map, firewalls=fws, expected_blocked=blocked,
-                              unattached=sorted(unattached + azure_unattached)))
+                              unattached=sorted(unattached + azure_unattached), layers=layers))
     return fabrics
 
 

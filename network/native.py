@@ -4,10 +4,9 @@
 
 The attachments file is a JSON list; each attachment gives ``name`` and ``cidrs`` and whatever
 the policy's conditions read: ``tags``, ``resourceId``, ``accountId``, ``region``,
-``attachmentType`` (vpc, site-to-site-vpn, connect, direct-connect-gateway,
+``attachmentType`` (vpc, vpn, connect, direct-connect-gateway,
 transit-gateway-route-table). ``zone`` (mynumber, lgwan, internet, …) says which invariants apply;
-it defaults to the attachment's ``segment`` tag. The file may instead be an object
-``{"attachments": [...], "declaredFlows": [...]}`` (flows as in declared-flows.json). Network function group members are network
+it defaults to the attachment's ``segment`` tag. Network function group members are network
 functions; their firewalls are not in a policy, so they are taken to pass everything (the least
 safe reading). Without attachments the policy attaches nothing, which is refused."""
 
@@ -34,10 +33,10 @@ def _load(path: Path, what: str):
         raise NetworkInputError(str(path), "", "nested too deeply") from None
 
 
-def native_documents(policy: dict, attachments, declared: list | None = None) -> dict[str, object]:
-    """No security groups come with a policy: every tenant admits everything (the least safe
-    reading), so what the routing lets through is what is reachable; ``declared`` flows
-    (``declaredFlows`` in the attachments file) say which of it is intended."""
+def native_documents(policy: dict, attachments) -> dict[str, object]:
+    """A policy holds routing only: no security groups, NSGs or firewall rules come with it, so
+    the proof is made at the routing layer and the filtering and effective layers are reported as
+    not applicable (never as passed)."""
     if not isinstance(attachments, list):
         raise NetworkInputError("attachments", "$", "expected a list of attachments")
     out = []
@@ -48,12 +47,9 @@ def native_documents(policy: dict, attachments, declared: list | None = None) ->
         kind = a.get("kind") or ("tenant" if a.get("attachmentType", "vpc") == "vpc" else "site")
         zone = a.get("zone") or (tags.get("segment") if isinstance(tags, dict) else None) or "unzoned"
         out.append({"municipalities": [], "cloud": "aws", **a, "kind": kind, "zone": zone})
-    open_filters = {a["name"]: {"securityGroups": [{"name": "no filtering given (everything admitted)",
-                                                    "ingress": [{"cidr": "*", "protocol": "*", "port": "*"}]}]}
-                    for a in out if a["kind"] == "tenant"}
     return {"attachments.json": out, "aws-cloudwan/core-network-policy.json": policy,
             "firewall.json": {"defaultAction": "pass", "rules": [], "name": "unmodelled network function"},
-            "tenants.json": open_filters, "declared-flows.json": declared or [], "intercloud.json": {"links": []}}
+            "tenants.json": {}, "declared-flows.json": [], "intercloud.json": {"links": []}}
 
 
 def load_native_policy(policy_path: Path, attachments_path: Path | None):
@@ -61,15 +57,12 @@ def load_native_policy(policy_path: Path, attachments_path: Path | None):
 
     policy = _load(policy_path, "policy")
     attachments = _load(attachments_path, "attachments") if attachments_path is not None else []
-    declared = []
-    if isinstance(attachments, dict):
-        declared = attachments.get("declaredFlows", [])
-        attachments = attachments.get("attachments", [])
     if not attachments:
         raise NetworkInputError(str(attachments_path or policy_path), "$",
                                 "no attachments: the policy attaches nothing, so there is nothing to prove "
                                 "(pass --attachments FILE)")
-    docs = native_documents(policy, attachments, declared)
+    docs = native_documents(policy, attachments)
     return fabrics_from_documents(docs, source_prefix=f"{policy_path.parent}/", synthetic_functions=False,
                                   names={"aws-cloudwan/core-network-policy.json": policy_path.name,
-                                         "attachments.json": attachments_path.name if attachments_path else "attachments"})
+                                         "attachments.json": attachments_path.name if attachments_path else "attachments"},
+                                  layers=("routing",))

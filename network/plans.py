@@ -51,7 +51,7 @@ READ = {
     "azure-native:network:HubVirtualNetworkConnection",
 }
 ATTACHMENT_TYPE = {"VpcAttachment": "vpc", "DxGatewayAttachment": "direct-connect-gateway",
-                   "SiteToSiteVpnAttachment": "site-to-site-vpn"}
+                   "SiteToSiteVpnAttachment": "vpn"}
 
 
 def _resources(plan: dict, source: str) -> list[dict]:

@@ -84,8 +84,8 @@ ATTACHMENT_FIELDS = frozenset({"name", "kind", "zone", "cloud", "region", "cidrs
                                "segment"})
 KINDS = {"tenant", "site", "external", "inspection", "intercloud", "function"}
 # Cloud WAN attachment types (attachment-policies condition `attachment-type`).
-ATTACHMENT_TYPES = {"vpc", "site-to-site-vpn", "connect", "direct-connect-gateway", "transit-gateway-route-table"}
-CONNECTION_TYPES = {"directconnect": "direct-connect-gateway", "vpn": "site-to-site-vpn", "lgwan": "site-to-site-vpn",
+ATTACHMENT_TYPES = {"vpc", "vpn", "connect", "direct-connect-gateway", "transit-gateway-route-table"}
+CONNECTION_TYPES = {"directconnect": "direct-connect-gateway", "vpn": "vpn", "lgwan": "vpn",
                     "expressroute": "expressroute"}
 
 

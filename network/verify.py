@@ -63,6 +63,8 @@ class Report:
     reverified: int = 0
     state: "VerifyState | None" = None
     unreachable_declared: list[tuple[str, str, str, int]] = field(default_factory=list)
+    layers: tuple[str, ...] = ("routing", "filtering", "effective")
+    routed_pairs: int = 0
 
     @property
     def ok(self) -> bool:
@@ -205,7 +207,7 @@ def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
     """Prove every invariant. With ``previous`` (the state of an earlier run) only tenants whose
     inputs changed — their rules, their declared flows, or a changed tenant their rules admit —
     are verified again, as long as routing, attachments and firewall are unchanged."""
-    report = Report(fabric.variant)
+    report = Report(fabric.variant, layers=fabric.layers)
     atts = fabric.attachments
     tenants = sorted(n for n, a in atts.items() if a["kind"] == "tenant")
     index = CidrIndex({n: a for n, a in atts.items() if a["kind"] in SOURCE_KINDS})
@@ -247,6 +249,9 @@ def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
         report.matrix.update(results[t].matrix)
         report.unreachable_declared.extend(results[t].unreachable_declared)
     report.unreachable_declared.sort()
+    if "effective" not in fabric.layers:   # routing only: say how much the routing connects
+        report.routed_pairs = sum(1 for t in tenants for s in atts if s != t and atts[s]["kind"] in SOURCE_KINDS
+                                  and fabric.route(s, t) is not None)
     report.state = VerifyState(fabric.global_key, global_violations, keys, results)
     report.reverified = len(todo)
     return report

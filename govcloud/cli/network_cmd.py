@@ -134,18 +134,25 @@ def verify_cmd(
     reports = [verify(f) for f in fabrics]
     if fmt == "json":
         console.print_json(json.dumps([{
-            "variant": r.variant, "ok": r.ok, "violations": [v.as_dict() for v in r.violations],
+            "variant": r.variant, "ok": r.ok, "layers": list(r.layers), "violations": [v.as_dict() for v in r.violations],
             "reachable": len(r.reachable), "matrix": {f"{a}->{b}": n for (a, b), n in sorted(r.matrix.items())},
             "unreachableDeclared": [list(d) for d in r.unreachable_declared],
         } for r in reports], ensure_ascii=False))
     else:
         zones = ["mynumber", "lgwan", "internet"]
         for r in reports:
-            console.print(f"[bold]{r.variant}[/]: {len(r.reachable)} reachable (source, tenant, port) triples, "
-                          f"{r.checked_tables} route tables", highlight=False)
+            if "effective" in r.layers:
+                console.print(f"[bold]{r.variant}[/]: {len(r.reachable)} reachable (source, tenant, port) triples, "
+                              f"{r.checked_tables} route tables", highlight=False)
+            else:
+                console.print(f"[bold]{r.variant}[/]: routing layer only (a policy holds no filters): "
+                              f"{r.routed_pairs} routed (source, tenant) pairs, {r.checked_tables} route tables",
+                              highlight=False)
             for inv in invariant_catalogue():
                 found = [v for v in r.violations if v.invariant == inv["id"]]
                 mark = "[green]ok[/]  " if not found else f"[red]FAIL[/] ({len(found)})"
+                if not found and not set(inv["layers"]) & set(r.layers):
+                    mark = "n/a "
                 console.print(f"  {mark} {inv['id']} \\[{', '.join(inv['layers'])}]: {inv['en']}", highlight=False)
             for v in r.violations:
                 console.print(f"\n[red]violation[/] {v.invariant} ({v.layer} layer): {v.message}", highlight=False)

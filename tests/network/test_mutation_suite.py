@@ -155,7 +155,7 @@ MUTATIONS = {
     "cw-policy-region-and-tag": (both(identify, to_mynumber(tag("kind", "tenant"), {"type": "region", "operator": "equals",
                                                                                     "value": "ap-northeast-3"},
                                                             logic="and")), INTERNET_TO_MYNUMBER),
-    "cw-policy-attachment-type": (to_mynumber({"type": "attachment-type", "operator": "equals", "value": "site-to-site-vpn"},
+    "cw-policy-attachment-type": (to_mynumber({"type": "attachment-type", "operator": "equals", "value": "vpn"},
                                               tag("segment", "internet"), logic="and"), INTERNET_TO_MYNUMBER),
     "cw-policy-association-by-tag": (both(lambda d: att(d, DENSHI)["tags"].update(route="mynumber"),
                                           lambda d: d[CW]["attachment-policies"].append(rule(
