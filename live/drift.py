@@ -121,12 +121,14 @@ def compiled_rules(resources: list[dict], own_cidr: str) -> tuple[list[dict], li
         if direction is None:
             continue
         i = r["inputs"]
-        if i.get("cidrIpv6") and not i.get("cidrIpv4"):
-            cidr = "0.0.0.0/0" if i["cidrIpv6"] == "::/0" else None
-        else:
-            cidr = i.get("cidrIpv4") or (own_cidr if i.get("referencedSecurityGroupId") else None)
+        # Both address families are modelled; a rule the model cannot place (a prefix list) is
+        # refused, never skipped.
+        cidr = i.get("cidrIpv4") or i.get("cidrIpv6") or (own_cidr if i.get("referencedSecurityGroupId") else None)
         if cidr is None:
-            continue
+            from govcloud.network.errors import Unsupported
+
+            raise Unsupported(r.get("urn", "live security group rule"), "prefixListId" if i.get("prefixListId") else "rule source",
+                              "$.inputs", "the rule's sources are not in the live read")
         proto = str(i.get("ipProtocol", "-1"))
         for port in _ports(i):
             rule = {"cidr": cidr, "protocol": "*" if proto == "-1" else proto, "port": port, "description": i.get("description", "")}
@@ -217,7 +219,13 @@ def drift(mgmt: Account, tenants: list[dict], compiled_dir: Path, network_accoun
         declared = [r for r in tenant["plan"]["deployment"]["resources"] if r.get("custom")]
         result.changes += diff_sg(name, sg_rules(declared), sg_rules(_with_ids(live.resources)))
         if name in live_filters:
-            groups, egress = compiled_rules(live.resources, filters[name]["cidr"])
+            from govcloud.network.errors import Unsupported
+
+            try:
+                groups, egress = compiled_rules(live.resources, filters[name]["cidr"])
+            except Unsupported as exc:
+                result.failures.append((name, CallFailure("ec2:DescribeSecurityGroupRules", "unsupported", str(exc))))
+                continue
             live_filters[name]["securityGroups"] = groups
             live_filters[name]["egress"] = egress
 
@@ -249,7 +257,13 @@ def drift(mgmt: Account, tenants: list[dict], compiled_dir: Path, network_accoun
                 if a["name"] in live_tags and a.get("cloud") == "aws":
                     a["tags"] = live_tags[a["name"]]
             (view / "attachments.json").write_text(json.dumps(attachments, sort_keys=True), encoding="utf-8")
-        result.reports = [verify(f) for f in load_fabrics(view)]
+        from govcloud.diagnostics import UsageError
+        from govcloud.network.errors import NetworkInputError, Unsupported
+
+        try:
+            result.reports = [verify(f) for f in load_fabrics(view)]
+        except (NetworkInputError, Unsupported) as exc:   # live state the proof cannot read: say so
+            raise UsageError(f"live state: {exc}") from None
     return result
 
 

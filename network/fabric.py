@@ -352,6 +352,17 @@ def fabrics_from_documents(docs: dict[str, object], digests: dict[str, str] | No
                            layers: tuple[str, ...] = ("routing", "filtering", "effective")) -> list[Fabric]:
     """The model from documents in the compiled files' shapes (name → parsed JSON), whoever wrote
     them: the compiler, the plan reader, the native-policy loader or the live readers."""
+    try:
+        return _fabrics_from_documents(docs, digests, source_prefix=source_prefix, filter_digests=filter_digests,
+                                       synthetic_functions=synthetic_functions, names=names, layers=layers)
+    except (TypeError, KeyError, AttributeError, IndexError, ValueError) as exc:
+        # A shape no reader check caught: still a diagnostic, never a traceback.
+        raise NetworkInputError(source_prefix.rstrip("/: ") or "input", "", f"malformed document: "
+                                f"{type(exc).__name__}: {exc}") from None
+
+
+def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, synthetic_functions, names,
+                            layers) -> list[Fabric]:
     from govcloud.network import readers
 
     digests = dict(digests or {})

@@ -112,8 +112,8 @@ def workspace_at(ws: Workspace, base: str) -> Iterator[Workspace]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def plan_inputs(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0,
-                reg: Registry | None = None) -> tuple[Intent, dict[str, dict], dict[str, object], dict[str, str]]:
+def plan_inputs(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0, reg: Registry | None = None,
+                quota_overrides: dict[str, int] | None = None) -> tuple[Intent, dict[str, dict], dict[str, object], dict[str, str]]:
     """Plan the `network` stack and every tenant stack (from the plan cache when unchanged).
     Returns the intent, the plans by stack, the compiled inventory and the configured attachment
     ids (Pulumi.network.yaml)."""
@@ -123,12 +123,12 @@ def plan_inputs(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0,
     from govcloud.stacks.program import network_inputs
 
     reg = reg or load_registry(ws)
-    intent, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), reg=reg)
+    intent, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), reg=reg, quota_overrides=quota_overrides)
     stacks = [("network", None), *((f"tenant-{n}", reg.tenants[n]) for n in sorted(reg.tenants))]
     with _tempfile.TemporaryDirectory(prefix="govcloud-verify-") as tmp:
         out = plan_dir or Path(tmp)
         run = planner.run_plans(ws, stacks, out, jobs=jobs or planner.default_jobs(),
-                                network=network_inputs(ws, reg))
+                                network=network_inputs(ws, reg, quota_overrides))
         if run.failed:
             raise UsageError(f"cannot plan {run.failed[0].stack} for verification: {run.failed[0].error}")
         plans = {r.stack: json.loads(r.path.read_text(encoding="utf-8")) for r in run.results}
@@ -142,13 +142,14 @@ def plan_inputs(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0,
     return intent, plans, compiled.files, configured
 
 
-def fabrics_from_plans(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0,
-                       reg: Registry | None = None) -> tuple[Intent, list[Fabric]]:
+def fabrics_from_plans(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0, reg: Registry | None = None,
+                       quota_overrides: dict[str, int] | None = None) -> tuple[Intent, list[Fabric]]:
     """What the plans deploy, read into the model. The compiled configuration supplies only the
     inventory (who serves which municipality, site prefixes, declared flows, the inter-cloud link)."""
     from govcloud.network.fabric import fabrics_from_documents
     from govcloud.network.plans import documents_from_plans
 
-    intent, plans, inventory, configured = plan_inputs(ws, plan_dir=plan_dir, jobs=jobs, reg=reg)
+    intent, plans, inventory, configured = plan_inputs(ws, plan_dir=plan_dir, jobs=jobs, reg=reg,
+                                                       quota_overrides=quota_overrides)
     docs = documents_from_plans(plans, inventory, configured)
     return intent, fabrics_from_documents(docs, source_prefix="plans: ")

@@ -34,6 +34,14 @@ def _list(obj: dict, key: str, source: str, path: str, default=None) -> list:
     return value
 
 
+def _strs(obj: dict, key: str, source: str, path: str, default=None) -> list[str]:
+    values = _list(obj, key, source, path, default)
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise NetworkInputError(source, f"{path}.{key}[{i}]", f"expected a string, got {type(v).__name__}")
+    return values
+
+
 def protocol(value, source: str, path: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise NetworkInputError(source, path, f"protocol must be a name, got {value!r}")
@@ -149,7 +157,8 @@ def read_declared(doc, source: str, attachments: dict) -> list[dict]:
         entry = {"source": need(f, "source", str, source, path), "destination": need(f, "destination", str, source, path),
                  "protocol": protocol(need(f, "protocol", str, source, path), source, f"{path}.protocol"),
                  "port": port(need(f, "port", (int, str), source, path), source, f"{path}.port"),
-                 "reason": f.get("reason", "declared"), "expectBlocked": bool(f.get("expectBlocked", False))}
+                 "reason": need(f, "reason", str, source, path) if "reason" in f else "declared",
+                 "expectBlocked": need(f, "expectBlocked", bool, source, path) if "expectBlocked" in f else False}
         for end in ("source", "destination"):
             if entry[end] not in attachments:
                 raise NetworkInputError(source, f"{path}.{end}", f"dangling reference: no attachment {entry[end]!r}")
@@ -263,6 +272,7 @@ def read_filters(doc, source: str, attachments: dict) -> dict[str, dict]:
             norm["securityGroups"] = groups
         if "nsgRules" in entry:
             norm["nsgRules"] = read_nsg_rules(_list(entry, "nsgRules", source, path), source, f"{path}.nsgRules")
+            norm["_inbound_denies"] = [r for r in norm["nsgRules"] if r["direction"] == "Inbound" and r["access"] == "Deny"]
         if "egress" in entry:
             egress = []
             for i, r in enumerate(_list(entry, "egress", source, path)):
@@ -401,7 +411,7 @@ def read_tgw(doc, attachments: dict, source: str):
             if target != BLACKHOLE and target not in attachments:
                 raise NetworkInputError(source, f"{rp}.target", f"dangling reference: no attachment {target!r}")
             table.add(_cidr(need(r, "destination", str, source, rp), source, f"{rp}.destination"), target, static=True)
-        for i, member in enumerate(_list(t, "propagations", source, tp, [])):
+        for i, member in enumerate(_strs(t, "propagations", source, tp, [])):
             if member not in attachments:
                 raise NetworkInputError(source, f"{tp}.propagations[{i}]", f"dangling reference: no attachment {member!r}")
             for cidr in attachments[member]["cidrs"]:
@@ -442,7 +452,7 @@ def read_vwan(doc, attachments: dict, source: str):
     for name, t in raw_tables.items():
         tp = f"$.hubRouteTables.{name}"
         only(t, {"labels", "routes", "propagations"}, source, tp)
-        labels[name] = set(_list(t, "labels", source, tp, []))
+        labels[name] = set(_strs(t, "labels", source, tp, []))
         table = Table(f"vwan:{name}")
         for i, r in enumerate(_list(t, "routes", source, tp, [])):
             rp = f"{tp}.routes[{i}]"
@@ -454,11 +464,11 @@ def read_vwan(doc, attachments: dict, source: str):
             hop = need(r, "nextHop", str, source, rp)
             if hop != BLACKHOLE and hop not in attachments:
                 raise NetworkInputError(source, f"{rp}.nextHop", f"dangling reference: no connection {hop!r}")
-            dests = [r["destination"]] if "destination" in r else _list(r, "destinations", source, rp)
+            dests = [r["destination"]] if "destination" in r else _strs(r, "destinations", source, rp)
             for j, d in enumerate(dests):
                 table.add(_cidr(d, source, f"{rp}.destinations[{j}]"), hop, static=True)
         propagations[name] = set()
-        for i, member in enumerate(_list(t, "propagations", source, tp, [])):
+        for i, member in enumerate(_strs(t, "propagations", source, tp, [])):
             if member not in attachments:
                 raise NetworkInputError(source, f"{tp}.propagations[{i}]", f"dangling reference: no connection {member!r}")
             propagations[name].add(member)
@@ -473,11 +483,11 @@ def read_vwan(doc, attachments: dict, source: str):
         if associated not in raw_tables:
             raise NetworkInputError(source, f"{cp}.associatedRouteTable", f"dangling reference: no route table {associated!r}")
         assoc[conn] = f"vwan:{associated}"
-        for i, t in enumerate(_list(c, "propagatedRouteTables", source, cp, [])):
+        for i, t in enumerate(_strs(c, "propagatedRouteTables", source, cp, [])):
             if t not in raw_tables:
                 raise NetworkInputError(source, f"{cp}.propagatedRouteTables[{i}]", f"dangling reference: no route table {t!r}")
             propagations[t].add(conn)
-        for label in _list(c, "propagatedLabels", source, cp, []):
+        for label in _strs(c, "propagatedLabels", source, cp, []):
             for t, carried in labels.items():
                 if label in carried:
                     propagations[t].add(conn)

@@ -82,8 +82,13 @@ def _rules(entry: dict) -> list[tuple[str, str, str, int | str, str, int | None]
             for p in candidate_ports(r["port"]):
                 out.append((f"security group {sg['name']} rule #{i}", r["cidr"], r["protocol"], p, r.get("description", ""),
                             None))
+    # A deny of everything (any source, protocol, port, destination) ends evaluation for all that
+    # follows it: rules behind it are never candidates (the default rules behind deny-all-inbound).
+    shadow = min((r["priority"] for r in entry.get("nsgRules", []) if r["direction"] == "Inbound" and r["access"] == "Deny"
+                  and r["protocol"] == "*" and "*" in r["ports"] and "*" in r["sources"] and "*" in r["destinations"]
+                  and r.get("sourcePortsAny", True)), default=None)
     for r in entry.get("nsgRules", []):
-        if r["direction"] != "Inbound" or r["access"] != "Allow":
+        if r["direction"] != "Inbound" or r["access"] != "Allow" or (shadow is not None and r["priority"] > shadow):
             continue
         for prefix in r["sources"]:
             cidr = SERVICE_TAGS.get(prefix, prefix)
@@ -127,13 +132,24 @@ def _nsg_decides(rules: list[dict], direction: str, src: str, dst: str, proto: s
     return None
 
 
+def _inbound_denies(entry: dict) -> list[dict]:
+    cached = entry.get("_inbound_denies")
+    if cached is None:
+        cached = entry["_inbound_denies"] = [r for r in entry["nsgRules"] if r["direction"] == "Inbound"
+                                             and r["access"] == "Deny"]
+    return cached
+
+
 def admits(entry: dict, src_cidr: str, dst_cidr: str, proto: str, port, upto: int | None = None) -> bool:
     """Does the destination's inbound filtering let this traffic in? With ``upto`` (the priority
     of the NSG allow rule a candidate comes from): does any rule before it deny all of it?"""
-    if "nsgRules" in entry and upto is not None:
-        earlier = [r for r in entry["nsgRules"] if r["direction"] == "Inbound" and r["priority"] < upto
-                   and r["access"] == "Deny"]
-        return _nsg_decides(earlier, "Inbound", src_cidr, dst_cidr, proto, port) is None
+    if "nsgRules" not in entry:
+        # security groups only: the candidate came from a rule that admits it (allow-only, any match)
+        return True
+    if upto is not None:
+        denies = _inbound_denies(entry)
+        earlier = [r for r in denies if r["priority"] < upto]
+        return not earlier or _nsg_decides(earlier, "Inbound", src_cidr, dst_cidr, proto, port) is None
     if "nsgRules" in entry:
         decided = _nsg_decides(entry["nsgRules"], "Inbound", src_cidr, dst_cidr, proto, port)
         if decided is None or decided["access"] != "Allow":
@@ -328,15 +344,19 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
     for name, a in atts.items():
         if a["kind"] in SOURCE_KINDS + ("intercloud",) and a["zone"] == MYNUMBER and name in fabric.associated:
             members.setdefault(fabric.associated[name], set()).add(name)
+    partners: dict[str, set[str]] = {}
+    for a, b in pairs:
+        partners.setdefault(b, set()).add(a)
+    mynumber_tenants = [t for t in tenants if atts[t]["zone"] == MYNUMBER]
     for table, sources in sorted(members.items()):
-        for t in tenants:
-            if atts[t]["zone"] != MYNUMBER:
+        for t in mynumber_tenants:
+            if len(sources) - (t in sources) == 0:
                 continue
-            others = sources - {t}
-            if not others or any((s, t) in pairs for s in others):
+            if any(p in sources and p != t for p in partners.get(t, ())):
                 continue
             path = fabric.route_from_table(table, t)
             if path is not None:
+                others = sources - {t}
                 example = min(others)
                 out.append(Violation("mynumber-isolation", "routing", example, t,
                                      f"mynumber sources in {table} ({', '.join(sorted(others)[:3])}"
@@ -361,6 +381,14 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
     return out
 
 
+def _internet_externals(fabric: Fabric) -> list[str]:
+    cached = fabric._cache.get("internet-externals")
+    if cached is None:
+        cached = fabric._cache["internet-externals"] = [n for n, a in fabric.attachments.items()
+                                                         if a["kind"] == "external" and a["zone"] == INTERNET]
+    return cached
+
+
 def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, declared_into: list) -> TenantResult:
     """Everything about one destination tenant: its own routes, its filters, what reaches it."""
     atts = fabric.attachments
@@ -374,7 +402,7 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
                     "mynumber-never-reaches-internet", "routing", t, "internet",
                     f"route table of mynumber tenant {t} sends {route['destination']} to {route['target']}",
                     (f"tenant {t}", f"VPC route {route['destination']} → {route['target']}", "internet")))
-        for ext in (n for n, a in atts.items() if a["kind"] == "external" and a["zone"] == INTERNET):
+        for ext in _internet_externals(fabric):
             path = fabric.route(t, ext)
             if path is not None and not path.inspected:
                 out.append(Violation("mynumber-never-reaches-internet", "routing", t, ext,
@@ -431,20 +459,21 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
                                      f"{src} (serving {', '.join(sorted(municipalities))}) reaches {t}, which serves none of them",
                                      reach.path))
     matrix = Counter((atts[r.source]["zone"], dst["zone"]) for r in reachable)
-    got = {(r.source, r.destination, r.protocol, r.port) for r in reachable}
+    by_key = {(r.source, r.destination, r.protocol, r.port): r for r in reachable}
+    got = set(by_key)
     # A declared flow that does not get through is a failure (an outage the proof must not hide),
     # unless the declaration says it is expected to be blocked; one that is, must not get through.
     blocked = []
     for d in declared_into:
         if d in fabric.expected_blocked:
             if d in got:
-                reach = next(r for r in reachable if (r.source, r.destination, r.protocol, r.port) == d)
+                reach = by_key[d]
                 out.append(Violation("declared-flows-get-through", "effective", d[0], t,
                                      f"{d[0]} reaches {t} on {d[2]}/{d[3]}, which is declared as expected to be blocked",
                                      reach.path))
             continue
-        if d in got and not next(r for r in reachable if (r.source, r.destination, r.protocol, r.port) == d).route.certain:
-            reach = next(r for r in reachable if (r.source, r.destination, r.protocol, r.port) == d)
+        if d in got and not by_key[d].route.certain:
+            reach = by_key[d]
             blocked.append(d)
             out.append(Violation("declared-flows-get-through", "effective", d[0], t,
                                  f"declared flow {d[0]} → {t} {d[2]}/{d[3]} may not get through: a route on the way "

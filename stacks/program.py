@@ -13,7 +13,7 @@ def stack_names(reg: Registry) -> list[str]:
     return ["foundation", "network", *(f"{TENANT_PREFIX}{name}" for name in sorted(reg.tenants))]
 
 
-def network_inputs(ws, reg: Registry | None = None) -> dict:
+def network_inputs(ws, reg: Registry | None = None, quota_overrides: dict[str, int] | None = None) -> dict:
     """What the network controller compiles for the stacks: the Cloud WAN policy for `network`
     and each tenant's security-group / NSG rules for `tenant-<name>`."""
     from govcloud.network.intent import site_name
@@ -21,7 +21,7 @@ def network_inputs(ws, reg: Registry | None = None) -> dict:
     from govcloud.tenants.registry import load_registry
 
     reg = reg or load_registry(ws)
-    _, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), reg=reg)
+    _, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), reg=reg, quota_overrides=quota_overrides)
     vwan = compiled.files["azure-vwan/virtual-wan.json"]
     tenants = {name: {**entry, "hubConnection": _with_labels(vwan, vwan["connections"].get(name))}
                for name, entry in compiled.files["tenants.json"].items()}

@@ -77,7 +77,7 @@ def _fabrics(compiled_dir: Optional[Path], quota: list[str], source: str = "comp
         return load_fabrics(compiled_dir), None
     if source == "plans":
         try:
-            intent, fabrics = pipeline.fabrics_from_plans(workspace())
+            intent, fabrics = pipeline.fabrics_from_plans(workspace(), quota_overrides=_quota_overrides(quota))
         except QuotaError as exc:
             raise UsageError(str(exc)) from None
         return fabrics, intent
