@@ -151,6 +151,10 @@ def admitted(entry, s, port) -> bool:
     rules += [{"priority": 65000, "access": "Allow", "sourceAddressPrefix": "VirtualNetwork", "destinationPortRange": "*"},
               {"priority": 65500, "access": "Deny", "sourceAddressPrefix": "*", "destinationPortRange": "*"}]
     for r in rules:
+        # VirtualNetwork is every connected network: allowing it admits anyone; a deny of it is not
+        # relied on (which networks the VNet's effective routes hold is not in the documents)
+        if r["access"] == "Deny" and r["sourceAddressPrefix"] == "VirtualNetwork":
+            continue
         if r["destinationPortRange"] in ("*", str(port)) and within(r["sourceAddressPrefix"], s):
             return r["access"] == "Allow"
     return False
