@@ -311,6 +311,8 @@ class CidrIndex:
 
 GLOBAL_FILES = ("attachments.json", "intercloud.json", "firewall.json", "aws-cloudwan/core-network-policy.json",
                 "aws-tgw/transit-gateway.json", "azure-vwan/virtual-wan.json")
+TARGET_FILES = {"aws-cloudwan": "aws-cloudwan/core-network-policy.json", "aws-tgw": "aws-tgw/transit-gateway.json",
+                "azure-vwan": "azure-vwan/virtual-wan.json"}
 REQUIRED_FILES = ("attachments.json", "tenants.json", "firewall.json", "intercloud.json", "declared-flows.json")
 
 
@@ -318,8 +320,10 @@ def _read(directory: Path, name: str, digests: dict | None = None, required: boo
     path = directory / name
     if not path.exists():
         if required:
-            raise NetworkInputError(str(path), "", f"missing: no compiled configuration without it (a compiled folder "
-                                                   f"holds {', '.join(REQUIRED_FILES)}); run govcloud network compile")
+            why = (f"manifest.json lists its target" if name in TARGET_FILES.values() else
+                   f"a compiled folder holds {', '.join(REQUIRED_FILES)}")
+            raise NetworkInputError(str(path), "", f"missing: no compiled configuration without it ({why}); "
+                                                   "run govcloud network compile")
         return None
     try:
         text = path.read_text(encoding="utf-8")
@@ -339,7 +343,15 @@ def load_fabrics(directory: Path) -> list[Fabric]:
     """One fabric per AWS routing target present (Cloud WAN, Transit Gateway), each joined with
     the Azure side when compiled. Every file a compiled folder must hold is required."""
     digests: dict[str, str] = {}
-    docs = {name: _read(directory, name, digests, required=name in REQUIRED_FILES)
+    manifest = _read(directory, "manifest.json")
+    targets = manifest.get("targets") if isinstance(manifest, dict) else None
+    if manifest is not None and (not isinstance(targets, list) or not all(t in TARGET_FILES for t in targets)):
+        raise NetworkInputError(str(directory / "manifest.json"), "$.targets",
+                                f"targets must be a list of {', '.join(TARGET_FILES)}")
+    # What the manifest says was compiled must be there: a missing policy file is an error, not a
+    # variant quietly left out.
+    wanted = {TARGET_FILES[t] for t in targets or []}
+    docs = {name: _read(directory, name, digests, required=name in REQUIRED_FILES or name in wanted)
             for name in REQUIRED_FILES + GLOBAL_FILES[3:]}
     prefix = str(directory).rstrip("/") + "/"
     return fabrics_from_documents(docs, digests, source_prefix=prefix,

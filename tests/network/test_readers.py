@@ -183,3 +183,11 @@ def test_lookup_matches_a_scan_of_every_route(routes, destination):
 def test_families_never_overlap():
     assert not overlaps("0.0.0.0/0", "::/0") and overlaps("*", "::/0") and overlaps("*", "10.0.0.0/8")
     assert span("::/0")[0] > span("0.0.0.0/0")[1]
+
+
+def test_a_policy_file_the_manifest_lists_must_be_there(run, tmp_path):
+    out = tmp_path / "c"
+    run("network", "compile", "--out", str(out), check=True)
+    (out / "aws-cloudwan" / "core-network-policy.json").unlink()
+    proc = run("network", "verify", "--compiled", str(out))
+    assert proc.returncode == 1 and "core-network-policy.json: missing" in proc.stderr and "manifest.json lists" in proc.stderr
