@@ -10,6 +10,12 @@ municipality is served by shared vendor tenants (8 vendors per system). Times in
 memory, and re-verification after one tenant changes: the whole pipeline again, with the
 verifier reusing the previous run's per-tenant results (and a full verification of the same
 change, which must agree).
+
+With ``--plans`` it also measures what `govcloud network verify` does by default: the network
+stack and every tenant stack are planned once into a scratch workspace's plan cache (timed, not
+part of the target), then a fresh process verifies the country from the cached plans (cold: new
+interpreter, intent + inventory + reading every plan + the plan reader + the verifier) and its peak
+memory is reported.
 """
 
 from __future__ import annotations
@@ -111,10 +117,88 @@ def pipeline(reg: Registry, out: Path, previous=None) -> dict:
             "violations": len(report.violations), "unreachable_declared": len(report.unreachable_declared)}
 
 
+def scratch_workspace(root: Path):
+    import shutil
+
+    from govcloud.workspace import Workspace
+
+    (root / "tenants").mkdir(parents=True, exist_ok=True)
+    for settings in REPO.glob("Pulumi*.yaml"):
+        shutil.copy(settings, root / settings.name)
+    return Workspace(root)
+
+
+def plan_country(reg: Registry, root: Path, jobs: int) -> dict:
+    from govcloud.stacks import planner
+    from govcloud.stacks.program import network_inputs
+
+    ws = scratch_workspace(root)
+    started = time.perf_counter()
+    network = network_inputs(ws, reg, QUOTAS)
+    stacks = [("network", None), *((f"tenant-{n}", reg.tenants[n]) for n in sorted(reg.tenants))]
+    run = planner.run_plans(ws, stacks, root / "plans", jobs=jobs, network=network)
+    if run.failed:
+        raise SystemExit(f"planning failed: {run.failed[0].stack}: {run.failed[0].error}")
+    return {"stacks": len(stacks), "plan_s": round(time.perf_counter() - started, 1),
+            "from_cache": sum(1 for r in run.results if r.cached)}
+
+
+def verify_from_plans(root: Path) -> dict:
+    """In this process: everything `network verify` does after the plans exist."""
+    from govcloud.network.fabric import fabrics_from_documents
+    from govcloud.network.plans import documents_from_plans, load_plans
+    from govcloud.stacks import planner
+
+    started = time.perf_counter()
+    reg = build_registry()
+    fixture = time.perf_counter() - started
+    t0 = time.perf_counter()
+    intent = build_intent(reg, [])
+    compiled = compile_network(intent, ("aws-cloudwan", "azure-vwan"), quota_overrides=QUOTAS)
+    t1 = time.perf_counter()
+    plans = load_plans(root / "plans")
+    t2 = time.perf_counter()
+    ws = scratch_workspace(root)
+    configured = json.loads(planner.read_stack_config(ws, "network").get("govcloud:attachmentIds", "{}"))
+    docs = documents_from_plans(plans, compiled.files, configured)
+    (fabric,) = fabrics_from_documents(docs)
+    t3 = time.perf_counter()
+    report = verify(fabric)
+    t4 = time.perf_counter()
+    return {"fixture_s": round(fixture, 2), "inventory_s": round(t1 - t0, 2), "read_plans_s": round(t2 - t1, 2),
+            "plan_reader_s": round(t3 - t2, 2), "verify_s": round(t4 - t3, 2), "total_s": round(t4 - t0, 2),
+            "plans": len(plans), "violations": len(report.violations), "reachable": len(report.reachable),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def plans_main(args) -> None:
+    import subprocess
+
+    reg = build_registry()
+    root = Path(args.plans_dir or tempfile.mkdtemp(prefix="govcloud-country-plans-"))
+    prep = plan_country(reg, root, args.jobs)
+    proc = subprocess.run([sys.executable, __file__, "--verify-plans", str(root)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    cold = json.loads(proc.stdout)
+    print(json.dumps({"planning (once, cached)": prep, "verify from cached plans (fresh process)": cold},
+                     indent=1, ensure_ascii=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--plans", action="store_true", help="plan the country once, then verify from the cached plans")
+    parser.add_argument("--plans-dir", help="keep the scratch workspace and plans here (reused: the cache)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--verify-plans", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.verify_plans:
+        print(json.dumps(verify_from_plans(Path(args.verify_plans))))
+        return
+    if args.plans:
+        plans_main(args)
+        return
     started = time.perf_counter()
     reg = build_registry()
     build_s = time.perf_counter() - started

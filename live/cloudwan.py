@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from govcloud.live.changes import Change, change_kind
 from govcloud.live.clients import Account, call, paginate
 
 HOME_REGION = "us-west-2"     # Network Manager's API lives in its home region
@@ -64,16 +65,12 @@ def _key(item: dict) -> str:
 
 def _diff_keyed(declared: dict, live: dict, where: str) -> list:
     """Items keyed by name or number: each one added, removed or changed."""
-    from govcloud.live.drift import Change, change_kind
-
     return [Change("routing", change_kind(declared.get(k), live.get(k)), f"{where} {k}",
                    _key(declared[k]) if k in declared else None, _key(live[k]) if k in live else None)
             for k in sorted(set(declared) | set(live)) if declared.get(k) != live.get(k)]
 
 
 def diff_cloudwan(declared: dict, live: dict):
-    from govcloud.live.drift import Change
-
     changes = _diff_keyed({s["name"]: s for s in declared.get("segments", [])},
                           {s["name"]: s for s in live.get("segments", [])}, "Cloud WAN segment")
     acts_a = {_key(a) for a in declared.get("segment-actions", [])}
@@ -86,8 +83,6 @@ def diff_cloudwan(declared: dict, live: dict):
 
 
 def diff_attachment_tags(declared: dict[str, dict], live: dict[str, dict]):
-    from govcloud.live.drift import Change
-
     changes = []
     for name in sorted(set(declared) & set(live)):
         if declared[name] != live[name]:

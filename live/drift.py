@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from govcloud.live.changes import Change, change_kind
 from govcloud.live.clients import Account, CallFailure
 from govcloud.live.cloudwan import (
     ROUTING_TAGS,
@@ -35,18 +36,6 @@ SG_RULE_TYPES = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "i
                  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress"}
 
 
-@dataclass(frozen=True)
-class Change:
-    layer: str          # routing (Transit Gateway) or filtering (security groups)
-    kind: str           # added, removed, changed
-    where: str
-    declared: str | None
-    live: str | None
-
-    def as_dict(self) -> dict:
-        return {"layer": self.layer, "kind": self.kind, "where": self.where, "declared": self.declared, "live": self.live}
-
-
 @dataclass
 class DriftResult:
     changes: list[Change] = field(default_factory=list)
@@ -58,10 +47,6 @@ class DriftResult:
     @property
     def breaks_invariants(self) -> bool:
         return any(not r.ok for r in self.reports)
-
-
-def change_kind(declared, live) -> str:
-    return "added" if declared is None else "removed" if live is None else "changed"
 
 
 # --- security groups ------------------------------------------------------------------------------
@@ -121,12 +106,14 @@ def compiled_rules(resources: list[dict], own_cidr: str) -> tuple[list[dict], li
         if direction is None:
             continue
         i = r["inputs"]
-        if i.get("cidrIpv6") and not i.get("cidrIpv4"):
-            cidr = "0.0.0.0/0" if i["cidrIpv6"] == "::/0" else None
-        else:
-            cidr = i.get("cidrIpv4") or (own_cidr if i.get("referencedSecurityGroupId") else None)
+        # Both address families are modelled; a rule the model cannot place (a prefix list) is
+        # refused, never skipped.
+        cidr = i.get("cidrIpv4") or i.get("cidrIpv6") or (own_cidr if i.get("referencedSecurityGroupId") else None)
         if cidr is None:
-            continue
+            from govcloud.network.errors import Unsupported
+
+            raise Unsupported(r.get("urn", "live security group rule"), "prefixListId" if i.get("prefixListId") else "rule source",
+                              "$.inputs", "the rule's sources are not in the live read")
         proto = str(i.get("ipProtocol", "-1"))
         for port in _ports(i):
             rule = {"cidr": cidr, "protocol": "*" if proto == "-1" else proto, "port": port, "description": i.get("description", "")}
@@ -217,7 +204,13 @@ def drift(mgmt: Account, tenants: list[dict], compiled_dir: Path, network_accoun
         declared = [r for r in tenant["plan"]["deployment"]["resources"] if r.get("custom")]
         result.changes += diff_sg(name, sg_rules(declared), sg_rules(_with_ids(live.resources)))
         if name in live_filters:
-            groups, egress = compiled_rules(live.resources, filters[name]["cidr"])
+            from govcloud.network.errors import Unsupported
+
+            try:
+                groups, egress = compiled_rules(live.resources, filters[name]["cidr"])
+            except Unsupported as exc:
+                result.failures.append((name, CallFailure("ec2:DescribeSecurityGroupRules", "unsupported", str(exc))))
+                continue
             live_filters[name]["securityGroups"] = groups
             live_filters[name]["egress"] = egress
 
@@ -243,13 +236,20 @@ def drift(mgmt: Account, tenants: list[dict], compiled_dir: Path, network_accoun
                     (view / target).write_text(json.dumps(live_routing[target], sort_keys=True), encoding="utf-8")
                 else:   # not deployed: the compiled alternative must not be verified as if it ran
                     shutil.rmtree((view / target).parent, ignore_errors=True)
+                    _drop_target(view, target)
         if live_tags:
             attachments = json.loads((view / "attachments.json").read_text(encoding="utf-8"))
             for a in attachments:
                 if a["name"] in live_tags and a.get("cloud") == "aws":
                     a["tags"] = live_tags[a["name"]]
             (view / "attachments.json").write_text(json.dumps(attachments, sort_keys=True), encoding="utf-8")
-        result.reports = [verify(f) for f in load_fabrics(view)]
+        from govcloud.diagnostics import UsageError
+        from govcloud.network.errors import NetworkInputError, Unsupported
+
+        try:
+            result.reports = [verify(f) for f in load_fabrics(view)]
+        except (NetworkInputError, Unsupported) as exc:   # live state the proof cannot read: say so
+            raise UsageError(f"live state: {exc}") from None
     return result
 
 
@@ -288,3 +288,15 @@ def _with_ids(resources: list[dict]) -> list[dict]:
             r = {**r, "id": r["urn"].rsplit("/", 1)[-1]}
         out.append(r)
     return out
+
+
+def _drop_target(view: Path, target_file: str) -> None:
+    """Remove a routing target from the view's manifest too: the loader requires every listed
+    target's file (a missing file is an error, never a skipped variant)."""
+    from govcloud.network.fabric import TARGET_FILES
+
+    manifest_path = view / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    dropped = {name for name, path in TARGET_FILES.items() if path == target_file}
+    manifest["targets"] = [t for t in manifest.get("targets", []) if t not in dropped]
+    manifest_path.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")

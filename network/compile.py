@@ -247,21 +247,40 @@ def compile_vwan(intent: Intent, zones: list[str]) -> dict:
             propagate = [f"rt-{a.zone}-branches", f"rt-{INSPECTION}"] + ([] if a.zone in ISOLATED_ZONES else [f"rt-{a.zone}"])
             connections[a.name] = {"associatedRouteTable": f"rt-{a.zone}", "propagatedRouteTables": propagate}
         else:
+            # Branches of an isolated zone do not propagate into its tenants' table either: the
+            # static routes of declared flows are the only way in (mynumber-isolation).
             connections[a.name] = {"associatedRouteTable": f"rt-{a.zone}-branches",
-                                   "propagatedRouteTables": [f"rt-{a.zone}", f"rt-{INSPECTION}"]}
+                                   "propagatedRouteTables": ([] if a.zone in ISOLATED_ZONES else [f"rt-{a.zone}"])
+                                   + [f"rt-{INSPECTION}"]}
     for z in zones:
         connections[intercloud_name("azure", z)] = {"associatedRouteTable": f"rt-{z}-branches",
-                                                    "propagatedRouteTables": [f"rt-{z}", f"rt-{INSPECTION}"]}
+                                                    "propagatedRouteTables": ([] if z in ISOLATED_ZONES else [f"rt-{z}"])
+                                                    + [f"rt-{INSPECTION}"]}
     connections[inspection_name("azure")] = {"associatedRouteTable": f"rt-{INSPECTION}", "propagatedRouteTables": []}
     for name, conn in connections.items():
         for table in conn["propagatedRouteTables"]:
             tables[table]["propagations"].append(name)
-    for zone, routes in _isolated_routes(intent, "azure").items():
-        for cidr, target in routes.items():
-            # Tenants and branches (sites, the inter-cloud link) sit in different tables; a declared
-            # flow may start from either.
-            for table in (f"rt-{zone}", f"rt-{zone}-branches"):
-                tables[table]["routes"].setdefault(cidr, target)
+    # Inside an isolated zone each declared flow gets exactly two static routes: towards the
+    # destination in the table the request starts from, and towards the source in the table the
+    # reply starts from. Tenant VNets look up rt-<zone>; sites and everything arriving over the
+    # inter-cloud link look up rt-<zone>-branches. (Routes in both tables for both ends let every
+    # tenant of the zone route to every other tenant with a declared flow anywhere: the verifier's
+    # mynumber-isolation invariant showed it.)
+    def origin_table(a: Attachment) -> str:
+        return f"rt-{a.zone}" if a.cloud == "azure" and a.kind == "tenant" else f"rt-{a.zone}-branches"
+
+    def azure_target(a: Attachment) -> str:
+        return a.name if a.cloud == "azure" else intercloud_name("azure", a.zone)
+
+    for f in intent.flows:
+        src, dst = intent.attachments[f.source], intent.attachments[f.destination]
+        if src.zone != dst.zone or dst.zone not in ISOLATED_ZONES or f.via_inspection or "azure" not in (src.cloud, dst.cloud):
+            continue
+        for start, end in ((src, dst), (dst, src)):
+            if start.cloud == "aws" and end.cloud == "aws":
+                continue
+            for cidr in end.cidrs:
+                tables[origin_table(start)]["routes"].setdefault(cidr, azure_target(end))
     for f in intent.flows:
         if f.via_inspection:
             src, dst = intent.attachments[f.source], intent.attachments[f.destination]

@@ -4,6 +4,7 @@ The file effects (reading the workspace, writing compiled files) live here, at t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import subprocess
 import tempfile
@@ -35,18 +36,52 @@ def compile_workspace(ws: Workspace, targets: tuple[str, ...] = TARGETS, *,
     return intent, compile_network(intent, targets, quota_overrides=quota_overrides)
 
 
+MANIFEST = "manifest.json"
+OWNER_MARK = ".govcloud-network-compile"
+# What the compiler can write: a folder holding only these (an older compile, before the mark) is adopted.
+KNOWN_FILES = frozenset({"attachments.json", "tenants.json", "firewall.json", "intercloud.json", "declared-flows.json",
+                         MANIFEST, "aws-cloudwan/core-network-policy.json", "aws-tgw/transit-gateway.json",
+                         "azure-vwan/virtual-wan.json"})
+
+
 def write_compiled(out_dir: Path, compiled: Compiled) -> list[Path]:
+    """Write the compiled files into ``out_dir``, which must be empty, missing, or a folder this
+    command made earlier (it carries OWNER_MARK listing what it wrote). Only files listed there
+    are ever replaced or removed: nothing of anyone else's is touched."""
     rendered = compiled.render()
+    mark = out_dir / OWNER_MARK
+    previous: list[str] = []
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise UsageError(f"{out_dir} is not a folder")
+        if mark.exists():
+            try:
+                previous = json.loads(mark.read_text(encoding="utf-8"))["files"]
+                previous = [p for p in previous if p in KNOWN_FILES]
+                if not isinstance(previous, list) or not all(isinstance(p, str) for p in previous):
+                    raise ValueError
+            except (ValueError, KeyError, TypeError):
+                raise UsageError(f"{mark} is damaged: remove the folder or pass another --out") from None
+        elif any(str(p.relative_to(out_dir)) not in KNOWN_FILES for p in out_dir.rglob("*") if not p.is_dir()):
+            raise UsageError(f"refusing to write into {out_dir}: it holds files govcloud network compile did not "
+                             f"create (no {OWNER_MARK}); pass an empty or new folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previous = sorted(set(previous) | {str(p.relative_to(out_dir)) for p in out_dir.rglob("*.json")
+                                       if str(p.relative_to(out_dir)) in KNOWN_FILES})
+    atomic_write(mark, json.dumps({"files": sorted(set(previous) | set(rendered))}, indent=1) + "\n")
     written = []
     for name, text in rendered.items():
         path = out_dir / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             atomic_write(path, text)
         written.append(path)
-    # A target compiled earlier but not now must not linger to be verified by mistake.
-    for old in out_dir.rglob("*.json"):
-        if str(old.relative_to(out_dir)) not in rendered:
-            old.unlink()
+    # A target compiled earlier but not now must not linger to be verified by mistake; only our own.
+    for old in previous:
+        if old not in rendered:
+            target = out_dir / old
+            if target.is_file() and target.resolve().is_relative_to(out_dir.resolve()):
+                target.unlink()
+    atomic_write(mark, json.dumps({"files": sorted(rendered)}, indent=1) + "\n")
     return written
 
 
@@ -75,3 +110,46 @@ def workspace_at(ws: Workspace, base: str) -> Iterator[Workspace]:
         yield Workspace(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def plan_inputs(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0, reg: Registry | None = None,
+                quota_overrides: dict[str, int] | None = None) -> tuple[Intent, dict[str, dict], dict[str, object], dict[str, str]]:
+    """Plan the `network` stack and every tenant stack (from the plan cache when unchanged).
+    Returns the intent, the plans by stack, the compiled inventory and the configured attachment
+    ids (Pulumi.network.yaml)."""
+    import tempfile as _tempfile
+
+    from govcloud.stacks import planner
+    from govcloud.stacks.program import network_inputs
+
+    reg = reg or load_registry(ws)
+    intent, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), reg=reg, quota_overrides=quota_overrides)
+    stacks = [("network", None), *((f"tenant-{n}", reg.tenants[n]) for n in sorted(reg.tenants))]
+    with _tempfile.TemporaryDirectory(prefix="govcloud-verify-") as tmp:
+        out = plan_dir or Path(tmp)
+        run = planner.run_plans(ws, stacks, out, jobs=jobs or planner.default_jobs(),
+                                network=network_inputs(ws, reg, quota_overrides))
+        if run.failed:
+            raise UsageError(f"cannot plan {run.failed[0].stack} for verification: {run.failed[0].error}")
+        plans = {r.stack: json.loads(r.path.read_text(encoding="utf-8")) for r in run.results}
+    raw_ids = planner.read_stack_config(ws, "network").get("govcloud:attachmentIds", "{}")
+    try:
+        configured = json.loads(raw_ids)
+        if not isinstance(configured, dict):
+            raise ValueError
+    except ValueError:
+        raise UsageError("Pulumi.network.yaml: govcloud:attachmentIds must map attachment names to ids") from None
+    return intent, plans, compiled.files, configured
+
+
+def fabrics_from_plans(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0, reg: Registry | None = None,
+                       quota_overrides: dict[str, int] | None = None) -> tuple[Intent, list[Fabric]]:
+    """What the plans deploy, read into the model. The compiled configuration supplies only the
+    inventory (who serves which municipality, site prefixes, declared flows, the inter-cloud link)."""
+    from govcloud.network.fabric import fabrics_from_documents
+    from govcloud.network.plans import documents_from_plans
+
+    intent, plans, inventory, configured = plan_inputs(ws, plan_dir=plan_dir, jobs=jobs, reg=reg,
+                                                       quota_overrides=quota_overrides)
+    docs = documents_from_plans(plans, inventory, configured)
+    return intent, fabrics_from_documents(docs, source_prefix="plans: ")

@@ -16,8 +16,9 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from govcloud.network.cidr import is_internet, overlaps, span
-from govcloud.network.fabric import CidrIndex, Fabric, Path_
+from govcloud.network.cidr import contains, is_internet, overlaps, span
+from govcloud.network.fabric import CidrIndex, Fabric, Path_, _port_covers, _port_overlaps, _proto_ok
+from govcloud.network.readers import SERVICE_TAGS, candidate_ports
 
 MYNUMBER, INTERNET = "mynumber", "internet"
 SOURCE_KINDS = ("tenant", "site", "external")
@@ -62,36 +63,136 @@ class Report:
     reverified: int = 0
     state: "VerifyState | None" = None
     unreachable_declared: list[tuple[str, str, str, int]] = field(default_factory=list)
+    layers: tuple[str, ...] = ("routing", "filtering", "effective")
+    routed_pairs: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.violations
 
 
-def _rules(entry: dict) -> list[tuple[str, str, str, int | str, str]]:
-    """(group, source cidr, protocol, port, description) for every inbound rule of a tenant."""
+def _rules(entry: dict) -> list[tuple[str, str, str, int | str, str, int | None]]:
+    """(group, source cidr, protocol, port, description) for every inbound rule that allows
+    something: the candidates. Security groups only allow ("Security group rules are always
+    permissive; you can't create rules that deny access", Amazon VPC); an NSG allow rule counts
+    only where no rule before it decides otherwise (see ``admits``)."""
     out = []
     for sg in entry.get("securityGroups", []):
         for i, r in enumerate(sg.get("ingress", [])):
-            out.append((f"security group {sg['name']} rule #{i}", r["cidr"], r.get("protocol", "tcp"), r.get("port", "*"),
-                        r.get("description", "")))
+            for p in candidate_ports(r["port"]):
+                out.append((f"security group {sg['name']} rule #{i}", r["cidr"], r["protocol"], p, r.get("description", ""),
+                            None))
+    # A deny of everything (any source, protocol, port, destination) ends evaluation for all that
+    # follows it: rules behind it are never candidates (the default rules behind deny-all-inbound).
+    shadow = min((r["priority"] for r in entry.get("nsgRules", []) if r["direction"] == "Inbound" and r["access"] == "Deny"
+                  and r["protocol"] == "*" and "*" in r["ports"] and "*" in r["sources"] and "*" in r["destinations"]
+                  and r.get("sourcePortsAny", True)), default=None)
     for r in entry.get("nsgRules", []):
-        if r.get("direction", "Inbound") != "Inbound" or r.get("access") != "Allow":
+        if r["direction"] != "Inbound" or r["access"] != "Allow" or (shadow is not None and r["priority"] > shadow):
             continue
-        for prefix in r.get("sourceAddressPrefixes", []):
-            port = r.get("destinationPortRange", "*")
-            out.append((f"NSG rule {r['name']} (priority {r.get('priority')})", prefix, r.get("protocol", "*").lower(),
-                        int(port) if str(port).isdigit() else "*", r.get("description", "")))
+        for prefix in r["sources"]:
+            cidr = SERVICE_TAGS.get(prefix, prefix)
+            for rp in r["ports"]:
+                for p in candidate_ports(rp):
+                    out.append((f"NSG rule {r['name']} (priority {r['priority']})", cidr, r["protocol"], p,
+                                r.get("description", ""), r["priority"]))
     return out
 
 
-def _egress_allows(entry: dict, dst_cidr: str, protocol: str, port) -> bool:
-    for r in entry.get("egress", []):
-        if r.get("protocol", "*") not in (protocol, "*", "-1") or r.get("port", "*") not in (port, "*"):
+def _nsg_source_covers(prefix: str, cidr: str, allow: bool) -> bool:
+    """Does an NSG address prefix (or service tag) match the traffic of ``cidr``? Allow rules are
+    read generously and deny rules strictly, so the least safe reading always counts."""
+    if prefix == "*":
+        return True
+    if prefix == "VirtualNetwork":
+        return allow            # every connected network: admits anything, proves no deny
+    if prefix == "Internet":
+        return is_internet(cidr) if not allow else True
+    return overlaps(prefix, cidr) if allow else contains(prefix, cidr)
+
+
+def _nsg_decides(rules: list[dict], direction: str, src: str, dst: str, proto: str, port) -> dict | None:
+    """The first rule, in priority order, that decides this traffic (Azure: "Once traffic
+    matches a rule, processing stops"). A deny decides only traffic it fully covers; an allow
+    decides as soon as it could match any part of it."""
+    for r in rules:
+        if r["direction"] != direction:
             continue
-        if overlaps(r["cidr"], dst_cidr):
+        allow = r["access"] == "Allow"
+        if allow:
+            if not _proto_ok(r["protocol"], proto) or not any(_port_overlaps(p, port) for p in r["ports"]):
+                continue
+        else:
+            if r["protocol"] not in ("*", proto) or not any(_port_covers(p, port) for p in r["ports"]) \
+                    or not r.get("sourcePortsAny", True):
+                continue
+        if any(_nsg_source_covers(s, src, allow) for s in r["sources"]) and \
+                any(_nsg_source_covers(d, dst, allow) for d in r["destinations"]):
+            return r
+    return None
+
+
+def _inbound_denies(entry: dict) -> list[dict]:
+    cached = entry.get("_inbound_denies")
+    if cached is None:
+        cached = entry["_inbound_denies"] = [r for r in entry["nsgRules"] if r["direction"] == "Inbound"
+                                             and r["access"] == "Deny"]
+    return cached
+
+
+def admits(entry: dict, src_cidr: str, dst_cidr: str, proto: str, port, upto: int | None = None) -> bool:
+    """Does the destination's inbound filtering let this traffic in? With ``upto`` (the priority
+    of the NSG allow rule a candidate comes from): does any rule before it deny all of it?"""
+    if "nsgRules" not in entry:
+        # security groups only: the candidate came from a rule that admits it (allow-only, any match)
+        return True
+    if upto is not None:
+        denies = _inbound_denies(entry)
+        earlier = [r for r in denies if r["priority"] < upto]
+        return not earlier or _nsg_decides(earlier, "Inbound", src_cidr, dst_cidr, proto, port) is None
+    if "nsgRules" in entry:
+        decided = _nsg_decides(entry["nsgRules"], "Inbound", src_cidr, dst_cidr, proto, port)
+        if decided is None or decided["access"] != "Allow":
+            return False
+        if "securityGroups" not in entry:
             return True
+    for sg in entry.get("securityGroups", []):
+        for r in sg["ingress"]:
+            if _proto_ok(r["protocol"], proto) and _port_overlaps(r["port"], port) and overlaps(r["cidr"], src_cidr):
+                return True
     return False
+
+
+def _egress_allows(entry: dict, dst_cidr: str, protocol: str, port, own_cidr: str = "*") -> bool:
+    if "egress" in entry:
+        for r in entry["egress"]:
+            if not _proto_ok(r["protocol"], protocol) or not _port_overlaps(r["port"], port):
+                continue
+            if overlaps(r["cidr"], dst_cidr):
+                return True
+        return False
+    if "nsgRules" in entry:
+        decided = _nsg_decides(entry["nsgRules"], "Outbound", own_cidr, dst_cidr, protocol, port)
+        return decided is not None and decided["access"] == "Allow"
+    return True  # no egress filtering read for this tenant: everything leaves (least safe)
+
+
+def _internet_egress(entry: dict) -> str | None:
+    """What lets a tenant send to the internet, if anything."""
+    for r in entry.get("egress", []):
+        if is_internet(r["cidr"]):
+            return f"egress rule {r['cidr']} {r['protocol']}/{r['port']}"
+    if "egress" not in entry and "nsgRules" in entry:
+        for r in entry["nsgRules"]:
+            if r["direction"] != "Outbound":
+                continue
+            public = any(d in ("*", "Internet") or (d != "VirtualNetwork" and is_internet(d)) for d in r["destinations"])
+            if r["access"] == "Allow" and public:
+                return f"NSG rule {r['name']} (priority {r['priority']}) allows outbound to {', '.join(r['destinations'])}"
+            if r["access"] == "Deny" and r["protocol"] == "*" and "*" in r["ports"] and \
+                    any(d in ("*", "Internet") for d in r["destinations"]):
+                return None
+    return None
 
 
 @dataclass
@@ -122,7 +223,7 @@ def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
     """Prove every invariant. With ``previous`` (the state of an earlier run) only tenants whose
     inputs changed — their rules, their declared flows, or a changed tenant their rules admit —
     are verified again, as long as routing, attachments and firewall are unchanged."""
-    report = Report(fabric.variant)
+    report = Report(fabric.variant, layers=fabric.layers)
     atts = fabric.attachments
     tenants = sorted(n for n, a in atts.items() if a["kind"] == "tenant")
     index = CidrIndex({n: a for n, a in atts.items() if a["kind"] in SOURCE_KINDS})
@@ -142,7 +243,7 @@ def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
         for t in tenants:
             if t in todo or not spans:
                 continue
-            for _, cidr, _, _, _ in _rules(fabric.filters.get(t, {})):
+            for _, cidr, _, _, _, _ in _rules(fabric.filters.get(t, {})):
                 lo, hi = span(cidr)
                 if any(lo <= b and a <= hi for a, b in spans):
                     todo.add(t)
@@ -164,6 +265,9 @@ def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
         report.matrix.update(results[t].matrix)
         report.unreachable_declared.extend(results[t].unreachable_declared)
     report.unreachable_declared.sort()
+    if "effective" not in fabric.layers:   # routing only: say how much the routing connects
+        report.routed_pairs = sum(1 for t in tenants for s in atts if s != t and atts[s]["kind"] in SOURCE_KINDS
+                                  and fabric.route(s, t) is not None)
     report.state = VerifyState(fabric.global_key, global_violations, keys, results)
     report.reverified = len(todo)
     return report
@@ -173,6 +277,9 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
     """Zone invariants at the routing layer, once per (route table, source zone)."""
     atts = fabric.attachments
     out: list[Violation] = []
+    for name, why in fabric.unattached:
+        out.append(Violation("every-attachment-attached", "routing", name, name,
+                             f"attachment {name} is not attached to the WAN: {why}", (f"{name}", why)))
     groups: dict[tuple[str, str], str] = {}
     for name in sorted(atts):
         a = atts[name]
@@ -197,17 +304,65 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                         f"internet-zone sources route to mynumber tenant {t} directly", hops))
                 continue
             if zone == INTERNET:
-                # Through inspection only what the firewall passes gets in; each must be an exception.
-                for rule in fabric.firewall.get("rules", []):
-                    if not any(overlaps(d, dst["cidrs"][0]) for d in rule["destinations"]):
-                        continue
-                    for src in {s for c in rule["sources"] for s in index.admitted(c)}:
-                        key = (src, t, rule["protocol"], rule["port"])
-                        if atts[src]["zone"] == INTERNET and key not in exceptions:
-                            out.append(Violation(
-                                "internet-never-reaches-mynumber", "routing", src, t,
-                                f"inspection rule {rule['id']} passes {src} to mynumber tenant {t} "
-                                f"{rule['protocol']}/{rule['port']} without a declared exception", hops))
+                # Through inspection only what every firewall on the path passes gets in; each must
+                # be an exception. Candidates: the pass rules of those firewalls, then the whole
+                # ordered evaluation for each candidate (a drop in front of a pass stops it).
+                firewalls = [fabric.firewall_for(f) for f in path.functions]
+                if any(fw is None or fw.default == "pass" for fw in firewalls):
+                    why = "a network function on the path has no firewall modelled" if None in firewalls \
+                        else "the firewall's default action passes traffic"
+                    out.append(Violation("internet-never-reaches-mynumber", "routing", example, t,
+                                         f"internet-zone sources in {table} reach mynumber tenant {t} through "
+                                         f"inspection: {why}", hops))
+                    continue
+                for fw in firewalls:
+                    for rule in fw.rules:
+                        if rule["action"] != "pass" or not any(overlaps(d, c) for d in rule["destinations"] for c in dst["cidrs"]):
+                            continue
+                        for src in {s for c in rule["sources"] for s in index.admitted(c)}:
+                            if atts[src]["zone"] != INTERNET or fabric.associated.get(src) != table:
+                                continue
+                            for p in candidate_ports(rule["port"]):
+                                key = (src, t, rule["protocol"], p)
+                                if key in exceptions:
+                                    continue
+                                if fabric.firewall_passes(atts[src]["cidrs"][0], dst["cidrs"][0], rule["protocol"], p, path):
+                                    out.append(Violation(
+                                        "internet-never-reaches-mynumber", "routing", src, t,
+                                        f"inspection rule {rule['id']} passes {src} to mynumber tenant {t} "
+                                        f"{rule['protocol']}/{p} without a declared exception", hops))
+    # Isolation inside the mynumber zone (the zone isolates attachments: "routes only per declared
+    # flow"): a table that mynumber sources use routes to a mynumber tenant only if one of those
+    # sources has a declared flow with it, in either direction (replies need the route too).
+    pairs = {(k[0], k[1]) for k in fabric.declared} | {(k[1], k[0]) for k in fabric.declared}
+    # The inter-cloud link carries the other cloud's sources: it stands for them.
+    for x, y, _, _ in fabric.declared:
+        if x in atts and y in atts and atts[x]["cloud"] != atts[y]["cloud"]:
+            pairs.add((f"intercloud-{atts[y]['cloud']}-{atts[y]['zone']}", y))
+            pairs.add((f"intercloud-{atts[x]['cloud']}-{atts[x]['zone']}", x))
+    members: dict[str, set[str]] = {}
+    for name, a in atts.items():
+        if a["kind"] in SOURCE_KINDS + ("intercloud",) and a["zone"] == MYNUMBER and name in fabric.associated:
+            members.setdefault(fabric.associated[name], set()).add(name)
+    partners: dict[str, set[str]] = {}
+    for a, b in pairs:
+        partners.setdefault(b, set()).add(a)
+    mynumber_tenants = [t for t in tenants if atts[t]["zone"] == MYNUMBER]
+    for table, sources in sorted(members.items()):
+        for t in mynumber_tenants:
+            if len(sources) - (t in sources) == 0:
+                continue
+            if any(p in sources and p != t for p in partners.get(t, ())):
+                continue
+            path = fabric.route_from_table(table, t)
+            if path is not None:
+                others = sources - {t}
+                example = min(others)
+                out.append(Violation("mynumber-isolation", "routing", example, t,
+                                     f"mynumber sources in {table} ({', '.join(sorted(others)[:3])}"
+                                     f"{', …' if len(others) > 3 else ''}) route to mynumber tenant {t}, "
+                                     "and none of them has a declared flow with it",
+                                     (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
     # The other direction: a table that mynumber tenants use must not route to an internet-zone site
     # or tenant (externals are judged per tenant, in _verify_tenant) except through inspection.
     mynumber_tables: dict[str, str] = {}
@@ -226,6 +381,14 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
     return out
 
 
+def _internet_externals(fabric: Fabric) -> list[str]:
+    cached = fabric._cache.get("internet-externals")
+    if cached is None:
+        cached = fabric._cache["internet-externals"] = [n for n, a in fabric.attachments.items()
+                                                         if a["kind"] == "external" and a["zone"] == INTERNET]
+    return cached
+
+
 def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, declared_into: list) -> TenantResult:
     """Everything about one destination tenant: its own routes, its filters, what reaches it."""
     atts = fabric.attachments
@@ -234,35 +397,37 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
     reachable: list[Reach] = []
     if dst["zone"] == MYNUMBER:
         for route in entry.get("routes", []):
-            if route.get("target") in ("internet-gateway", "nat-gateway", "Internet"):
+            if route.get("leads") == "internet":
                 out.append(Violation(
                     "mynumber-never-reaches-internet", "routing", t, "internet",
                     f"route table of mynumber tenant {t} sends {route['destination']} to {route['target']}",
                     (f"tenant {t}", f"VPC route {route['destination']} → {route['target']}", "internet")))
-        for ext in (n for n, a in atts.items() if a["kind"] == "external" and a["zone"] == INTERNET):
+        for ext in _internet_externals(fabric):
             path = fabric.route(t, ext)
             if path is not None and not path.inspected:
                 out.append(Violation("mynumber-never-reaches-internet", "routing", t, ext,
                                      f"mynumber tenant {t} routes to internet source {ext}", tuple(path.hops)))
         # filtering layer on its own
-        for group, cidr, proto, port, _ in _rules(entry):
+        for group, cidr, proto, port, _, upto in _rules(entry):
             where = (f"{group}: {cidr} {proto}/{port}", f"tenant {t}")
+            if not admits(entry, cidr if cidr not in ("Internet",) else "0.0.0.0/0", dst["cidrs"][0], proto, port, upto):
+                continue
             if is_internet(cidr):
                 out.append(Violation("internet-never-reaches-mynumber", "filtering", cidr, t,
                                      f"{group} of mynumber tenant {t} admits {cidr} (the internet)", where))
                 continue
             for src in index.admitted(cidr):
-                if atts[src]["zone"] == INTERNET and (src, t, proto, port) not in exceptions:
+                if atts[src]["zone"] == INTERNET and (src, t, proto, port) not in exceptions \
+                        and admits(entry, atts[src]["cidrs"][0], dst["cidrs"][0], proto, port, upto):
                     out.append(Violation("internet-never-reaches-mynumber", "filtering", src, t,
                                          f"{group} of mynumber tenant {t} admits internet-zone {src} ({cidr} {proto}/{port})", where))
-        for r in entry.get("egress", []):
-            if is_internet(r["cidr"]):
-                out.append(Violation("mynumber-never-reaches-internet", "filtering", t, r["cidr"],
-                                     f"egress rule of mynumber tenant {t} allows {r['cidr']} {r.get('protocol')}/{r.get('port')}",
-                                     (f"tenant {t}", f"egress {r['cidr']}")))
+        leak = _internet_egress(entry)
+        if leak:
+            out.append(Violation("mynumber-never-reaches-internet", "filtering", t, "internet",
+                                 f"{leak} of mynumber tenant {t} lets it send to the internet", (f"tenant {t}", leak)))
     # effective reachability: municipality separation and least privilege
     served = set(dst["municipalities"])
-    for group, cidr, proto, port, description in _rules(entry):
+    for group, cidr, proto, port, description, upto in _rules(entry):
         for src in index.admitted(cidr):
             if src == t:
                 continue
@@ -271,9 +436,12 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
             path = fabric.route_from_table(table, t) if table else None
             if path is None:
                 continue
-            if path.inspected and not fabric.firewall_passes(a["cidrs"][0], dst["cidrs"][0], proto, port):
+            if not admits(entry, a["cidrs"][0], dst["cidrs"][0], proto, port, upto):
+                continue  # an NSG rule of higher priority decides otherwise
+            if path.inspected and not fabric.firewall_passes(a["cidrs"][0], dst["cidrs"][0], proto, port, path):
                 continue
-            if a["kind"] == "tenant" and not _egress_allows(fabric.filters.get(src, {}), dst["cidrs"][0], proto, port):
+            if a["kind"] == "tenant" and not _egress_allows(fabric.filters.get(src, {}), dst["cidrs"][0], proto, port,
+                                                            a["cidrs"][0]):
                 continue
             reach = Reach(src, t, proto, port, path, f"{group}: {cidr} {proto}/{port} {description}".rstrip())
             reachable.append(reach)
@@ -291,9 +459,36 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
                                      f"{src} (serving {', '.join(sorted(municipalities))}) reaches {t}, which serves none of them",
                                      reach.path))
     matrix = Counter((atts[r.source]["zone"], dst["zone"]) for r in reachable)
-    got = {(r.source, r.destination, r.protocol, r.port) for r in reachable}
-    # A declared flow that does not get through is not a security problem, but an outage to report.
-    return TenantResult(out, reachable, matrix, [d for d in declared_into if d not in got])
+    by_key = {(r.source, r.destination, r.protocol, r.port): r for r in reachable}
+    got = set(by_key)
+    # A declared flow that does not get through is a failure (an outage the proof must not hide),
+    # unless the declaration says it is expected to be blocked; one that is, must not get through.
+    blocked = []
+    for d in declared_into:
+        if d in fabric.expected_blocked:
+            if d in got:
+                reach = by_key[d]
+                out.append(Violation("declared-flows-get-through", "effective", d[0], t,
+                                     f"{d[0]} reaches {t} on {d[2]}/{d[3]}, which is declared as expected to be blocked",
+                                     reach.path))
+            continue
+        if d in got and not by_key[d].route.certain:
+            reach = by_key[d]
+            blocked.append(d)
+            out.append(Violation("declared-flows-get-through", "effective", d[0], t,
+                                 f"declared flow {d[0]} → {t} {d[2]}/{d[3]} may not get through: a route on the way "
+                                 "sends part of it elsewhere", reach.path))
+            continue
+        if d not in got and not _got_by_wildcard(d, got):
+            blocked.append(d)
+            out.append(Violation("declared-flows-get-through", "effective", d[0], t,
+                                 f"declared flow {d[0]} → {t} {d[2]}/{d[3]} does not get through",
+                                 tuple(explain(fabric, d[0], t, d[3] if d[3] != "*" else None))))
+    return TenantResult(out, reachable, matrix, blocked)
+
+
+def _got_by_wildcard(d: tuple, got: set) -> bool:
+    return (d[0], d[1], d[2], "*") in got or (d[0], d[1], "*", d[3]) in got or (d[0], d[1], "*", "*") in got
 
 
 def explain(fabric: Fabric, source: str, destination: str, port: int | None = None) -> list[str]:
@@ -313,15 +508,18 @@ def explain(fabric: Fabric, source: str, destination: str, port: int | None = No
     entry = fabric.filters.get(destination, {})
     src_cidr, dst_cidr = atts[source]["cidrs"][0], atts[destination]["cidrs"][0]
     matched = False
-    for group, cidr, proto, rport, description in _rules(entry):
+    for group, cidr, proto, rport, description, upto in _rules(entry):
         if port is not None and rport not in (port, "*"):
             continue
         if not overlaps(cidr, src_cidr):
             continue
         verdict = "allowed"
-        if path.inspected and not fabric.firewall_passes(src_cidr, dst_cidr, proto, rport):
+        if not admits(entry, src_cidr, dst_cidr, proto, rport, upto):
+            verdict = "denied by a filtering rule of higher priority"
+        elif path.inspected and not fabric.firewall_passes(src_cidr, dst_cidr, proto, rport, path):
             verdict = "dropped by the inspection firewall"
-        elif atts[source]["kind"] == "tenant" and not _egress_allows(fabric.filters.get(source, {}), dst_cidr, proto, rport):
+        elif atts[source]["kind"] == "tenant" and not _egress_allows(fabric.filters.get(source, {}), dst_cidr, proto, rport,
+                                                                     src_cidr):
             verdict = "dropped by the source's egress rules"
         declared = fabric.declared_reasons.get((source, destination, proto, rport))
         lines.append(f"  filter: {group}: {cidr} {proto}/{rport} {description} → {verdict}"

@@ -136,12 +136,17 @@ def network_program(compiled: dict | None = None) -> None:
     az_opts = pulumi.ResourceOptions(provider=az_provider)
     rg = resources.ResourceGroup("vwan-rg", resource_group_name="rg-govcloud-vwan", location="japaneast", opts=az_opts)
     wan = network.VirtualWan("vwan", virtual_wan_name="vwan-govcloud", resource_group_name=rg.name,
-                             location="japaneast", type="Standard", allow_branch_to_branch_traffic=False,
+                             location="japaneast", type="Standard",
+                             # Branch to branch (an ExpressRoute site to the inter-cloud VPN) carries the
+                             # declared cross-cloud site flows; who reaches whom stays decided by the
+                             # custom route tables, which the verifier reads from the plan.
+                             allow_branch_to_branch_traffic=True,
                              disable_vpn_encryption=False, opts=az_opts)
     from govcloud.templates.azure.hub import AzureHubSecurity
 
     vwan = compiled.get("vwan") or {"hubRouteTables": {f"rt-{z}": {"labels": [z], "routes": []} for z in zones}}
     express_route = [site for site in compiled.get("sites", []) if site.get("expressRouteCircuitPeeringId")]
+    regions = compiled.get("regions", {})   # Azure tenant -> the region (hub) its VNet connects to
     hubs: dict[str, pulumi.Output] = {}
     for region, prefix in HUB_PREFIXES.items():
         hub_name = f"vhub-govcloud-{region}"
@@ -149,20 +154,22 @@ def network_program(compiled: dict | None = None) -> None:
                                  location=region, address_prefix=prefix, virtual_wan={"id": wan.id},
                                  sku="Standard", opts=az_opts)
         hub_id = hub.id
-        firewall_id = hub_id.apply(lambda h: f"{h.rsplit('/virtualHubs/', 1)[0]}/azureFirewalls/afw-{region}")
+        # region bound now: a late-bound closure made every hub's routes point at the last hub's firewall
+        firewall_id = hub_id.apply(lambda h, r=region: f"{h.rsplit('/virtualHubs/', 1)[0]}/azureFirewalls/afw-{r}")
         tables = {}
         for table_name, table in sorted(vwan["hubRouteTables"].items()):
-            routes = [_hub_route(r, hub_id, firewall_id, cfg) for r in table.get("routes", [])]
+            # A static route's next hop must be a connection of this hub: routes to a tenant's
+            # connection exist only in the hub its VNet connects to.
+            routes = [_hub_route(r, hub_id, firewall_id, cfg) for r in table.get("routes", [])
+                      if regions.get(r["nextHop"], region) == region]
             rt = network.HubRouteTable(f"vhub-{region}-{table_name}", route_table_name=table_name,
                                        resource_group_name=rg.name, virtual_hub_name=hub.name,
                                        labels=table.get("labels", []), routes=[r for r in routes if r], opts=az_opts)
             tables[table_name] = rt.id
-        branches = {name.removeprefix("rt-").removesuffix("-branches"): tid for name, tid in tables.items()
-                    if name.endswith("-branches")}
         AzureHubSecurity(region, resource_group=rg.name, location=region, hub_id=hub_id, hub_name=hub.name,
                          firewall=compiled.get("firewall", {}),
                          express_route_sites=express_route if region == "japaneast" else [],
-                         branch_route_tables=branches, opts=az_opts)
+                         route_tables=tables, site_routing=vwan.get("connections", {}), opts=az_opts)
         hubs[region] = pulumi.Output.all(hub.id, rg.name, tables).apply(
             lambda v, n=hub_name: {"id": v[0], "name": n, "resourceGroup": v[1], "routeTables": v[2]})
     pulumi.export("coreNetworkId", core.id)

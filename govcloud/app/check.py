@@ -111,6 +111,27 @@ def _with_checkov(ws: Workspace, outcome: CheckOutcome, *, required: bool) -> No
                                      len(result.findings), result.seconds)
 
 
+def network_gate(ws: Workspace, reg: Registry, stack: str) -> None:
+    """Never deploy the network stack or a tenant stack whose plans fail the network proof: the
+    verifier reads the plans of the network stack and every tenant (from the plan cache) and
+    refuses on any violation, or on anything it cannot model."""
+    if stack == "foundation":
+        return
+    from govcloud.network.errors import NetworkInputError, Unsupported
+    from govcloud.network.pipeline import fabrics_from_plans
+    from govcloud.network.verify import verify
+
+    try:
+        _, fabrics = fabrics_from_plans(ws, reg=reg)
+    except (NetworkInputError, Unsupported) as exc:
+        raise UsageError(f"refusing to deploy {stack}: the network proof cannot be made from the plans: {exc}") from None
+    violations = [v for f in fabrics for v in verify(f).violations]
+    if violations:
+        listed = "; ".join(f"{v.invariant}: {v.message}" for v in violations[:5])
+        raise UsageError(f"refusing to deploy {stack}: the plans fail the network proof ({len(violations)} "
+                         f"violation(s)): {listed}. govcloud network verify shows each path")
+
+
 @dataclass(frozen=True)
 class GateOutcome:
     stack: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from govcloud.app.check import GateOutcome, gate
+from govcloud.app.check import GateOutcome, gate, network_gate
 from govcloud.diagnostics import UsageError
 from govcloud.plans import EXPECTED_STACKS, FOUNDATION, NETWORK, tenant_of
 from govcloud.tenants.registry import load_registry
@@ -56,6 +56,7 @@ def deploy(ws: Workspace, request: DeployRequest, on_output: Callable[[str], Non
         judged = gate(ws, reg, request.stack)
         if not judged.passed:
             raise GateRefused(judged)
+        network_gate(ws, reg, request.stack)
         if on_gate:
             on_gate(judged)
     fn = automation.up if request.action == "up" else automation.preview

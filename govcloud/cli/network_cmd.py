@@ -14,6 +14,28 @@ from govcloud.diagnostics import UsageError
 network_app = typer.Typer(help="SDN WAN and zero-trust network controller.", no_args_is_help=True)
 
 
+def refusals(func):
+    """The verifier's refusals: malformed input or a dangling reference exits 1, a feature the
+    proof does not model exits 2; both name the file and the JSON path, never a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from govcloud.network.cidr import CidrError
+        from govcloud.network.errors import NetworkInputError, Unsupported
+
+        try:
+            return func(*args, **kwargs)
+        except Unsupported as exc:
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except (NetworkInputError, CidrError) as exc:
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
 def _quota_overrides(values: list[str]) -> dict[str, int]:
     from govcloud.network.compile import quotas
 
@@ -37,15 +59,28 @@ def _targets(target: Optional[str]) -> tuple[str, ...]:
     return (target, "azure-vwan") if target != "azure-vwan" else ("azure-vwan",)
 
 
-def _fabrics(compiled_dir: Optional[Path], quota: list[str]):
+def _fabrics(compiled_dir: Optional[Path], quota: list[str], source: str = "compiled", policy: Optional[Path] = None,
+             attachments: Optional[Path] = None):
     from govcloud.network import pipeline
     from govcloud.network.compile import QuotaError
     from govcloud.network.fabric import load_fabrics
 
+    if policy is not None:
+        from govcloud.network.native import load_native_policy
+
+        return load_native_policy(policy, attachments), None
+    if attachments is not None:
+        raise UsageError("--attachments goes with --policy")
     if compiled_dir is not None:
         if not compiled_dir.is_dir():
             raise UsageError(f"{compiled_dir} is not a folder of compiled configuration")
         return load_fabrics(compiled_dir), None
+    if source == "plans":
+        try:
+            intent, fabrics = pipeline.fabrics_from_plans(workspace(), quota_overrides=_quota_overrides(quota))
+        except QuotaError as exc:
+            raise UsageError(str(exc)) from None
+        return fabrics, intent
     try:
         intent, compiled = pipeline.compile_workspace(workspace(), quota_overrides=_quota_overrides(quota))
     except QuotaError as exc:
@@ -55,6 +90,7 @@ def _fabrics(compiled_dir: Optional[Path], quota: list[str]):
 
 @network_app.command("compile")
 @report_errors
+@refusals
 def compile_cmd(
     target: Optional[str] = typer.Option(None, "--target", help="aws-cloudwan, aws-tgw or azure-vwan (default: all)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the compiled files (default build/network)."),
@@ -79,31 +115,44 @@ def compile_cmd(
 
 @network_app.command("verify")
 @report_errors
+@refusals
 def verify_cmd(
-    compiled: Optional[Path] = typer.Option(None, "--compiled", help="Verify this folder of compiled (possibly hand-edited) configuration instead of compiling the intent."),
+    compiled: Optional[Path] = typer.Option(None, "--compiled", help="Verify this folder of compiled (possibly hand-edited) configuration instead of the plans."),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="Verify a native Cloud WAN core network policy (JSON) as written."),
+    attachments: Optional[Path] = typer.Option(None, "--attachments", help="With --policy: the attachments (JSON list) the policy places."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
     quota: List[str] = typer.Option([], "--quota", help="Approved quota increase, ID=N (repeatable)."),
 ) -> None:
-    """Prove the invariants over the compiled configuration; exit 1 on any violation."""
+    """Prove the invariants over what the plans deploy (or a compiled folder, or a native policy);
+    exit 1 on any violation, 2 on a feature the proof cannot model."""
     from govcloud.network.intent import invariant_catalogue
     from govcloud.network.verify import matrix_lines, verify
 
-    fabrics, intent = _fabrics(compiled, quota)
+    if fmt not in ("text", "json"):
+        raise UsageError("--format must be text or json")
+    fabrics, intent = _fabrics(compiled, quota, "plans", policy, attachments)
     reports = [verify(f) for f in fabrics]
     if fmt == "json":
         console.print_json(json.dumps([{
-            "variant": r.variant, "ok": r.ok, "violations": [v.as_dict() for v in r.violations],
+            "variant": r.variant, "ok": r.ok, "layers": list(r.layers), "violations": [v.as_dict() for v in r.violations],
             "reachable": len(r.reachable), "matrix": {f"{a}->{b}": n for (a, b), n in sorted(r.matrix.items())},
             "unreachableDeclared": [list(d) for d in r.unreachable_declared],
         } for r in reports], ensure_ascii=False))
     else:
         zones = ["mynumber", "lgwan", "internet"]
         for r in reports:
-            console.print(f"[bold]{r.variant}[/]: {len(r.reachable)} reachable (source, tenant, port) triples, "
-                          f"{r.checked_tables} route tables", highlight=False)
+            if "effective" in r.layers:
+                console.print(f"[bold]{r.variant}[/]: {len(r.reachable)} reachable (source, tenant, port) triples, "
+                              f"{r.checked_tables} route tables", highlight=False)
+            else:
+                console.print(f"[bold]{r.variant}[/]: routing layer only (a policy holds no filters): "
+                              f"{r.routed_pairs} routed (source, tenant) pairs, {r.checked_tables} route tables",
+                              highlight=False)
             for inv in invariant_catalogue():
                 found = [v for v in r.violations if v.invariant == inv["id"]]
                 mark = "[green]ok[/]  " if not found else f"[red]FAIL[/] ({len(found)})"
+                if not found and not set(inv["layers"]) & set(r.layers):
+                    mark = "n/a "
                 console.print(f"  {mark} {inv['id']} \\[{', '.join(inv['layers'])}]: {inv['en']}", highlight=False)
             for v in r.violations:
                 console.print(f"\n[red]violation[/] {v.invariant} ({v.layer} layer): {v.message}", highlight=False)
@@ -122,6 +171,7 @@ def verify_cmd(
 
 @network_app.command("explain")
 @report_errors
+@refusals
 def explain_cmd(
     source: str = typer.Option(..., "--from", help="Tenant name, site (CODE/SITE) or external:NAME."),
     destination: str = typer.Option(..., "--to", help="Tenant name."),
@@ -151,6 +201,7 @@ def _attachment_name(text: str) -> str:
 
 @network_app.command("diff")
 @report_errors
+@refusals
 def diff_cmd(
     base: str = typer.Option(..., "--base", help="Git ref (e.g. HEAD~1, main) or a folder with an older tenants/."),
     fmt: str = typer.Option("text", "--format", help="text or json."),

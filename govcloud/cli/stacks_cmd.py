@@ -48,7 +48,7 @@ def _deploy(action: str, stack: str, org: Optional[str], yes: bool) -> None:
 
     outcome = deploy(workspace(), DeployRequest(action, stack, org, confirmed=yes),
                      on_output=lambda line: console.print(line, markup=False, highlight=False, end=""),
-                     on_gate=lambda judged: console.print(f"deploy gate: {judged.stack} passes every mandatory control",
+                     on_gate=lambda judged: console.print(f"deploy gate: {judged.stack} passes every mandatory control and the network proof",
                                                           highlight=False))
     console.print(f"\n{outcome.action} of {outcome.stack}: {outcome.summary}")
 

@@ -92,9 +92,13 @@ class AzureTenantNetwork(pulumi.ComponentResource):
             resource_group_name=hub.apply(lambda h: h["resourceGroup"]), virtual_hub_name=hub.apply(lambda h: h["name"]),
             remote_virtual_network={"id": vnet.id}, enable_internet_security=args.closed_zone,
             allow_hub_to_remote_vnet_transit=True, allow_remote_vnet_to_use_hub_vnet_gateways=False,
+            # Exactly the propagation the network controller compiled and the verifier proved: the
+            # compiled tables by id in this hub, and by their own labels (one per table) in every
+            # hub. The zone label used before ([zone]) propagated mynumber VNets into rt-mynumber,
+            # which the compiled configuration deliberately keeps them out of (isolation).
             routing_configuration={
                 "associated_route_table": {"id": associated},
-                "propagated_route_tables": {"ids": propagated, "labels": [zone]},
+                "propagated_route_tables": {"ids": propagated, "labels": list(conn.get("propagatedLabels", []))},
             }, opts=pulumi.ResourceOptions(parent=self, provider=connectivity))
         self.vnet_id = vnet.id
         self.register_outputs({"vnetId": vnet.id, "nsgId": nsg.id})

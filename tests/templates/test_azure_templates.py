@@ -50,7 +50,9 @@ def test_network_default_deny_flow_logs_and_hub(plan):
     assert "pulumi:providers:azure-native::connectivity::" in conn["provider"]  # lives in the hub's subscription
     routing = conn["inputs"]["routingConfiguration"]
     assert routing["associatedRouteTable"]["id"].endswith("rt-mynumber")
-    assert routing["propagatedRouteTables"]["labels"] == ["mynumber"]
+    # exactly the compiled propagation (the tables' own labels), never the zone label: that one put
+    # mynumber VNets into rt-mynumber (issue 12)
+    assert routing["propagatedRouteTables"]["labels"] == ["inspection", "mynumber-branches"]
 
 
 def test_role_assignments(plan):

@@ -1,0 +1,306 @@
+"""AWS Cloud WAN core network policy (versions 2021.12 and 2025.11) into route tables.
+
+Follows the AWS Network Manager "Core network policy version parameters" reference:
+- attachment-policies: "Rules are processed in order from the lowest numbered rule to the
+  highest. Rules stop processing when a rule is matched." Conditions: `any`, `resource-id`,
+  `account-id`, `region`, `attachment-type`, `tag-exists`, `tag-value`; operators `equals`,
+  `not-equals`, `contains`, `begins-with`; `condition-logic` `and`/`or` ("mandatory only if you
+  have more than one condition"). Actions: `association-method` `constant` (the named segment)
+  or `tag` (the segment named by the value of `tag-value-of-key`), or
+  `add-to-network-function-group`.
+- segments: attachments in a segment share routes with each other unless
+  `isolate-attachments`; `deny-filter` / `allow-filter` limit which segments' routes a share
+  may bring in.
+- segment-actions: `share` (`share-with`: a list, "*", or {"except": [...]}, routes shared both
+  ways), `create-route` (static routes to attachments or `blackhole`), `send-via` (traffic
+  between the segment and `when-sent-to` segments — a list or "*" — crosses the network function
+  group), `send-to` (the segment's traffic to other destinations goes to the network function
+  group). "If there is no associated attachment [in the network function group] ... traffic will
+  be dropped instead of being redirected."
+- route evaluation (Cloud WAN "Route evaluation"): the most specific route, then static routes
+  over propagated ones.
+Anything else is refused by name.
+"""
+
+from __future__ import annotations
+
+from govcloud.network.errors import NetworkInputError, Unsupported, need, only
+
+VERSIONS = {"2021.12", "2025.11"}
+TOP_FIELDS = frozenset({"version", "core-network-configuration", "segments", "network-function-groups",
+                        "segment-actions", "attachment-policies"})
+CONFIG_FIELDS = frozenset({"vpn-ecmp-support", "asn-ranges", "inside-cidr-blocks", "edge-locations", "dns-support",
+                           "security-group-referencing-support"})
+SEGMENT_FIELDS = frozenset({"name", "description", "edge-locations", "isolate-attachments",
+                            "require-attachment-acceptance", "deny-filter", "allow-filter"})
+NFG_FIELDS = frozenset({"name", "description", "require-attachment-acceptance"})
+POLICY_FIELDS = frozenset({"rule-number", "description", "condition-logic", "conditions", "action"})
+CONDITION_FIELDS = frozenset({"type", "operator", "key", "value"})
+ACTION_FIELDS = frozenset({"association-method", "segment", "tag-value-of-key", "require-acceptance",
+                           "add-to-network-function-group"})
+CONDITION_TYPES = {"any", "resource-id", "account-id", "region", "attachment-type", "tag-exists", "tag-value"}
+OPERATORS = {"equals", "not-equals", "contains", "begins-with"}
+ATTRIBUTE = {"resource-id": "resourceId", "account-id": "accountId", "region": "region", "attachment-type": "attachmentType"}
+
+
+def _compare(operator: str, actual: str | None, expected: str) -> bool:
+    if actual is None:
+        return operator == "not-equals"
+    if operator == "equals":
+        return actual == expected
+    if operator == "not-equals":
+        return actual != expected
+    if operator == "contains":
+        return expected in actual
+    return actual.startswith(expected)  # begins-with
+
+
+def _condition(cond: dict, attachment: dict, source: str, path: str) -> bool:
+    kind = cond["type"]
+    if kind == "any":
+        return True
+    if kind == "tag-exists":
+        return cond["key"] in attachment.get("tags", {})
+    if kind == "tag-value":
+        return _compare(cond["operator"], attachment.get("tags", {}).get(cond["key"]), cond["value"])
+    field = ATTRIBUTE[kind]
+    actual = attachment.get(field)
+    if not actual:
+        raise Unsupported(source, f"condition type {kind}", path,
+                          f"attachment {attachment['name']} has no known {field}; give it in the attachments file")
+    return _compare(cond["operator"], actual, cond["value"])
+
+
+def _read_conditions(rule: dict, source: str, path: str) -> list[dict]:
+    conditions = need(rule, "conditions", list, source, path)
+    if not conditions:
+        raise NetworkInputError(source, f"{path}.conditions", "an attachment policy needs at least one condition")
+    out = []
+    for i, cond in enumerate(conditions):
+        cp = f"{path}.conditions[{i}]"
+        only(cond, CONDITION_FIELDS, source, cp)
+        kind = need(cond, "type", str, source, cp)
+        if kind not in CONDITION_TYPES:
+            raise Unsupported(source, f"condition type {kind!r}", f"{cp}.type")
+        entry = {"type": kind}
+        if kind in ("tag-exists", "tag-value"):
+            entry["key"] = need(cond, "key", str, source, cp)
+        if kind not in ("any", "tag-exists"):
+            operator = need(cond, "operator", str, source, cp)
+            if operator not in OPERATORS:
+                raise Unsupported(source, f"operator {operator!r}", f"{cp}.operator")
+            entry["operator"] = operator
+            entry["value"] = need(cond, "value", str, source, cp)
+        out.append(entry)
+    logic = rule.get("condition-logic")
+    if logic is None and len(out) > 1:
+        raise NetworkInputError(source, f"{path}.condition-logic", "condition-logic is mandatory with more than one condition")
+    if logic not in (None, "and", "or"):
+        raise Unsupported(source, f"condition-logic {logic!r}", f"{path}.condition-logic")
+    return out
+
+
+def _segment_names(value, segments: dict, source: str, path: str, own: str | None = None) -> list[str]:
+    """A list of segments, "*" (every other segment) or {"except": [...]}."""
+    if value == "*":
+        return [s for s in segments if s != own]
+    if isinstance(value, dict):
+        only(value, {"except"}, source, path)
+        excluded = need(value, "except", list, source, path)
+        for i, name in enumerate(excluded):
+            if name not in segments:
+                raise NetworkInputError(source, f"{path}.except[{i}]", f"dangling reference: no segment {name!r}")
+        return [s for s in segments if s != own and s not in excluded]
+    if not isinstance(value, list):
+        raise NetworkInputError(source, path, f"expected a list of segments, \"*\" or {{\"except\": [...]}}, got {value!r}")
+    for i, name in enumerate(value):
+        if name not in segments:
+            raise NetworkInputError(source, f"{path}[{i}]", f"dangling reference: no segment {name!r}")
+    return list(value)
+
+
+def read_cloudwan(policy, attachments: dict[str, dict], source: str):
+    """(tables, associations, functions {attachment: group}, unattached [(attachment, why)])."""
+    from govcloud.network.fabric import BLACKHOLE, Table
+    from govcloud.network.readers import _cidr
+
+    only(policy, TOP_FIELDS, source, "$")
+    version = need(policy, "version", str, source, "$")
+    if version not in VERSIONS:
+        raise Unsupported(source, f"version {version!r}", "$.version")
+    if "core-network-configuration" in policy:
+        only(policy["core-network-configuration"], CONFIG_FIELDS, source, "$.core-network-configuration")
+    segments = {}
+    for i, seg in enumerate(need(policy, "segments", list, source, "$")):
+        sp = f"$.segments[{i}]"
+        only(seg, SEGMENT_FIELDS, source, sp)
+        segments[need(seg, "name", str, source, sp)] = seg
+    for name, seg in segments.items():
+        for key in ("deny-filter", "allow-filter"):
+            for j, other in enumerate(seg.get(key, [])):
+                if other not in segments:
+                    raise NetworkInputError(source, f"$.segments.{name}.{key}[{j}]", f"dangling reference: no segment {other!r}")
+    groups = {}
+    for i, g in enumerate(policy.get("network-function-groups", [])):
+        gp = f"$.network-function-groups[{i}]"
+        only(g, NFG_FIELDS, source, gp)
+        groups[need(g, "name", str, source, gp)] = g
+
+    rules = []
+    for i, rule in enumerate(policy.get("attachment-policies", [])):
+        rp = f"$.attachment-policies[{i}]"
+        only(rule, POLICY_FIELDS, source, rp)
+        number = need(rule, "rule-number", int, source, rp)
+        conditions = _read_conditions(rule, source, rp)
+        action = only(need(rule, "action", dict, source, rp), ACTION_FIELDS, source, f"{rp}.action")
+        if "add-to-network-function-group" in action:
+            group = need(action, "add-to-network-function-group", str, source, f"{rp}.action")
+            if group not in groups:
+                raise NetworkInputError(source, f"{rp}.action.add-to-network-function-group",
+                                        f"dangling reference: no network function group {group!r}")
+        else:
+            method = need(action, "association-method", str, source, f"{rp}.action")
+            if method == "constant":
+                seg = need(action, "segment", str, source, f"{rp}.action")
+                if seg not in segments:
+                    raise NetworkInputError(source, f"{rp}.action.segment", f"dangling reference: no segment {seg!r}")
+            elif method == "tag":
+                need(action, "tag-value-of-key", str, source, f"{rp}.action")
+            else:
+                raise Unsupported(source, f"association-method {method!r}", f"{rp}.action.association-method")
+        rules.append((number, rp, rule.get("condition-logic", "or"), conditions, action))
+    rules.sort(key=lambda r: r[0])
+
+    members: dict[str, list[str]] = {name: [] for name in segments}
+    nfg_members: dict[str, list[str]] = {name: [] for name in groups}
+    assoc: dict[str, str] = {}
+    functions: dict[str, str] = {}
+    unattached: list[tuple[str, str]] = []
+    for name, a in attachments.items():
+        if a.get("cloud") != "aws" or a.get("kind") == "external":
+            continue
+        matched = False
+        for number, rp, logic, conditions, action in rules:
+            # In order, stopping as soon as the logic is decided: a condition on a field the
+            # attachment lacks is refused only when the outcome depends on it.
+            results = (_condition(c, a, source, f"{rp}.conditions[{j}]") for j, c in enumerate(conditions))
+            if not (all(results) if logic == "and" else any(results)):
+                continue
+            matched = True
+            if "add-to-network-function-group" in action:
+                group = action["add-to-network-function-group"]
+                nfg_members[group].append(name)
+                assoc[name] = f"cloudwan-nfg:{group}"
+                functions[name] = group
+            elif action["association-method"] == "constant":
+                members[action["segment"]].append(name)
+                assoc[name] = f"cloudwan:{action['segment']}"
+            else:
+                seg = a.get("tags", {}).get(action["tag-value-of-key"])
+                if seg is None:
+                    unattached.append((name, f"rule {number} associates by tag {action['tag-value-of-key']}, "
+                                             "which the attachment does not carry"))
+                elif seg not in segments:
+                    raise NetworkInputError(source, f"{rp}.action.tag-value-of-key",
+                                            f"dangling reference: attachment {name} names segment {seg!r}, which does not exist")
+                else:
+                    members[seg].append(name)
+                    assoc[name] = f"cloudwan:{seg}"
+            break
+        if not matched and a.get("kind") in ("tenant", "site", "inspection", "function", "intercloud"):
+            unattached.append((name, "no attachment policy matches it"))
+    if not assoc:
+        raise NetworkInputError(source, "$.attachment-policies",
+                                "the policy attaches nothing: no attachment policy matches any attachment")
+
+    tables = {f"cloudwan:{s}": Table(f"cloudwan:{s}") for s in segments}
+    for group in groups:
+        tables[f"cloudwan-nfg:{group}"] = Table(f"cloudwan-nfg:{group}")
+
+    def attachment_routes(segment: str) -> list[tuple[str, str]]:
+        return [(c, m) for m in members.get(segment, []) for c in attachments[m]["cidrs"]]
+
+    def admits(into: str, origin: str) -> bool:
+        seg = segments[into]
+        if origin in seg.get("deny-filter", []):
+            return False
+        return "allow-filter" not in seg or origin in seg["allow-filter"]
+
+    for name, seg in segments.items():
+        if not seg.get("isolate-attachments", False):
+            for cidr, target in attachment_routes(name):
+                tables[f"cloudwan:{name}"].add(cidr, target)
+    by_id = {a.get("resourceId"): n for n, a in attachments.items() if a.get("resourceId")}
+    for i, action in enumerate(policy.get("segment-actions", [])):
+        ap = f"$.segment-actions[{i}]"
+        kind = need(action, "action", str, source, ap)
+        segment = need(action, "segment", str, source, ap)
+        if segment not in segments:
+            raise NetworkInputError(source, f"{ap}.segment", f"dangling reference: no segment {segment!r}")
+        if kind == "create-route":
+            only(action, {"action", "segment", "destination-cidr-blocks", "destinations", "description"}, source, ap)
+            destinations = []
+            for j, dest in enumerate(need(action, "destinations", list, source, ap)):
+                if dest == BLACKHOLE:
+                    destinations.append(BLACKHOLE)
+                    continue
+                name = dest.removeprefix("attachment:") if isinstance(dest, str) else dest
+                name = by_id.get(name, name)
+                if name not in attachments:
+                    raise NetworkInputError(source, f"{ap}.destinations[{j}]", f"dangling reference: no attachment {dest!r}")
+                destinations.append(name)
+            for j, cidr in enumerate(need(action, "destination-cidr-blocks", list, source, ap)):
+                for dest in destinations:
+                    tables[f"cloudwan:{segment}"].add(_cidr(cidr, source, f"{ap}.destination-cidr-blocks[{j}]"), dest,
+                                                      static=True)
+        elif kind == "share":
+            only(action, {"action", "segment", "mode", "share-with", "description"}, source, ap)
+            mode = action.get("mode", "attachment-route")
+            if mode != "attachment-route":
+                raise Unsupported(source, f"share mode {mode!r}", f"{ap}.mode")
+            for other in _segment_names(need(action, "share-with", (list, str, dict), source, ap), segments, source,
+                                        f"{ap}.share-with", own=segment):
+                if admits(other, segment):
+                    for cidr, target in attachment_routes(segment):
+                        tables[f"cloudwan:{other}"].add(cidr, target)
+                if admits(segment, other):
+                    for cidr, target in attachment_routes(other):
+                        tables[f"cloudwan:{segment}"].add(cidr, target)
+        elif kind in ("send-via", "send-to"):
+            fields = {"action", "segment", "mode", "via", "description"} | ({"when-sent-to"} if kind == "send-via" else set())
+            only(action, fields, source, ap)
+            if kind == "send-via" and action.get("mode", "single-hop") not in ("single-hop", "dual-hop"):
+                raise Unsupported(source, f"send-via mode {action['mode']!r}", f"{ap}.mode")
+            via = only(need(action, "via", dict, source, ap), {"network-function-groups", "with-edge-overrides"},
+                       source, f"{ap}.via")
+            via_groups = need(via, "network-function-groups", list, source, f"{ap}.via")
+            for j, group in enumerate(via_groups):
+                if group not in groups:
+                    raise NetworkInputError(source, f"{ap}.via.network-function-groups[{j}]",
+                                            f"dangling reference: no network function group {group!r}")
+            # with-edge-overrides picks which edge's function serves a pair of edges: every member of
+            # the group is explored anyway, so the choice does not change what is reachable.
+            for group in via_groups:
+                nfg_table = tables[f"cloudwan-nfg:{group}"]
+                for function in nfg_members[group]:  # no member: traffic is dropped (documented)
+                    if kind == "send-to":
+                        tables[f"cloudwan:{segment}"].add("0.0.0.0/0", function)
+                        tables[f"cloudwan:{segment}"].add("::/0", function)
+                        for cidr, target in attachment_routes(segment):
+                            nfg_table.add(cidr, target)
+                        continue
+                    wst = only(need(action, "when-sent-to", dict, source, ap), {"segments"}, source, f"{ap}.when-sent-to")
+                    for other in _segment_names(need(wst, "segments", (list, str, dict), source, f"{ap}.when-sent-to"),
+                                                segments, source, f"{ap}.when-sent-to.segments", own=segment):
+                        for cidr, _ in attachment_routes(other):
+                            tables[f"cloudwan:{segment}"].add(cidr, function)
+                        for cidr, _ in attachment_routes(segment):
+                            tables[f"cloudwan:{other}"].add(cidr, function)
+                        for seg in (segment, other):
+                            for cidr, target in attachment_routes(seg):
+                                nfg_table.add(cidr, target)
+                if kind == "send-via" and not nfg_members[group]:
+                    need(action, "when-sent-to", dict, source, ap)
+        else:
+            raise Unsupported(source, f"segment action {kind!r}", f"{ap}.action")
+    return tables, assoc, functions, unattached

@@ -1,0 +1,68 @@
+"""A native Cloud WAN core network policy, as users write it, with the attachments it places.
+
+    govcloud network verify --policy policy.json [--attachments attachments.json]
+
+The attachments file is a JSON list; each attachment gives ``name`` and ``cidrs`` and whatever
+the policy's conditions read: ``tags``, ``resourceId``, ``accountId``, ``region``,
+``attachmentType`` (vpc, vpn, connect, direct-connect-gateway,
+transit-gateway-route-table). ``zone`` (mynumber, lgwan, internet, …) says which invariants apply;
+it defaults to the attachment's ``segment`` tag. Network function group members are network
+functions; their firewalls are not in a policy, so they are taken to pass everything (the least
+safe reading). Without attachments the policy attaches nothing, which is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from govcloud.network.errors import NetworkInputError
+
+
+def _load(path: Path, what: str):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NetworkInputError(str(path), "", f"no such {what} file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NetworkInputError(str(path), "", f"cannot read: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NetworkInputError(f"{path}:{exc.lineno}:{exc.colno}", "", f"not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise NetworkInputError(str(path), "", "nested too deeply") from None
+
+
+def native_documents(policy: dict, attachments) -> dict[str, object]:
+    """A policy holds routing only: no security groups, NSGs or firewall rules come with it, so
+    the proof is made at the routing layer and the filtering and effective layers are reported as
+    not applicable (never as passed)."""
+    if not isinstance(attachments, list):
+        raise NetworkInputError("attachments", "$", "expected a list of attachments")
+    out = []
+    for i, a in enumerate(attachments):
+        if not isinstance(a, dict):
+            raise NetworkInputError("attachments", f"$[{i}]", "expected an object")
+        tags = a.get("tags", {})
+        kind = a.get("kind") or ("tenant" if a.get("attachmentType", "vpc") == "vpc" else "site")
+        zone = a.get("zone") or (tags.get("segment") if isinstance(tags, dict) else None) or "unzoned"
+        out.append({"municipalities": [], "cloud": "aws", **a, "kind": kind, "zone": zone})
+    return {"attachments.json": out, "aws-cloudwan/core-network-policy.json": policy,
+            "firewall.json": {"defaultAction": "pass", "rules": [], "name": "unmodelled network function"},
+            "tenants.json": {}, "declared-flows.json": [], "intercloud.json": {"links": []}}
+
+
+def load_native_policy(policy_path: Path, attachments_path: Path | None):
+    from govcloud.network.fabric import fabrics_from_documents
+
+    policy = _load(policy_path, "policy")
+    attachments = _load(attachments_path, "attachments") if attachments_path is not None else []
+    if not attachments:
+        raise NetworkInputError(str(attachments_path or policy_path), "$",
+                                "no attachments: the policy attaches nothing, so there is nothing to prove "
+                                "(pass --attachments FILE)")
+    docs = native_documents(policy, attachments)
+    return fabrics_from_documents(docs, source_prefix=f"{policy_path.parent}/", synthetic_functions=False,
+                                  names={"aws-cloudwan/core-network-policy.json": policy_path.name,
+                                         "attachments.json": attachments_path.name if attachments_path else "attachments"},
+                                  layers=("routing",))

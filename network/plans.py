@@ -1,0 +1,447 @@
+"""Plan documents → the network model: verify what a deployment creates.
+
+Reads the `network` stack's plan (the Cloud WAN policy document as deployed, site and inspection
+attachments with their tags, AWS Network Firewall policy and rule groups, Virtual WAN hub route
+tables with labels and static routes, ExpressRoute connections' routing, Azure Firewall policies)
+and every tenant stack's plan (VPC, VPC attachment and its tags, route tables and routes,
+security groups and their rules; VNet, NSG rules, the hub connection's associated and
+propagated route tables *and labels*). Out comes the same set of documents the compiler writes,
+so one verifier judges both.
+
+What the plans cannot hold comes from the workspace's inventory (the compiled
+attachments.json): which municipalities an attachment serves, a site's address space (advertised
+by the site over BGP), the declared flows, and the inter-cloud link (provisioned outside these
+stacks, its attachment ids configured in Pulumi.network.yaml).
+
+Resource types in the network families (aws:ec2/, aws:vpc/, aws:networkmanager/,
+aws:networkfirewall/, azure-native:network:) are either read, listed in NO_REACHABILITY_EFFECT, or
+refused by name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from govcloud.network.errors import NetworkInputError, Unsupported, only
+
+NETWORK_FAMILIES = ("aws:ec2/", "aws:vpc/", "aws:networkmanager/", "aws:networkfirewall/", "azure-native:network:")
+# Resources in the network families that do not change who reaches whom (logs, gateways whose
+# routing is read from the route tables that point at them, the hub and WAN containers).
+NO_REACHABILITY_EFFECT = {
+    "aws:ec2/flowLog:FlowLog", "aws:ec2/subnet:Subnet", "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:ec2/customerGateway:CustomerGateway", "aws:ec2/vpnConnection:VpnConnection",
+    "aws:networkmanager/globalNetwork:GlobalNetwork", "aws:networkmanager/coreNetwork:CoreNetwork",
+    "aws:networkfirewall/firewall:Firewall", "aws:networkfirewall/loggingConfiguration:LoggingConfiguration",
+    "aws:ec2/vpc:Vpc", "aws:ec2/routeTable:RouteTable", "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/internetGateway:InternetGateway", "aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway",
+    "azure-native:network:VirtualWan", "azure-native:network:VirtualHub", "azure-native:network:FlowLog",
+    "azure-native:network:ExpressRouteGateway", "azure-native:network:AzureFirewall",
+    "azure-native:network:VirtualNetwork", "azure-native:network:FirewallPolicy",
+}
+READ = {
+    "aws:networkmanager/coreNetworkPolicyAttachment:CoreNetworkPolicyAttachment",
+    "aws:networkmanager/vpcAttachment:VpcAttachment", "aws:networkmanager/dxGatewayAttachment:DxGatewayAttachment",
+    "aws:networkmanager/siteToSiteVpnAttachment:SiteToSiteVpnAttachment",
+    "aws:networkfirewall/ruleGroup:RuleGroup", "aws:networkfirewall/firewallPolicy:FirewallPolicy",
+    "aws:ec2/route:Route", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "azure-native:network:HubRouteTable", "azure-native:network:ExpressRouteConnection",
+    "azure-native:network:FirewallPolicyRuleCollectionGroup", "azure-native:network:NetworkSecurityGroup",
+    "azure-native:network:HubVirtualNetworkConnection",
+}
+ATTACHMENT_TYPE = {"VpcAttachment": "vpc", "DxGatewayAttachment": "direct-connect-gateway",
+                   "SiteToSiteVpnAttachment": "vpn"}
+
+
+def _resources(plan: dict, source: str) -> list[dict]:
+    try:
+        resources = plan["deployment"]["resources"]
+    except (KeyError, TypeError):
+        raise NetworkInputError(source, "$.deployment.resources", "not a plan document") from None
+    if not isinstance(resources, list):
+        raise NetworkInputError(source, "$.deployment.resources", "must be a list")
+    for i, r in enumerate(resources):
+        if not isinstance(r, dict) or not isinstance(r.get("type"), str) or not isinstance(r.get("inputs", {}), dict):
+            raise NetworkInputError(source, f"$.deployment.resources[{i}]", "not a resource (type and inputs)")
+        typ = r["type"]
+        if typ.startswith(NETWORK_FAMILIES) and typ not in READ and typ not in NO_REACHABILITY_EFFECT:
+            raise Unsupported(source, f"resource type {typ}", f"$.deployment.resources[{i}]")
+        # Inline rules and routes would bypass the separate resources read here: refuse them.
+        for inline, types in (("routes", ("aws:ec2/routeTable:RouteTable",)),
+                              ("ingress", ("aws:ec2/securityGroup:SecurityGroup",)),
+                              ("egress", ("aws:ec2/securityGroup:SecurityGroup",))):
+            if typ in types and r["inputs"].get(inline):
+                raise Unsupported(source, f"inline {inline} of {typ}", f"$.deployment.resources[{i}].inputs.{inline}")
+    return resources
+
+
+def _of(resources: list[dict], suffix: str) -> list[tuple[int, dict]]:
+    return [(i, r) for i, r in enumerate(resources) if r["type"].endswith(suffix)]
+
+
+def _tail(resource_id: str, kind: str) -> str | None:
+    marker = f"/{kind}/"
+    return resource_id.rsplit(marker, 1)[1].split("/")[0] if isinstance(resource_id, str) and marker in resource_id else None
+
+
+def documents_from_plans(plans: dict[str, dict], inventory: dict[str, object],
+                         configured_ids: dict[str, str] | None = None) -> dict[str, object]:
+    """``plans``: stack name → plan document (``network`` and every ``tenant-<name>``);
+    ``inventory``: the compiled documents (attachments, declared flows, inter-cloud links);
+    ``configured_ids``: the network stack's `govcloud:attachmentIds` (links made outside it)."""
+    if "network" not in plans:
+        raise NetworkInputError("plans", "", "no plan of the network stack: run govcloud plan --all")
+    attachments = {a["name"]: dict(a) for a in inventory["attachments.json"]}  # type: ignore[index]
+    attachments.setdefault("inspection-aws", {"name": "inspection-aws", "kind": "inspection", "zone": "inspection",
+                                              "cloud": "aws", "cidrs": [], "municipalities": [], "tags": {}})
+    tenants = {n for n, a in attachments.items() if a["kind"] == "tenant"}
+    missing = sorted(f"tenant-{t}" for t in tenants if f"tenant-{t}" not in plans)
+    if missing:
+        raise NetworkInputError("plans", "", f"no plan for {', '.join(missing)}: the proof needs every tenant stack")
+    extra = sorted(s for s in plans if s.startswith("tenant-") and s.removeprefix("tenant-") not in tenants)
+    if extra:
+        raise NetworkInputError("plans", "", f"plans for tenants the workspace does not hold: {', '.join(extra)}")
+
+    docs: dict[str, object] = {k: inventory[k] for k in ("intercloud.json", "declared-flows.json")}
+    net_source = "plan network"
+    net = _resources(plans["network"], net_source)
+    ids: dict[str, str] = {}          # attachment id -> name
+    links = {l[c] for l in (inventory.get("intercloud.json") or {"links": []})["links"] for c in ("aws", "azure")}
+    for name, configured in (configured_ids or {}).items():
+        if name not in attachments and name not in links:
+            raise NetworkInputError("Pulumi.network.yaml", f"govcloud:attachmentIds.{name}",
+                                    f"dangling reference: no attachment {name!r} in the workspace")
+        ids[str(configured)] = name
+    offline = plans["network"].get("govcloud", {}).get("mode") == "offline-mock"
+
+    # --- AWS: attachments and their tags as deployed -------------------------------------------
+    for i, r in (_of(net, "DxGatewayAttachment") + _of(net, "SiteToSiteVpnAttachment") + _of(net, ":VpcAttachment")):
+        tags = r["inputs"].get("tags") or {}
+        name = tags.get("site") or ("inspection-aws" if tags.get("network-function") else None)
+        if name is None or name not in attachments:
+            raise NetworkInputError(net_source, f"$.deployment.resources[{i}].inputs.tags",
+                                    f"attachment {r.get('urn', '')} names no attachment of the workspace (tag site)")
+        attachments[name].update(tags={k: v for k, v in tags.items()}, resourceId=r.get("id"),
+                                 attachmentType=ATTACHMENT_TYPE[r["type"].rsplit(":", 1)[1]])
+        if r.get("id"):
+            ids[r["id"]] = name
+    filters: dict[str, dict] = {}
+    connections: dict[str, dict] = {}
+    for t in sorted(tenants):
+        stack = f"tenant-{t}"
+        source = f"plan {stack}"
+        res = _resources(plans[stack], source)
+        a = attachments[t]
+        if a["cloud"] == "aws":
+            filters[t] = _aws_tenant(t, res, source, a, ids)
+            if offline:
+                from govcloud.stacks.mocks import reference_outputs
+
+                ids[reference_outputs(f"organization/govcloud/{stack}")["attachmentId"]] = t
+        else:
+            filters[t], connections[t] = _azure_tenant(t, res, source, a)
+    docs["tenants.json"] = filters
+
+    # --- AWS Cloud WAN policy as deployed ---------------------------------------------------------
+    policies = _of(net, "CoreNetworkPolicyAttachment")
+    if len(policies) != 1:
+        raise NetworkInputError(net_source, "$.deployment.resources", f"expected one core network policy, found {len(policies)}")
+    i, r = policies[0]
+    try:
+        policy = json.loads(r["inputs"]["policyDocument"])
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise NetworkInputError(net_source, f"$.deployment.resources[{i}].inputs.policyDocument",
+                                f"not a policy document: {exc}") from None
+    for action in policy.get("segment-actions", []) if isinstance(policy, dict) else []:
+        if isinstance(action, dict) and isinstance(action.get("destinations"), list):
+            action["destinations"] = [ids.get(d, d) if isinstance(d, str) else d for d in action["destinations"]]
+    for a in attachments.values():
+        a.pop("resourceId", None)   # names are resolved above; the model speaks names
+    docs["aws-cloudwan/core-network-policy.json"] = policy
+    docs["attachments.json"] = list(attachments.values())
+
+    # --- firewalls ------------------------------------------------------------------------------------
+    docs["firewall.json"] = {"defaultAction": "drop", "rules": [],
+                             "functions": {"inspection-aws": _aws_firewall(net, net_source),
+                                           "inspection-azure": _azure_firewall(net, net_source)}}
+    docs["firewall.json"]["rules"] = docs["firewall.json"]["functions"]["inspection-aws"]["rules"]
+
+    # --- Azure Virtual WAN ------------------------------------------------------------------------
+    docs["azure-vwan/virtual-wan.json"] = _vwan(net, net_source, connections, attachments, inventory,
+                                                {str(v): k for k, v in (configured_ids or {}).items()})
+    return docs
+
+
+def _aws_tenant(t: str, res: list[dict], source: str, attachment: dict, ids: dict) -> dict:
+    entry: dict = {"cloud": "aws", "zone": attachment["zone"], "securityGroups": [], "egress": [], "routes": []}
+    vpc_attachments = _of(res, ":VpcAttachment")
+    if len(vpc_attachments) != 1:
+        raise NetworkInputError(source, "$.deployment.resources", f"expected one VPC attachment, found {len(vpc_attachments)}")
+    i, r = vpc_attachments[0]
+    attachment["tags"] = dict(r["inputs"].get("tags") or {})
+    attachment["attachmentType"] = "vpc"
+    if r.get("id"):
+        ids[r["id"]] = t
+    vpcs = _of(res, ":Vpc")
+    for i, v in vpcs:
+        cidrs = [c for c in (v["inputs"].get("cidrBlock"), v["inputs"].get("ipv6CidrBlock")) if c]
+        if cidrs and cidrs[0] not in attachment["cidrs"]:
+            raise NetworkInputError(source, f"$.deployment.resources[{i}].inputs.cidrBlock",
+                                    f"VPC {cidrs[0]} is not the tenant's allocated {', '.join(attachment['cidrs'])}")
+        attachment["cidrs"] = sorted(set(attachment["cidrs"]) | set(cidrs))
+    own = attachment["cidrs"][0]
+    groups: dict[str, list] = {}
+    for i, r in _of(res, "SecurityGroupIngressRule") + _of(res, "SecurityGroupEgressRule"):
+        inputs = r["inputs"]
+        path = f"$.deployment.resources[{i}].inputs"
+        only(inputs, {"cidrIpv4", "cidrIpv6", "referencedSecurityGroupId", "prefixListId", "description", "fromPort",
+                      "toPort", "ipProtocol", "securityGroupId", "tags", "region"}, source, path)
+        if "prefixListId" in inputs:
+            raise Unsupported(source, "prefixListId", f"{path}.prefixListId", "the prefix list's entries are not in the plan")
+        cidr = inputs.get("cidrIpv4") or inputs.get("cidrIpv6") or (own if "referencedSecurityGroupId" in inputs else None)
+        if cidr is None:
+            raise NetworkInputError(source, path, "a security group rule needs cidrIpv4, cidrIpv6 or a referenced group")
+        proto = str(inputs.get("ipProtocol", "-1"))
+        low, high = inputs.get("fromPort"), inputs.get("toPort")
+        rule_port = "*" if proto == "-1" or low is None else (
+            f"{int(low)}-{int(high)}" if high is not None and int(high) != int(low) else int(low))
+        rule = {"cidr": cidr, "protocol": proto, "port": rule_port, "description": inputs.get("description", "")}
+        if r["type"].endswith("IngressRule"):
+            groups.setdefault(str(inputs.get("securityGroupId")), []).append(rule)
+        else:
+            entry["egress"].append(rule)
+    for i, r in _of(res, "DefaultSecurityGroup"):
+        for direction in ("ingress", "egress"):
+            if r["inputs"].get(direction):
+                raise Unsupported(source, f"default security group {direction} rules",
+                                  f"$.deployment.resources[{i}].inputs.{direction}", "keep the default group closed")
+    entry["securityGroups"] = [{"name": f"{t} {sg}", "ingress": rules} for sg, rules in sorted(groups.items())]
+    targets = ("gatewayId", "natGatewayId", "coreNetworkArn", "transitGatewayId", "vpcPeeringConnectionId",
+               "networkInterfaceId", "vpcEndpointId", "egressOnlyGatewayId", "localGatewayId", "carrierGatewayId")
+    for i, r in _of(res, ":Route"):
+        inputs = r["inputs"]
+        path = f"$.deployment.resources[{i}].inputs"
+        only(inputs, {"destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId", "routeTableId",
+                      *targets}, source, path)
+        if "destinationPrefixListId" in inputs:
+            raise Unsupported(source, "destinationPrefixListId", f"{path}.destinationPrefixListId")
+        target_keys = [k for k in targets if k in inputs]
+        if len(target_keys) != 1:
+            raise NetworkInputError(source, path, f"a route needs exactly one target, has {target_keys}")
+        key = target_keys[0]
+        target = "core-network" if key == "coreNetworkArn" else str(inputs[key])
+        if key == "gatewayId" and target == "local":
+            target = "local"
+        for dest in (inputs.get("destinationCidrBlock"), inputs.get("destinationIpv6CidrBlock")):
+            if dest:
+                entry["routes"].append({"destination": dest, "target": target})
+    return entry
+
+
+def _azure_tenant(t: str, res: list[dict], source: str, attachment: dict) -> tuple[dict, dict]:
+    entry: dict = {"cloud": "azure", "zone": attachment["zone"], "nsgRules": [], "routes": []}
+    for i, v in _of(res, ":VirtualNetwork"):
+        prefixes = (v["inputs"].get("addressSpace") or {}).get("addressPrefixes", [])
+        for p in prefixes:
+            if p not in attachment["cidrs"]:
+                raise NetworkInputError(source, f"$.deployment.resources[{i}].inputs.addressSpace",
+                                        f"VNet {p} is not the tenant's allocated {', '.join(attachment['cidrs'])}")
+    nsgs = _of(res, "NetworkSecurityGroup")
+    for i, r in nsgs:
+        entry["nsgRules"] += list(r["inputs"].get("securityRules") or [])
+    if not nsgs:
+        raise NetworkInputError(source, "$.deployment.resources", "no network security group: the VNet would be open")
+    conns = _of(res, "HubVirtualNetworkConnection")
+    if len(conns) != 1:
+        raise NetworkInputError(source, "$.deployment.resources", f"expected one hub connection, found {len(conns)}")
+    i, r = conns[0]
+    return entry, _routing(r["inputs"], source, f"$.deployment.resources[{i}].inputs")
+
+
+def _table_ref(table_id: str, source: str, path: str) -> str:
+    hub, table = _tail(table_id, "virtualHubs"), _tail(table_id, "hubRouteTables")
+    if not hub or not table:
+        raise NetworkInputError(source, path, f"not a hub route table id: {table_id!r}")
+    return f"{hub}/{table}"
+
+
+def _routing(inputs: dict, source: str, path: str) -> dict:
+    rc = inputs.get("routingConfiguration")
+    if not isinstance(rc, dict):
+        raise NetworkInputError(source, f"{path}.routingConfiguration", "missing: a connection without routing "
+                                                                        "configuration lands in the default route table")
+    only(rc, {"associatedRouteTable", "propagatedRouteTables", "vnetRoutes", "inboundRouteMap", "outboundRouteMap"},
+         source, f"{path}.routingConfiguration")
+    for key in ("vnetRoutes", "inboundRouteMap", "outboundRouteMap"):
+        if rc.get(key):
+            raise Unsupported(source, key, f"{path}.routingConfiguration.{key}")
+    assoc = (rc.get("associatedRouteTable") or {}).get("id")
+    prop = rc.get("propagatedRouteTables") or {}
+    only(prop, {"ids", "labels"}, source, f"{path}.routingConfiguration.propagatedRouteTables")
+    return {"associatedRouteTable": _table_ref(assoc, source, f"{path}.routingConfiguration.associatedRouteTable"),
+            "propagatedRouteTables": [_table_ref(x.get("id"), source, f"{path}.routingConfiguration.propagatedRouteTables.ids")
+                                      for x in prop.get("ids") or []],
+            "propagatedLabels": list(prop.get("labels") or [])}
+
+
+def _aws_firewall(net: list[dict], source: str) -> dict:
+    """AWS Network Firewall: the policy's stateful rule groups by priority, each group's rules in
+    order (STRICT_ORDER), then the stateful default actions."""
+    policies = _of(net, "firewallPolicy:FirewallPolicy")
+    if len(policies) != 1:
+        raise NetworkInputError(source, "$.deployment.resources", f"expected one Network Firewall policy, found {len(policies)}")
+    i, p = policies[0]
+    fp = p["inputs"].get("firewallPolicy") or {}
+    path = f"$.deployment.resources[{i}].inputs.firewallPolicy"
+    only(fp, {"statefulDefaultActions", "statefulEngineOptions", "statefulRuleGroupReferences",
+              "statelessDefaultActions", "statelessFragmentDefaultActions", "statelessRuleGroupReferences"}, source, path)
+    if (fp.get("statefulEngineOptions") or {}).get("ruleOrder") != "STRICT_ORDER":
+        raise Unsupported(source, "ruleOrder (other than STRICT_ORDER)", f"{path}.statefulEngineOptions.ruleOrder")
+    if fp.get("statelessRuleGroupReferences"):
+        raise Unsupported(source, "statelessRuleGroupReferences", f"{path}.statelessRuleGroupReferences")
+    for key in ("statelessDefaultActions", "statelessFragmentDefaultActions"):
+        if fp.get(key, ["aws:forward_to_sfe"]) != ["aws:forward_to_sfe"]:
+            raise Unsupported(source, f"{key} {fp[key]}", f"{path}.{key}")
+    defaults = fp.get("statefulDefaultActions") or []
+    if "aws:drop_strict" in defaults or "aws:drop_established" in defaults:
+        default = "drop"
+    elif not defaults or set(defaults) <= {"aws:alert_strict", "aws:alert_established"}:
+        default = "pass"   # nothing drops what no rule matches
+    else:
+        raise Unsupported(source, f"statefulDefaultActions {defaults}", f"{path}.statefulDefaultActions")
+    groups = {r["inputs"].get("name"): (j, r) for j, r in _of(net, "ruleGroup:RuleGroup")}
+    rules = []
+    for ref in sorted(fp.get("statefulRuleGroupReferences") or [], key=lambda x: x.get("priority", 0)):
+        name = str(ref.get("resourceArn", "")).rsplit("/", 1)[-1]
+        if name not in groups:
+            raise NetworkInputError(source, f"{path}.statefulRuleGroupReferences", f"dangling reference: no rule group {name!r}")
+        j, g = groups[name]
+        gp = f"$.deployment.resources[{j}].inputs.ruleGroup"
+        rg = g["inputs"].get("ruleGroup") or {}
+        only(rg, {"rulesSource", "statefulRuleOptions", "ruleVariables"}, source, gp)
+        if rg.get("ruleVariables"):
+            raise Unsupported(source, "ruleVariables", f"{gp}.ruleVariables")
+        src = only(rg.get("rulesSource") or {}, {"statefulRules"}, source, f"{gp}.rulesSource")
+        for k, rule in enumerate(src.get("statefulRules") or []):
+            rp = f"{gp}.rulesSource.statefulRules[{k}]"
+            only(rule, {"action", "header", "ruleOptions"}, source, rp)
+            h = only(rule.get("header") or {}, {"protocol", "source", "sourcePort", "destination", "destinationPort",
+                                                "direction"}, source, f"{rp}.header")
+            if h.get("direction", "FORWARD") != "FORWARD" or h.get("sourcePort", "ANY") != "ANY":
+                raise Unsupported(source, "direction ANY / sourcePort", f"{rp}.header")
+            proto = {"IP": "*"}.get(h.get("protocol"), str(h.get("protocol", "")).lower())
+            sid = next((o.get("keyword", "").removeprefix("sid:") for o in rule.get("ruleOptions") or []
+                        if str(o.get("keyword", "")).startswith("sid:")), str(k))
+            msg = next((o.get("keyword", "")[5:-1] for o in rule.get("ruleOptions") or []
+                        if str(o.get("keyword", "")).startswith("msg:")), "")
+            rules.append({"id": msg.removeprefix("govcloud exception ") or f"sid {sid}", "action": str(rule.get("action", "")).lower(),
+                          "protocol": proto, "port": str(h.get("destinationPort", "ANY")).replace("ANY", "*"),
+                          "sources": [str(h.get("source", "ANY")).replace("ANY", "*")],
+                          "destinations": [str(h.get("destination", "ANY")).replace("ANY", "*")]})
+    return {"defaultAction": default, "rules": rules, "name": "AWS Network Firewall inspection-policy"}
+
+
+def _azure_firewall(net: list[dict], source: str) -> dict:
+    """Azure Firewall policy: rule collection groups by priority, collections by priority, the
+    first matching rule applies its collection's action; anything not allowed is denied."""
+    groups = sorted(_of(net, "FirewallPolicyRuleCollectionGroup"), key=lambda x: x[1]["inputs"].get("priority", 0))
+    rules: list[dict] = []
+    seen_policies = set()
+    for i, g in groups:
+        policy = g["inputs"].get("firewallPolicyName")
+        if policy in seen_policies:
+            continue  # one hub's policy stands for the other's: the same compiled rules (checked below)
+        seen_policies.add(policy)
+        gp = f"$.deployment.resources[{i}].inputs"
+        for c, coll in enumerate(sorted(g["inputs"].get("ruleCollections") or [], key=lambda x: x.get("priority", 0))):
+            cp = f"{gp}.ruleCollections[{c}]"
+            if coll.get("ruleCollectionType") != "FirewallPolicyFilterRuleCollection":
+                raise Unsupported(source, f"ruleCollectionType {coll.get('ruleCollectionType')!r}", f"{cp}.ruleCollectionType")
+            action = (coll.get("action") or {}).get("type")
+            for k, rule in enumerate(coll.get("rules") or []):
+                rp = f"{cp}.rules[{k}]"
+                only(rule, {"ruleType", "name", "ipProtocols", "sourceAddresses", "destinationAddresses",
+                            "destinationPorts", "description"}, source, rp)
+                if rule.get("ruleType") != "NetworkRule":
+                    raise Unsupported(source, f"ruleType {rule.get('ruleType')!r}", f"{rp}.ruleType")
+                for proto in rule.get("ipProtocols") or ["Any"]:
+                    for p in rule.get("destinationPorts") or ["*"]:
+                        rules.append({"id": rule.get("name", f"rule-{k}"), "action": action or "",
+                                      "protocol": proto, "port": p, "sources": rule.get("sourceAddresses") or [],
+                                      "destinations": rule.get("destinationAddresses") or []})
+    return {"defaultAction": "drop", "rules": rules, "name": "Azure Firewall policy"}
+
+
+def _vwan(net: list[dict], source: str, connections: dict, attachments: dict, inventory: dict,
+          configured: dict[str, str]) -> dict:
+    for i, r in _of(net, ":VirtualWan"):
+        # "allowBranchToBranchTraffic: False" forbids transit between branch connections (VPN,
+        # ExpressRoute) through the hubs whatever the route tables say; not modelled: refused.
+        if r["inputs"].get("allowBranchToBranchTraffic") is not True:
+            raise Unsupported(source, "allowBranchToBranchTraffic false", f"$.deployment.resources[{i}].inputs."
+                              "allowBranchToBranchTraffic", "branch-to-branch restrictions are not modelled")
+    hubs = {r["inputs"].get("virtualHubName"): r.get("id") for _, r in _of(net, ":VirtualHub")}
+    firewalls = {r["inputs"].get("azureFirewallName"): (r["inputs"].get("virtualHub") or {}).get("id")
+                 for _, r in _of(net, ":AzureFirewall")}
+    tables: dict[str, dict] = {}
+    for i, r in _of(net, ":HubRouteTable"):
+        inputs = r["inputs"]
+        path = f"$.deployment.resources[{i}].inputs"
+        hub = inputs.get("virtualHubName")
+        if hub not in hubs:
+            raise NetworkInputError(source, f"{path}.virtualHubName", f"dangling reference: no virtual hub {hub!r}")
+        routes = []
+        for k, route in enumerate(inputs.get("routes") or []):
+            rp = f"{path}.routes[{k}]"
+            hop = route.get("nextHop", "")
+            fw, conn = _tail(hop, "azureFirewalls"), _tail(hop, "hubVirtualNetworkConnections")
+            if hop in configured:
+                name = configured[hop]
+            elif fw is not None:
+                if fw not in firewalls or firewalls[fw] != hubs[hub]:
+                    raise NetworkInputError(source, f"{rp}.nextHop", f"dangling reference: next hop firewall {fw!r} is "
+                                                                     f"not a firewall of hub {hub}")
+                name = "inspection-azure"
+            elif conn is not None:
+                name = conn.removeprefix("conn-")
+                if name not in connections or _tail(hop, "virtualHubs") != hub \
+                        or connections[name]["associatedRouteTable"].split("/")[0] != hub:
+                    raise NetworkInputError(source, f"{rp}.nextHop", f"dangling reference: next hop {conn!r} is not a "
+                                                                     f"connection of hub {hub}")
+            else:
+                raise Unsupported(source, f"next hop {hop!r}", f"{rp}.nextHop")
+            routes.append({**{k2: v for k2, v in route.items() if k2 != "nextHop"}, "nextHop": name})
+        tables[f"{hub}/{inputs.get('routeTableName')}"] = {"labels": list(inputs.get("labels") or []), "routes": routes,
+                                                           "propagations": []}
+    conns = dict(connections)
+    for i, r in _of(net, "ExpressRouteConnection"):
+        name = "site:" + str(r["inputs"].get("name", "")).removeprefix("er-").replace("-", ":", 1)
+        if name not in attachments:
+            raise NetworkInputError(source, f"$.deployment.resources[{i}].inputs.name", f"no site {name!r} in the workspace")
+        conns[name] = _routing(r["inputs"], source, f"$.deployment.resources[{i}].inputs")
+    # The inter-cloud link and the hub firewall are not connections these stacks create: their
+    # routing is the compiled one, in every hub (configured in Pulumi.network.yaml).
+    compiled = inventory.get("azure-vwan/virtual-wan.json") or {"connections": {}}
+    for name, c in compiled["connections"].items():
+        if name.startswith("intercloud-") or name.startswith("inspection-"):
+            for hub in sorted(hubs):
+                key = name if hub == sorted(hubs)[0] else None
+                if key is None:
+                    continue
+                conns[key] = {"associatedRouteTable": f"{hub}/{c['associatedRouteTable']}",
+                              "propagatedRouteTables": [f"{h}/{t}" for h in sorted(hubs) for t in c["propagatedRouteTables"]],
+                              "propagatedLabels": []}
+    return {"hubRouteTables": tables, "connections": conns}
+
+
+def load_plans(plan_dir: Path) -> dict[str, dict]:
+    out = {}
+    for path in sorted(plan_dir.glob("*.json")):
+        if path.name == "index.json" or path.stem == "foundation":
+            continue
+        try:
+            out[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise NetworkInputError(str(path), "", f"not a plan document: {exc}") from None
+    return out

@@ -1,0 +1,152 @@
+"""`network verify --policy`: core network policies in the shapes of the AWS Cloud WAN
+documentation's examples (two segments by tag, edge consolidation with a default route to the
+VPN attachments, service insertion through a network function group, a three-stage environment
+with a shared-services segment and resource-id mapping), loaded through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+CONFIG = {"asn-ranges": ["64512-65534"], "edge-locations": [{"location": "ap-northeast-1"}, {"location": "ap-northeast-3"}]}
+
+
+def write(tmp_path: Path, policy: dict, attachments) -> tuple[str, str]:
+    p, a = tmp_path / "policy.json", tmp_path / "attachments.json"
+    p.write_text(json.dumps(policy))
+    a.write_text(json.dumps(attachments))
+    return str(p), str(a)
+
+
+def by_tag(number, key, value, segment):
+    return {"rule-number": number, "conditions": [{"type": "tag-value", "key": key, "value": value, "operator": "equals"}],
+            "action": {"association-method": "constant", "segment": segment}}
+
+
+TWO_SEGMENTS = {"version": "2021.12", "core-network-configuration": CONFIG,
+                "segments": [{"name": "mynumber"}, {"name": "internet"}],
+                "attachment-policies": [by_tag(100, "Network", "MyNumber", "mynumber"),
+                                        by_tag(200, "Network", "Internet", "internet")]}
+ATTACHMENTS = [
+    {"name": "juki", "cidrs": ["10.16.0.0/24"], "tags": {"Network": "MyNumber"}, "zone": "mynumber",
+     "resourceId": "attachment-0aaaaaaaaaaaaaaaa", "attachmentType": "vpc"},
+    {"name": "web", "cidrs": ["10.40.0.0/24", "2001:db8:40::/56"], "tags": {"Network": "Internet"}, "zone": "internet",
+     "resourceId": "attachment-0bbbbbbbbbbbbbbbb", "attachmentType": "vpc"},
+    {"name": "office-vpn", "cidrs": ["172.16.0.0/20"], "tags": {"Network": "Internet"}, "zone": "internet",
+     "kind": "site", "resourceId": "attachment-0ccccccccccccccccc", "attachmentType": "vpn"},
+]
+
+
+def test_two_segments_by_tag_verify_clean(run, tmp_path):
+    proc = run("network", "verify", "--policy", *_args(tmp_path, TWO_SEGMENTS, ATTACHMENTS))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "aws-cloudwan:" in proc.stdout
+
+
+def test_the_documentation_example_with_a_misspelt_segment_is_a_clear_error(run, tmp_path):
+    # The documentation's two-segment example maps to "non-secured" while the segment is named
+    # "nonSecured": a dangling reference, reported as such.
+    policy = {**TWO_SEGMENTS, "segments": [{"name": "secured"}, {"name": "nonSecured"}],
+              "attachment-policies": [by_tag(100, "Network", "Secured", "secured"),
+                                      by_tag(200, "Network", "Non-Secured", "non-secured")]}
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, ATTACHMENTS))
+    assert proc.returncode == 1 and "dangling reference: no segment 'non-secured'" in proc.stderr
+    assert "$.attachment-policies[1].action.segment" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_share_into_mynumber_fails(run, tmp_path):
+    policy = {**TWO_SEGMENTS, "segment-actions": [{"action": "share", "mode": "attachment-route", "segment": "internet",
+                                                   "share-with": {"except": []}}]}
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, ATTACHMENTS))
+    assert proc.returncode == 1 and "violation internet-never-reaches-mynumber (routing layer)" in proc.stdout
+    assert "route table cloudwan:internet" in proc.stdout
+
+
+def test_edge_consolidation_default_route_to_vpn_attachments(run, tmp_path):
+    """Attachments mapped by attachment type; a default route to the VPN attachment by id."""
+    policy = {"version": "2021.12", "core-network-configuration": CONFIG,
+              "segments": [{"name": "mynumber", "isolate-attachments": True, "require-attachment-acceptance": False},
+                           {"name": "hybrid"}],
+              "segment-actions": [{"action": "share", "mode": "attachment-route", "segment": "mynumber",
+                                   "share-with": ["hybrid"]},
+                                  {"action": "create-route", "destination-cidr-blocks": ["0.0.0.0/0", "::/0"],
+                                   "segment": "mynumber", "destinations": ["attachment-0ccccccccccccccccc"]}],
+              "attachment-policies": [
+                  {"rule-number": 10, "conditions": [{"type": "attachment-type", "operator": "equals", "value": "vpc"}],
+                   "action": {"association-method": "constant", "segment": "mynumber"}},
+                  {"rule-number": 20, "conditions": [{"type": "attachment-type", "operator": "equals", "value": "vpn"}],
+                   "action": {"association-method": "constant", "segment": "hybrid"}}]}
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, ATTACHMENTS))
+    # every VPC lands in mynumber, the internet office VPN is the default route: mynumber reaches the internet
+    assert proc.returncode == 1 and "violation mynumber-never-reaches-internet (routing layer)" in proc.stdout
+    assert "0.0.0.0/0 → office-vpn" in proc.stdout or "→ office-vpn" in proc.stdout
+
+
+def test_service_insertion_with_send_via(run, tmp_path):
+    """Internet → mynumber only through the inspection VPC; the firewall is not in a policy, so the
+    verifier takes it to pass everything and says so."""
+    policy = {**TWO_SEGMENTS,
+              "segments": [{"name": "mynumber", "isolate-attachments": True}, {"name": "internet"}],
+              "network-function-groups": [{"name": "InspectionVPC", "require-attachment-acceptance": True}],
+              "segment-actions": [{"action": "send-via", "segment": "internet", "mode": "single-hop",
+                                   "when-sent-to": {"segments": "*"}, "via": {"network-function-groups": ["InspectionVPC"]}}],
+              "attachment-policies": [{"rule-number": 50, "condition-logic": "and",
+                                       "conditions": [{"type": "tag-exists", "key": "InspectionVpcs"}],
+                                       "action": {"add-to-network-function-group": "InspectionVPC"}},
+                                      *TWO_SEGMENTS["attachment-policies"]]}
+    atts = ATTACHMENTS + [{"name": "inspection", "cidrs": [], "kind": "function", "tags": {"InspectionVpcs": "true"},
+                           "attachmentType": "vpc"}]
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, atts))
+    assert proc.returncode == 1
+    assert "a network function on the path has no firewall modelled" in proc.stdout or \
+           "the firewall's default action passes traffic" in proc.stdout
+    assert "intake-crosses-inspection" in proc.stdout and "ok   intake-crosses-inspection" in proc.stdout
+
+
+def test_three_stage_by_tag_value_and_resource_id(run, tmp_path):
+    policy = {"version": "2025.11", "core-network-configuration": CONFIG,
+              "segments": [{"name": "mynumber", "isolate-attachments": True}, {"name": "lgwan", "isolate-attachments": True},
+                           {"name": "sharedServices"}],
+              "segment-actions": [{"action": "share", "mode": "attachment-route", "segment": "sharedServices",
+                                   "share-with": ["lgwan"]}],
+              "attachment-policies": [
+                  {"rule-number": 100, "conditions": [{"type": "resource-id", "operator": "equals",
+                                                       "value": "attachment-0ccccccccccccccccc"}],
+                   "action": {"association-method": "constant", "segment": "sharedServices"}},
+                  {"rule-number": 200, "conditions": [{"type": "tag-exists", "key": "Stage"}],
+                   "action": {"association-method": "tag", "tag-value-of-key": "Stage"}}]}
+    atts = [{**ATTACHMENTS[0], "tags": {"Stage": "mynumber"}}, {**ATTACHMENTS[1], "tags": {"Stage": "lgwan"}, "zone": "lgwan"},
+            ATTACHMENTS[2]]
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, atts))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    atts[0]["tags"]["Stage"] = "production"   # a tag naming no segment: dangling
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, atts))
+    assert proc.returncode == 1 and "names segment 'production', which does not exist" in proc.stderr
+
+
+@pytest.mark.parametrize("policy, message, code", [
+    ({**TWO_SEGMENTS, "routing-policies": []}, "unsupported: routing-policies at $.routing-policies", 2),
+    ({**TWO_SEGMENTS, "attachment-routing-policy-rules": []}, "unsupported: attachment-routing-policy-rules", 2),
+    ({**TWO_SEGMENTS, "attachment-policies": [by_tag(100, "Network", "Nobody", "mynumber")]},
+     "the policy attaches nothing", 1),
+])
+def test_refusals(run, tmp_path, policy, message, code):
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, ATTACHMENTS))
+    assert proc.returncode == code and message in proc.stderr, proc.stderr
+
+
+def test_policy_without_attachments_is_an_error(run, tmp_path):
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps(TWO_SEGMENTS))
+    proc = run("network", "verify", "--policy", str(p))
+    assert proc.returncode == 1 and "attaches nothing" in proc.stderr
+    p.write_text("{not json")
+    proc = run("network", "verify", "--policy", str(p), "--attachments", str(p))
+    assert proc.returncode == 1 and "p.json:1:2: not valid JSON" in proc.stderr
+
+
+def _args(tmp_path, policy, attachments):
+    p, a = write(tmp_path, policy, attachments)
+    return [p, "--attachments", a]
