@@ -77,7 +77,8 @@ def prove_workspace(ws, reg=None, today: dt.date | None = None,
                  for r in result.reachable]      # the verifier's order: by tenant, deterministic
     tables = []
     for name, table in sorted(fabric.tables.items()):
-        targets = {t for by_key in table.by_length.values() for routes in by_key.values() for t, _ in routes}
+        targets = {route[0] for by_length in table.by_family.values() for by_key in by_length.values()
+                   for routes in by_key.values() for route in routes}
         side = "azure" if name.startswith("vwan:") else "aws"
         owners = {atts[a]["zone"] for a, t in fabric.associated.items() if t == name and a in atts}
         zone = "" if "inspection" in name else (sorted(owners)[0] if len(owners) == 1 else ",".join(sorted(owners)))

@@ -34,7 +34,7 @@ SCENARIOS = {
     "request apply": ([("request", "approve", EXAMPLE, "--by", "p", "--role", "platform"),
                        ("request", "approve", EXAMPLE, "--by", "m", "--role", "municipality")],
                       ("request", "apply", EXAMPLE)),
-    "tenant remove": ([], ("tenant", "remove", "271004-denshi-shinsei-prod")),
+    "tenant remove": ([], ("tenant", "remove", "141003-koseki-staging")),
     "accounts vend (recording)": ([], RECORD),
 }
 
