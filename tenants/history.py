@@ -35,6 +35,7 @@ import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from govcloud.diagnostics import Diagnostic, DiagnosticError
+from govcloud.yamlio import _no_duplicates  # one duplicate-key rule for every JSON the product reads
 
 GENESIS = "0" * 64
 CURRENT_VERSION = 2
@@ -202,15 +203,6 @@ class History:
     @functools.cached_property
     def _by_hash(self) -> dict[str, dict]:
         return {e["hash"]: e for e in self.entries}
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
 
 
 def _no_constants(name: str) -> Any:
