@@ -331,6 +331,11 @@ def _read(directory: Path, name: str, digests: dict | None = None, required: boo
         raise NetworkInputError(str(path), "", f"cannot read: {exc}") from None
     if digests is not None:
         digests[name] = hashlib.sha256(text.encode()).hexdigest()
+    return parse_json(text, path)
+
+
+def parse_json(text: str, path: Path):
+    """JSON of a network input file, or a NetworkInputError naming the file, line and column."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

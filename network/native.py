@@ -12,7 +12,6 @@ safe reading). Without attachments the policy attaches nothing, which is refused
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from govcloud.network.errors import NetworkInputError
@@ -25,12 +24,9 @@ def _load(path: Path, what: str):
         raise NetworkInputError(str(path), "", f"no such {what} file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NetworkInputError(str(path), "", f"cannot read: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise NetworkInputError(f"{path}:{exc.lineno}:{exc.colno}", "", f"not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise NetworkInputError(str(path), "", "nested too deeply") from None
+    from govcloud.network.fabric import parse_json
+
+    return parse_json(text, path)
 
 
 def native_documents(policy: dict, attachments) -> dict[str, object]:
