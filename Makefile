@@ -10,12 +10,15 @@ CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_SPEC  ?= checkov>=3.2,<4
 
-.PHONY: demo test setup clean schemas seed bench imports browser
+.PHONY: demo test setup clean schemas seed bench imports browser service-deps
 
 # The real YAML language server (npm) tests the published JSON Schemas as editors use them.
 EDITOR_DIR   := tests/editor
 EDITOR_STAMP := $(EDITOR_DIR)/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The certified OpenID Provider (npm oidc-provider) that the service tests sign in against.
+OIDC_DIR   := tests/oidc
+OIDC_STAMP := $(OIDC_DIR)/node_modules/.installed
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
@@ -23,6 +26,11 @@ $(EDITOR_STAMP): $(EDITOR_DIR)/package.json $(EDITOR_DIR)/package-lock.json
 	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 	cd $(EDITOR_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(EDITOR_STAMP)
+
+$(OIDC_STAMP): $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
 
 $(CHECKOV_STAMP):
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -39,6 +47,7 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo_service.sh
 
 # The report's browser tests drive Debian's Chromium (Playwright with executable_path; never
 # `playwright install`, which downloads its own browser). IPA Gothic makes Japanese legible in
@@ -50,7 +59,19 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-ipafont-gothic; \
 	fi
 
-test: setup browser $(EDITOR_STAMP)
+# The service tests start a private PostgreSQL server from Debian's `postgresql` package (initdb and
+# pg_ctl live in /usr/lib/postgresql/<version>/bin; tests/support/postgres.py finds them there) and
+# check approval signatures with `ssh-keygen -Y` (openssh-client). Skipped when both are there;
+# sudo when not root.
+service-deps:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v ssh-keygen >/dev/null; then \
+	  ls -d /usr/lib/postgresql/*/bin; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql openssh-client; \
+	fi
+
+test: setup browser service-deps $(EDITOR_STAMP) $(OIDC_STAMP)
 	$(BIN)/python -m pytest -q -n auto
 
 imports: setup

@@ -29,7 +29,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
@@ -41,7 +41,9 @@ GENESIS = "0" * 64
 CURRENT_VERSION = 2
 # Limits: an entry is a few hundred bytes; a fleet of 1,741 municipalities × 20 systems × 2
 # environments with a handful of events each stays far below the file limit.
-MAX_LINE_BYTES = 64 * 1024
+# A ``principals.recorded`` entry carries the whole Principals document (a country's approvers
+# and their keys stay within a few MiB).
+MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
 HASH = r"^[0-9a-f]{64}$"
@@ -107,17 +109,38 @@ class _Strict(BaseModel):
 
 
 class Approved(_Strict):
+    """A signed approval names its principal and carries the SSH signature of its statement
+    (``govcloud.tenants.principals.approval_statement``); ``signedBy: service`` when the onboarding
+    service signed for the signed-in principal with ``serviceKey``. Entries without ``signature``
+    are the unsigned approvals of before, which never count."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
     request: StrictStr = Field(min_length=1)
     digest: StrictStr = Field(pattern=DIGEST)
     role: Literal["platform", "municipality"]
     by: StrictStr = Field(min_length=1)
     municipality: StrictStr | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    principal: StrictStr | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    signature: StrictStr | None = Field(default=None, max_length=16384)
+    signed_by: Literal["key", "service"] | None = Field(default=None, alias="signedBy")
+    service_key: StrictStr | None = Field(default=None, alias="serviceKey")
+    authentication: Literal["oidc", "token"] | None = None
 
 
 class Applied(_Strict):
     request: StrictStr = Field(min_length=1)
     digest: StrictStr = Field(pattern=DIGEST)
     tenants: dict[StrictStr, StrictStr] = Field(min_length=1)
+    # Since approvals are signed: the municipalities served and the approval entries counted.
+    municipalities: list[StrictStr] | None = None
+    approvals: list[StrictInt] | None = None
+
+
+class PrincipalsRecorded(_Strict):
+    digest: StrictStr = Field(pattern=DIGEST)
+    document: dict[StrictStr, Any]
+    principal: StrictStr = Field(min_length=1)
+    signature: StrictStr = Field(max_length=16384)
 
 
 class Removed(_Strict):
@@ -136,6 +159,7 @@ EVENT_DATA: dict[str, type[_Strict]] = {
     "request.applied": Applied,
     "tenant.removed": Removed,
     "tenant.account-recorded": AccountRecorded,
+    "principals.recorded": PrincipalsRecorded,
 }
 
 
@@ -143,9 +167,10 @@ class Entry(_Strict):
     v: Literal[2] | None = None
     seq: StrictInt = Field(ge=1)
     time: StrictStr = Field(pattern=TIME)
-    event: Literal["request.approved", "request.applied", "tenant.removed", "tenant.account-recorded"]
+    event: Literal["request.approved", "request.applied", "tenant.removed", "tenant.account-recorded",
+                   "principals.recorded"]
     actor: StrictStr = Field(min_length=1)
-    data: dict[StrictStr, Union[StrictStr, dict[StrictStr, StrictStr]]]
+    data: dict[StrictStr, Any]
     prev: StrictStr = Field(pattern=HASH)
     hash: StrictStr = Field(pattern=HASH)
 
@@ -243,6 +268,11 @@ def scan(path: Path) -> tuple[History, list[tuple[int, str]]]:
             continue
         except ValueError as exc:
             problems.append((line_no, f"entry is not valid JSON ({getattr(exc, 'msg', exc)})"))
+            prev = None
+            continue
+        except RecursionError:
+            # json's C decoder recurses per nesting level; an entry is a few levels deep.
+            problems.append((line_no, "entry is not a history entry: nested too deeply"))
             prev = None
             continue
         shape = _shape_problem(entry)

@@ -15,9 +15,14 @@
 3. **The address plan** agrees exactly with the tenant documents and no two tenants overlap
    (:func:`govcloud.tenants.ipam.document_problems`).
 
+4. **Approvals are proven** (:mod:`govcloud.tenants.approvals`): every signed approval and every
+   ``principals.recorded`` entry verifies against the Principals document in force when it was
+   written (GC604); an apply after approvals became signed names approvals that count;
+   ``tenants/principals.yaml`` is exactly the document the chain recorded last (GC602).
+
 What this cannot see: someone with write access who rewrites the *whole* chain consistently (new
 hashes for every later entry) and every anchor along with it, or who appends forged entries and
-updates ``historyHead`` to match. Entries are hashed, not signed; pin the head outside the
+updates ``historyHead`` to match. Approvals and Principals changes are signed, other entries only hashed; pin the head outside the
 workspace (``govcloud history verify --expect-head``, a git commit, a CI log) to catch that.
 """
 
@@ -27,7 +32,8 @@ import hashlib
 from pathlib import Path
 
 from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError, locate, dotted
-from govcloud.tenants import documents, history, ipam
+from govcloud.tenants import approvals, documents, history, ipam
+from govcloud.tenants.principals import document_digest
 from govcloud.tenants.models import TenantRequest
 from govcloud.tenants.registry import Registry
 from govcloud.workspace import Workspace
@@ -75,14 +81,17 @@ def applied_requests(hist: history.History) -> dict[str, dict]:
     return {e["data"]["request"]: e for e in hist.events("request.applied")}
 
 
-def problems(ws: Workspace, reg: Registry) -> tuple[history.History, list[Diagnostic]]:
-    """Every ledger problem of the workspace (empty list: safe to build on)."""
+def problems(ws: Workspace, reg: Registry, *, principals_pending: bool = False) -> tuple[history.History, list[Diagnostic]]:
+    """Every ledger problem of the workspace (empty list: safe to build on). With
+    ``principals_pending`` an edited, not yet recorded ``tenants/principals.yaml`` is not one (the
+    command that records it asks for that)."""
     hist, chain = history.scan(ws.history_file)
     display = ws.relative(ws.history_file)
     out = history.diagnostics(ws.history_file, chain, display)
     plan_src = reg.sources.get("AddressPlan")
     if not chain:
         out += _anchor_problems(ws, reg, hist, display)
+        out += _approval_problems(ws, reg, hist, display, principals_pending)
     if reg.plan is not None:
         for where, loc, code, message in ipam.document_problems(reg.plan, reg.tenants):
             src = plan_src if where == "plan" else reg.sources.get(f"Tenant/{where}")
@@ -161,6 +170,37 @@ def _anchor_problems(ws: Workspace, reg: Registry, hist: history.History, displa
     return out
 
 
+def proof(hist: history.History) -> approvals.ChainProof:
+    """Every approval of the (intact) chain with its verification status; see ``approvals``."""
+    return approvals.replay(hist)
+
+
+def _approval_problems(ws: Workspace, reg: Registry, hist: history.History, display: str,
+                       principals_pending: bool = False) -> list[Diagnostic]:
+    replayed = proof(hist)
+    line_of = {e["seq"]: i for i, e in enumerate(hist.entries, start=1)}
+    out = [Diagnostic(display, line_of.get(seq, 1), 1, code, message) for seq, code, message in replayed.problems]
+    recorded = replayed.current
+    src = reg.sources.get("Principals")
+    path = ws.relative(ws.principals_file)
+    if principals_pending:
+        return out
+    if reg.principals is not None and recorded is None:
+        out.append(_diag(src, path, ("spec",), "GC602",
+                         "tenants/principals.yaml is not recorded in the history: nobody vouched for it. Record it "
+                         "with `govcloud principals record --key KEY` (a platform principal it declares signs)"))
+    elif reg.principals is not None and recorded is not None and document_digest(reg.principals) != recorded.digest:
+        out.append(_diag(src, path, ("spec",), "GC602",
+                         f"tenants/principals.yaml was edited after history entry #{replayed.current_seq} recorded it: "
+                         "record the change with `govcloud principals record --key KEY` (signed by a platform "
+                         "principal of the recorded version), or undo the edit"))
+    elif reg.principals is None and recorded is not None and ws.principals_file.exists() is False:
+        out.append(Diagnostic(display, line_of.get(replayed.current_seq or 1, 1), 1, "GC602",
+                              f"history entry #{replayed.current_seq} recorded a Principals document, but "
+                              "tenants/principals.yaml is missing: it was deleted by hand"))
+    return out
+
+
 def _applied_record_problems(ws: Workspace, hist: history.History, live: dict[str, dict],
                              display: str) -> list[Diagnostic]:
     out: list[Diagnostic] = []
@@ -195,9 +235,9 @@ def _applied_record_problems(ws: Workspace, hist: history.History, live: dict[st
     return out
 
 
-def require_intact(ws: Workspace, reg: Registry) -> history.History:
+def require_intact(ws: Workspace, reg: Registry, *, principals_pending: bool = False) -> history.History:
     """The verified history, or a refusal listing every ledger problem: what every write runs first."""
-    hist, found = problems(ws, reg)
+    hist, found = problems(ws, reg, principals_pending=principals_pending)
     if found:
         raise DiagnosticError(found)
     return hist

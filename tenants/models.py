@@ -295,10 +295,64 @@ class TimeLimitedApproval(Model):
         return self.expires < today
 
 
+# --- Principals -------------------------------------------------------------------------------
+
+PrincipalRole = Literal["vendor", "municipality", "platform", "security"]
+SshPublicKey = Annotated[str, Field(pattern=r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( .*)?$",
+                                    description="OpenSSH public key line, as in ~/.ssh/id_ed25519.pub")]
+
+
+class Principal(Model):
+    """A person who may act on the workspace, and how they prove it: an SSH key signs approvals
+    from the command line; an OIDC subject signs in to the service."""
+
+    id: str = Field(pattern=DNS_LABEL, max_length=63, description="stable id, used in history entries")
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    role: PrincipalRole = Field(description="vendor (one vendor), municipality (its codes), platform, security (read-only)")
+    vendor: str | None = Field(default=None, pattern=DNS_LABEL, description="role vendor: the vendor's metadata.name")
+    municipalities: list[MunicipalityCode] = Field(default_factory=list, description="role municipality: the codes this person approves for")
+    oidc_subjects: list[str] = Field(default_factory=list, description="`sub` claims of the configured OIDC issuer")
+    ssh_keys: list[SshPublicKey] = Field(default_factory=list, description="public keys that sign approvals (ssh-keygen -Y sign)")
+
+    @model_validator(mode="after")
+    def _scope_fits_role(self):
+        if self.role == "vendor" and not self.vendor:
+            raise ValueError("a vendor principal names its vendor (spec.principals[].vendor)")
+        if self.role != "vendor" and self.vendor:
+            raise ValueError(f"only a vendor principal has a vendor; this one is {self.role}")
+        if self.role == "municipality" and not self.municipalities:
+            raise ValueError("a municipality principal lists the municipality codes it approves for")
+        if self.role != "municipality" and self.municipalities:
+            raise ValueError(f"only a municipality principal has municipalities; this one is {self.role}")
+        return self
+
+
+class ServiceKey(Model):
+    """The onboarding service's own signing key (public half): it signs approvals made in the
+    portal on behalf of the signed-in principal."""
+
+    id: str = Field(pattern=DNS_LABEL, max_length=63)
+    public_key: SshPublicKey
+
+
+class PrincipalsSpec(Model):
+    principals: list[Principal] = Field(min_length=1)
+    service_keys: list[ServiceKey] = Field(default_factory=list)
+
+
+class Principals(Model):
+    api_version: Literal["govcloud/v1"]
+    kind: Literal["Principals"]
+    metadata: Metadata
+    spec: PrincipalsSpec
+
+
 DOCUMENT_KINDS: dict[str, type[Model]] = {
     "Municipality": Municipality,
     "Vendor": Vendor,
     "TenantRequest": TenantRequest,
     "Tenant": Tenant,
     "AddressPlan": AddressPlan,
+    "Principals": Principals,
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError
 from govcloud.tenants import documents
-from govcloud.tenants.models import AddressPlan, Municipality, Tenant, Vendor
+from govcloud.tenants.models import AddressPlan, Municipality, Principals, Tenant, Vendor
 from govcloud.workspace import Workspace
 
 
@@ -22,9 +22,11 @@ class Registry:
     tenants: dict[str, Tenant]
     plan: AddressPlan | None
     sources: dict[str, Collector] = field(default_factory=dict, compare=False)
+    # Keyword-only: a positional caller cannot put one in the other's place.
+    principals: Principals | None = field(default=None, kw_only=True)
     # "Kind/name" of documents present but unreadable (their errors are reported with them), so a
     # rule elsewhere does not also call them missing.
-    unreadable: frozenset[str] = field(default_factory=frozenset, compare=False)
+    unreadable: frozenset[str] = field(default_factory=frozenset, compare=False, kw_only=True)
 
     def tenants_by_base(self) -> dict[str, dict[str, Tenant]]:
         """{base name: {environment: tenant}} for resolving ``apis.consumes``."""
@@ -82,25 +84,31 @@ def collect_workspace(ws: Workspace, *, require_plan: bool = True) -> LoadedWork
     for doc, src in load(ws.active_dir, Tenant):
         tenants[doc.metadata.name] = doc
         sources[f"Tenant/{doc.metadata.name}"] = src
-    plan = None
-    if ws.ipam_file.exists():
+    def load_one(path: Path, model, key: str):
+        """One single-file document (the address plan, the principals): None when absent or broken."""
+        if not path.exists():
+            return None
         try:
-            plan, src = documents.parse(ws.ipam_file, AddressPlan)
+            doc, src = documents.parse(path, model)
         except DiagnosticError as exc:
             problems.extend(exc.diagnostics)
-        else:
-            if src.errors:
-                broken.append((plan, src))
-                plan = None
-            else:
-                sources["AddressPlan"] = src
-    elif require_plan:
+            return None
+        if src.errors:
+            broken.append((doc, src))
+            return None
+        sources[key] = src
+        return doc
+
+    plan = load_one(ws.ipam_file, AddressPlan, "AddressPlan")
+    if not ws.ipam_file.exists() and require_plan:
         problems.append(Diagnostic(str(ws.ipam_file), 1, 1, "GC304", "the address plan tenants/ipam.yaml is missing"))
+    principals = load_one(ws.principals_file, Principals, "Principals")
     unreadable = set()
     for folder, kind in ((ws.municipalities_dir, "Municipality"), (ws.vendors_dir, "Vendor"), (ws.active_dir, "Tenant")):
         unreadable |= {f"{kind}/{p.stem}" for p in _yaml_files(folder)}
     unreadable -= set(sources)
-    return LoadedWorkspace(Registry(municipalities, vendors, tenants, plan, sources, frozenset(unreadable)),
+    return LoadedWorkspace(Registry(municipalities, vendors, tenants, plan, sources, principals=principals,
+                                    unreadable=frozenset(unreadable)),
                            broken, problems)
 
 

@@ -1,8 +1,8 @@
 """`govcloud validate`: every document of the workspace, every rule, every problem in one pass.
 
 Reads every kind the workspace holds — municipalities, vendors, tenants, the address plan, the
-applied request records, the network exceptions (tenants/network-exceptions.yaml) and the policy
-waivers (policies/waivers.yaml) — and runs the per-document rules and the rules across documents.
+principals, the applied request records, and (through checks the application layer passes in,
+govcloud.app.validate) the network exceptions and the policy waivers — and runs the per-document rules and the rules across documents.
 A document with shape errors is still checked by every rule that does not need its broken
 fields, so one run reports everything (DESIGN.md §4: fail closed, and say everything at once).
 """
@@ -10,8 +10,8 @@ fields, so one run reports everything (DESIGN.md §4: fail closed, and say every
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError
 from govcloud.tenants import documents, rules
@@ -20,9 +20,6 @@ from govcloud.tenants.models import Municipality, Tenant, TenantRequest, Vendor
 from govcloud.tenants.registry import Registry, collect_workspace
 from govcloud.workspace import Workspace
 
-EXCEPTIONS_FILE = "network-exceptions.yaml"
-
-
 @dataclass
 class WorkspaceReport:
     registry: Registry
@@ -30,7 +27,15 @@ class WorkspaceReport:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def validate_workspace(ws: Workspace, today: dt.date | None = None) -> WorkspaceReport:
+# A check of a document other layers own (network exceptions, policy waivers): given the workspace,
+# the registry, the catalogue and the date, it appends what cannot be read to ``problems`` and
+# returns the collectors holding its diagnostics. The application layer supplies them
+# (govcloud.app.validate), so this layer never imports the network or the policies.
+ExtraCheck = Callable[[Workspace, Registry, Catalogue, dt.date, list[Diagnostic]], list[Collector]]
+
+
+def validate_workspace(ws: Workspace, today: dt.date | None = None,
+                       extra_checks: Sequence[ExtraCheck] = ()) -> WorkspaceReport:
     """Raises DiagnosticError with every problem (errors and warnings) when there is an error."""
     today = today or dt.date.today()
     cat = load_catalogue()
@@ -49,6 +54,8 @@ def validate_workspace(ws: Workspace, today: dt.date | None = None) -> Workspace
             rules.check_tenant(reg.tenants[name], src, cat, reg, today)
         elif kind == "AddressPlan" and reg.plan is not None:
             rules.check_plan(reg.plan, src, cat)
+        elif kind == "Principals" and reg.principals is not None:
+            check_principals(reg, src)
     for doc, src in loaded.broken:
         _check_broken(doc, src, cat, reg, today)
         collectors.append(src)
@@ -56,8 +63,8 @@ def validate_workspace(ws: Workspace, today: dt.date | None = None) -> Workspace
     rules.check_sites(reg, site_sources)
     collectors += list(site_sources.values())
     collectors += check_applied_records(ws, reg, problems)
-    collectors += check_network_exceptions(ws, reg, cat, today, problems)
-    collectors += check_waivers(ws, reg, today, problems)
+    for extra in extra_checks:
+        collectors += extra(ws, reg, cat, today, problems)
     # The ledger (tenants/ledger.py): the history chain and its anchors, and allocations against
     # tenant documents (exact agreement, no overlap).
     from govcloud.tenants import ledger
@@ -68,8 +75,24 @@ def validate_workspace(ws: Workspace, today: dt.date | None = None) -> Workspace
     if any(d.severity == "error" for d in items):
         raise DiagnosticError(items)
     counts = {"municipalities": len(reg.municipalities), "vendors": len(reg.vendors), "tenants": len(reg.tenants),
-              "address pools": len(reg.plan.spec.pools) if reg.plan else 0}
+              "address pools": len(reg.plan.spec.pools) if reg.plan else 0,
+              "principals": len(reg.principals.spec.principals) if reg.principals else 0}
     return WorkspaceReport(reg, sorted(items), counts)
+
+
+def check_principals(reg: Registry, src: Collector) -> None:
+    """The rules across principals (govcloud.tenants.principals.problems), and a warning for every
+    published sample key: anyone can sign with those."""
+    from govcloud.tenants.principals import SAMPLE_MARK, problems as principal_problems
+
+    doc = reg.principals
+    for loc, code, message in principal_problems(doc, vendors=reg.vendors, municipalities=reg.municipalities):
+        src.add(code, message, loc)
+    sampled = [p.id for p in doc.spec.principals if any(SAMPLE_MARK in k for k in p.ssh_keys)]
+    sampled += [f"service key {s.id}" for s in doc.spec.service_keys if SAMPLE_MARK in s.public_key]
+    if sampled:
+        src.add("GC606", f"{len(sampled)} keys are published sample keys (samples/keys/: anyone can sign with them): "
+                         f"{', '.join(sampled)}. Replace them before real use", ("spec",), severity="warning")
 
 
 def _unique(collectors: list[Collector]) -> list[Collector]:
@@ -149,63 +172,3 @@ def check_applied_records(ws: Workspace, reg: Registry, problems: list[Diagnosti
                              + (f" (request {claims[tenant.name]} does)" if tenant.name in claims else ""), ("spec", "request"))
         out.append(src)
     return out
-
-
-def check_network_exceptions(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,
-                             problems: list[Diagnostic]) -> list[Collector]:
-    from govcloud.network.intent import NetworkExceptions, build_intent
-
-    path = ws.tenants_dir / EXCEPTIONS_FILE
-    if not path.exists():
-        return []
-    try:
-        doc, src = documents.parse(path, NetworkExceptions)
-    except DiagnosticError as exc:
-        problems.extend(exc.diagnostics)
-        return []
-    exceptions = list(doc.spec.exceptions) if doc.spec is not None and doc.spec.exceptions else []
-    typed = not src.errors
-    ids: dict[str, int] = {}
-    for i, exc in enumerate(exceptions):
-        loc = ("spec", "exceptions", i)
-        if exc.id in ids:
-            src.add("GC703", f"exception id {exc.id!r} is used twice (first at entry {ids[exc.id]})", loc + ("id",))
-        ids.setdefault(exc.id, i)
-        if exc.expires is not None and exc.expired(today):
-            src.add("GC704", f"exception {exc.id} expired on {exc.expires} and no longer applies", loc + ("expires",),
-                    severity="warning")
-        if exc.source is None:
-            continue
-        if exc.source.zone is not None and exc.source.zone not in cat.zones:
-            src.add("GC207", f"unknown zone {exc.source.zone!r}", loc + ("from", "zone"))
-        for j, cidr in enumerate(exc.source.cidrs or []):
-            try:
-                rules.ipam.parse_cidr(cidr)
-            except rules.ipam.AddressPlanError as error:
-                src.add("GC101", str(error), loc + ("from", "cidrs", j))
-    if typed:  # the references need whole entries
-        try:
-            build_intent(reg, exceptions, today=today, source=src)
-        except DiagnosticError as exc:
-            problems.extend(d for d in exc.diagnostics if d not in src.items)
-    return [src]
-
-
-def check_waivers(ws: Workspace, reg: Registry, today: dt.date, problems: list[Diagnostic]) -> list[Collector]:
-    from govcloud.policies.catalogue import load_controls
-    from govcloud.policies.engine import Waivers, waiver_problems
-
-    path = ws.root / "policies" / "waivers.yaml"
-    if not path.exists():
-        return []
-    try:
-        doc, src = documents.parse(path, Waivers)
-    except DiagnosticError as exc:
-        problems.extend(exc.diagnostics)
-        return []
-    waiver_problems(doc, src, load_controls(), today, strict=True)
-    for i, waiver in enumerate(doc.spec.waivers or []):
-        if waiver.tenant is not None and not any(fnmatch.fnmatchcase(name, waiver.tenant) for name in reg.tenants):
-            src.add("GC803", f"waiver for {waiver.control} names tenant {waiver.tenant!r}, which matches no tenant",
-                    ("spec", "waivers", i, "tenant"), severity="warning")
-    return [src]

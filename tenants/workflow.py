@@ -1,7 +1,9 @@
 """Onboarding: request → approvals → tenants. The only module here that writes files.
 
 Approvals are history events bound to the SHA-256 digest of the request's content, so editing a
-request after approval silently voids the approvals instead of carrying them over.
+request after approval silently voids the approvals instead of carrying them over. Each is signed
+by a principal declared in ``tenants/principals.yaml`` (or by the onboarding service on behalf of
+one) and counts only under the rules of :mod:`govcloud.tenants.approvals`.
 Every state change runs under the workspace lock (an interrupted transaction is finished or undone
 first), re-reads the workspace inside it, refuses unless the ledger is intact
 (:func:`govcloud.tenants.ledger.require_intact`: chain, anchors, address plan) and commits all its
@@ -13,14 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from govcloud import yamlio
+from govcloud import sshsig, yamlio
 from govcloud.diagnostics import Collector, DiagnosticError, UsageError
-from govcloud.tenants import documents, history, ipam, ledger, rules
+from govcloud.tenants import approvals, documents, history, ipam, ledger, rules
 from govcloud.tenants.catalogue import Catalogue, load_catalogue
-from govcloud.tenants.identity import person_key, same_person
 from govcloud.tenants.models import (
     AddressPlan,
     Municipality,
+    Principal,
     Tenant,
     TenantNetwork,
     TenantRequest,
@@ -28,29 +30,56 @@ from govcloud.tenants.models import (
     TenantStatus,
     Vendor,
 )
+from govcloud.tenants.principals import (
+    APPROVAL_NAMESPACE,
+    PRINCIPALS_NAMESPACE,
+    DetachedSignature,
+    Directory,
+    KeySigner,
+    ServiceSigner,
+    Signer,
+    approval_statement,
+    document_json,
+    principals_statement,
+)
+from govcloud.tenants.principals import problems as principals_rules
 from govcloud.tenants.registry import Registry, load_registry
 from govcloud.workspace import Workspace
 
-ROLES = ("platform", "municipality")
 SCHEMA_MODELINE = "# yaml-language-server: $schema=../schemas/{kind}.schema.json\n"
 
 
 @dataclass(frozen=True)
+class RequestSource:
+    """A request's text and the name diagnostics use for it: a file, or a submission the
+    onboarding service holds (``submissions/42/revision-3.yaml``)."""
+
+    text: str
+    display: str
+
+    @classmethod
+    def from_path(cls, path: Path) -> "RequestSource":
+        return cls(yamlio.read_text(path), str(path))
+
+
+@dataclass(frozen=True)
 class ValidatedRequest:
-    path: Path
+    source: RequestSource
     request: TenantRequest
     digest: str
     planned: list[rules.PlannedTenant]
     plan: AddressPlan | None
-    source: Collector
+    collector: Collector
 
 
 request_digest = ledger.request_digest
 
 
-def validate_request(path: Path, reg: Registry, cat: Catalogue | None = None) -> ValidatedRequest:
+def validate_request(source: RequestSource | Path, reg: Registry, cat: Catalogue | None = None) -> ValidatedRequest:
     cat = cat or load_catalogue()
-    req, src = documents.parse(path, TenantRequest)
+    if not isinstance(source, RequestSource):
+        source = RequestSource.from_path(source)
+    req, src = documents.parse(Path(source.display), TenantRequest, text=source.text)
     try:
         planned, plan = rules.check_request(req, src, cat, reg)
     except (AttributeError, TypeError, KeyError, ValueError):
@@ -67,35 +96,47 @@ def validate_request(path: Path, reg: Registry, cat: Catalogue | None = None) ->
             src.add("GC302", f"{p.name} would get {p.cidr}, which overlaps tenant {', '.join(clash)}: the address "
                              "plan and the tenant documents disagree (run govcloud validate)", ("spec", "environments"))
     src.raise_if_errors()
-    return ValidatedRequest(path, req, request_digest(req), planned, plan, src)
-
-
-def validate_workspace(ws: Workspace) -> Registry:
-    """Every document in the workspace, all rules; raises with every problem found
-    (see govcloud.tenants.validation)."""
-    from govcloud.tenants.validation import validate_workspace as validate_all
-
-    return validate_all(ws).registry
+    return ValidatedRequest(source, req, request_digest(req), planned, plan, src)
 
 
 # --- approvals ------------------------------------------------------------------------------------
 
 
-def approvals(hist: history.History, request: str, digest: str) -> list[dict]:
-    """Approvals of exactly this request name and digest. ``hist`` must be the verified chain
-    (``ledger.require_intact``): an entry counts only as a genuine, linked entry of it."""
-    return [e["data"] for e in hist.events("request.approved")
-            if e["data"]["request"] == request and e["data"]["digest"] == digest]
+def proof(hist: history.History) -> approvals.ChainProof:
+    return ledger.proof(hist)
 
 
-def missing_approvals(req: TenantRequest, digest: str, hist: history.History) -> list[str]:
-    got = approvals(hist, req.metadata.name, digest)
-    missing = []
-    if not any(a["role"] == "platform" for a in got):
-        missing.append("platform")
-    approved_munis = {a.get("municipality") for a in got if a["role"] == "municipality"}
-    missing += [f"municipality {code}" for code in req.spec.municipalities if code not in approved_munis]
-    return missing
+def tally(req: TenantRequest, digest: str, hist: history.History) -> approvals.Tally:
+    """The approvals of this exact content that count now (signed, by declared principals with
+    the role and scope, one per person)."""
+    replayed = proof(hist)
+    return approvals.count(req.metadata.name, digest, list(req.spec.municipalities), replayed, replayed.current)
+
+
+class ChooseMunicipality(UsageError):
+    """The approver may approve for several of the request's municipalities: the caller names one."""
+
+    def __init__(self, message: str, choices: list[str]):
+        super().__init__(message)
+        self.choices = choices
+
+
+class NotApproved(UsageError):
+    """Apply refused: approvals of this exact content are missing (each adapter says how to give one)."""
+
+    def __init__(self, request: str, digest: str, counted: approvals.Tally):
+        self.request, self.digest, self.tally = request, digest, counted
+        ignored = "".join(f"\n  history #{a.seq} ({a.slot}, {a.by}) does not count: {why}" for a, why in counted.ignored)
+        super().__init__(f"request {request} ({digest[:19]}…) is not approved by: {', '.join(counted.missing)}. "
+                         f"Each approval is signed by a principal declared for it in tenants/principals.yaml{ignored}")
+
+
+def _directory(hist: history.History) -> Directory:
+    current = proof(hist).current
+    if current is None:
+        raise UsageError("no Principals document is recorded: approvals are signed by declared principals. Write "
+                         "tenants/principals.yaml and record it with `govcloud principals record --key KEY`")
+    return current
 
 
 def _refuse_applied_name(ws: Workspace, hist: history.History, name: str) -> None:
@@ -108,69 +149,182 @@ def _refuse_applied_name(ws: Workspace, hist: history.History, name: str) -> Non
                          "give the new request another metadata.name")
 
 
-def approve(ws: Workspace, path: Path, *, by: str, role: str, municipality: str | None = None) -> dict:
-    if role not in ROLES:
-        raise UsageError(f"--role must be one of {', '.join(ROLES)}")
-    if not person_key(by):
-        raise UsageError("--by must name the approver")
+def signer_principal(directory: Directory, signer: Signer) -> Principal:
+    """The declared principal behind a signer, or a refusal saying why there is none."""
+    if isinstance(signer, KeySigner):
+        p = directory.by_key.get(signer.key.public.blob)
+        if p is None:
+            raise UsageError(f"key {signer.key.public.fingerprint} is not declared for any principal in "
+                             "tenants/principals.yaml: an approval counts only from a declared key")
+        return p
+    p = directory.by_id.get(signer.principal)
+    if p is None:
+        raise UsageError(f"no principal {signer.principal!r} is declared in tenants/principals.yaml")
+    if isinstance(signer, ServiceSigner):
+        declared = directory.service_keys.get(signer.key_id)
+        if declared is None or declared != signer.key.public:
+            raise UsageError(f"the service's key {signer.key.public.fingerprint} is not declared as service key "
+                             f"{signer.key_id!r} in tenants/principals.yaml (spec.serviceKeys)")
+    return p
+
+
+def _approval_role(p: Principal, req: TenantRequest, municipality: str | None) -> tuple[str, str | None]:
+    if p.role == "platform":
+        if municipality is not None:
+            raise UsageError(f"{p.id} is a platform principal: it approves for the platform, not for municipality "
+                             f"{municipality}")
+        return "platform", None
+    if p.role != "municipality":
+        what = "vendors request, they never approve" if p.role == "vendor" else "the security team reads, it never approves"
+        raise UsageError(f"{p.id} is a {p.role} principal: {what}")
+    mine = [c for c in req.spec.municipalities if c in p.municipalities]
+    if municipality is not None:
+        if municipality not in req.spec.municipalities:
+            raise UsageError(f"municipality {municipality} is not listed in request {req.metadata.name}")
+        if municipality not in p.municipalities:
+            raise UsageError(f"{p.id} approves for {', '.join(p.municipalities)}, not for {municipality}")
+        return "municipality", municipality
+    if not mine:
+        raise UsageError(f"{p.id} approves for {', '.join(p.municipalities)}; request {req.metadata.name} serves "
+                         f"{', '.join(req.spec.municipalities)}")
+    if len(mine) > 1:
+        raise ChooseMunicipality(f"{p.id} approves for several municipalities of this request ({', '.join(mine)}): "
+                                 "name the one this approval is for", mine)
+    return "municipality", mine[0]
+
+
+def statement_for(ws: Workspace, source: RequestSource, principal: str, municipality: str | None = None) -> bytes:
+    """The exact bytes ``principal`` signs to approve this request (for ``ssh-keygen -Y sign``)."""
+    reg = load_registry(ws)
+    hist = ledger.require_intact(ws, reg)
+    checked = validate_request(source, reg)
+    directory = _directory(hist)
+    p = directory.by_id.get(principal)
+    if p is None:
+        raise UsageError(f"no principal {principal!r} is declared in tenants/principals.yaml")
+    role, code = _approval_role(p, checked.request, municipality)
+    return approval_statement(request=checked.request.metadata.name, digest=checked.digest, role=role,
+                              municipality=code, principal=p.id)
+
+
+def approve(ws: Workspace, source: RequestSource | Path, signer: Signer, *, municipality: str | None = None) -> dict:
+    """Record a signed approval of the request's exact content by a declared principal."""
     with ws.locked():
         reg = load_registry(ws)
         hist = ledger.require_intact(ws, reg)
-        checked = validate_request(path, reg)
+        checked = validate_request(source, reg)
         req = checked.request
         _refuse_applied_name(ws, hist, req.metadata.name)
-        if role == "municipality":
-            if municipality is None:
-                if len(req.spec.municipalities) != 1:
-                    raise UsageError(f"this request serves {len(req.spec.municipalities)} municipalities; "
-                                     f"say which one approves with --municipality CODE")
-                municipality = req.spec.municipalities[0]
-            if municipality not in req.spec.municipalities:
-                raise UsageError(f"municipality {municipality} is not listed in request {req.metadata.name}")
-        elif municipality is not None:
-            raise UsageError("--municipality goes with --role municipality")
-        for prior in approvals(hist, req.metadata.name, checked.digest):
-            if prior["role"] == role and prior.get("municipality") == municipality:
-                raise UsageError(f"request {req.metadata.name} already has this approval (by {prior['by']})")
-            if same_person(prior["by"], by) and prior["role"] != role:
-                raise UsageError(f"{by} already approved as {prior['role']}; the platform and municipality "
-                                 f"approvals must come from different people")
-        data = {"request": req.metadata.name, "digest": checked.digest, "role": role, "by": by}
-        if municipality:
-            data["municipality"] = municipality
-        hist, entry = hist.with_event("request.approved", by, data)
-        writes: dict[Path, str | None] = {ws.history_file: hist.render()}
-        if reg.plan is not None:
-            writes[ws.ipam_file] = render_plan(ipam.with_history_head(reg.plan, hist.head), ws)
-        ws.commit(writes)
-        return entry
+        directory = _directory(hist)
+        p = signer_principal(directory, signer)
+        role, code = _approval_role(p, req, municipality)
+        message = approval_statement(request=req.metadata.name, digest=checked.digest, role=role,
+                                     municipality=code, principal=p.id)
+        data = {"request": req.metadata.name, "digest": checked.digest, "role": role, "by": p.display_name,
+                "principal": p.id}
+        if code:
+            data["municipality"] = code
+        if isinstance(signer, KeySigner):
+            data["signature"], data["signedBy"] = sshsig.sign(message, signer.key, APPROVAL_NAMESPACE), "key"
+        elif isinstance(signer, ServiceSigner):
+            data["signature"], data["signedBy"] = sshsig.sign(message, signer.key, APPROVAL_NAMESPACE), "service"
+            data["serviceKey"], data["authentication"] = signer.key_id, signer.authentication
+        else:
+            try:
+                sig = sshsig.verify(message, signer.signature, APPROVAL_NAMESPACE)
+            except sshsig.SignatureError as exc:
+                raise UsageError(f"the signature is not {p.id}'s approval of this request ({exc}); sign exactly what "
+                                 f"`govcloud request statement` prints, with namespace {APPROVAL_NAMESPACE}") from None
+            if sig.public not in directory.keys_of(p.id):
+                raise UsageError(f"the signature was made with key {sig.public.fingerprint}, which is not declared "
+                                 f"for {p.id} in tenants/principals.yaml")
+            data["signature"], data["signedBy"] = signer.signature.strip() + "\n", "key"
+        status, _, reason = approvals.check_signature(data, directory)
+        if status != "verified":            # never write an entry that would not count
+            raise UsageError(f"refusing an approval that does not verify: {reason}")
+        for prior in tally(req, checked.digest, hist).counted:
+            if prior.principal == p.id:
+                raise UsageError(f"{p.id} already approved request {req.metadata.name} as {prior.slot} (history "
+                                 f"#{prior.seq}); two approvals never come from one person")
+            if prior.slot == ("platform" if role == "platform" else f"municipality {code}"):
+                raise UsageError(f"request {req.metadata.name} already has the {prior.slot} approval "
+                                 f"(by {prior.by}, history #{prior.seq})")
+        return _append(ws, reg, hist, "request.approved", p.id, data)
+
+
+def _append(ws: Workspace, reg: Registry, hist: history.History, event: str, actor: str, data: dict,
+            also: dict[Path, str | None] | None = None) -> dict:
+    """Append one entry and move the address plan's head anchor with it, in one transaction
+    (with ``also``: other files of the same change). The caller holds the lock."""
+    hist, entry = hist.with_event(event, actor, data)
+    writes: dict[Path, str | None] = {**(also or {}), ws.history_file: hist.render()}
+    if reg.plan is not None:
+        writes[ws.ipam_file] = render_plan(ipam.with_history_head(reg.plan, hist.head), ws)
+    ws.commit(writes)
+    return entry
+
+
+def record_principals(ws: Workspace, signer: KeySigner | DetachedSignature) -> dict | None:
+    """Record the current ``tenants/principals.yaml`` in the history, signed by a platform
+    principal of the version in force (the first version: by one it declares). None when the
+    document is already the recorded one."""
+    with ws.locked():
+        reg = load_registry(ws)
+        hist = ledger.require_intact(ws, reg, principals_pending=True)
+        doc = reg.principals
+        if doc is None:
+            raise UsageError(f"{ws.relative(ws.principals_file)} is missing")
+        src = reg.sources["Principals"]
+        for loc, code, message in principals_rules(doc, vendors=reg.vendors, municipalities=reg.municipalities):
+            src.add(code, message, loc)
+        src.raise_if_errors()
+        current = proof(hist).current
+        new = Directory.build(doc)
+        if current is not None and current.digest == new.digest:
+            return None
+        authority = current or new
+        p = signer_principal(authority, signer)
+        if p.role != "platform":
+            raise UsageError(f"{p.id} is a {p.role} principal: only a platform principal of the "
+                             f"{'recorded' if current else 'new'} Principals document records a change")
+        message = principals_statement(digest=new.digest, principal=p.id)
+        if isinstance(signer, KeySigner):
+            signature = sshsig.sign(message, signer.key, PRINCIPALS_NAMESPACE)
+        else:
+            signature = signer.signature.strip() + "\n"
+        data = {"digest": new.digest, "document": document_json(doc), "principal": p.id, "signature": signature}
+        if approvals.check_principals_entry(data, current)[1] is not None:
+            raise UsageError(f"refusing a change that would not verify: "
+                             f"{approvals.check_principals_entry(data, current)[1]}")
+        return _append(ws, reg, hist, "principals.recorded", p.id, data)
 
 
 # --- apply / remove ------------------------------------------------------------------------------------
 
 
-def apply(ws: Workspace, path: Path, *, actor: str) -> list[Tenant]:
+def apply(ws: Workspace, source: RequestSource | Path, *, actor: str) -> list[Tenant]:
     with ws.locked():
         # Re-read inside the lock: a concurrent apply may have allocated since we were started.
         reg = load_registry(ws)
         hist = ledger.require_intact(ws, reg)
-        checked = validate_request(path, reg)
+        checked = validate_request(source, reg)
         req = checked.request
         _refuse_applied_name(ws, hist, req.metadata.name)
-        missing = missing_approvals(req, checked.digest, hist)
-        if missing:
-            raise UsageError(f"request {req.metadata.name} ({checked.digest[:19]}…) is not approved by: "
-                             f"{', '.join(missing)}. Run: govcloud request approve {path} --by NAME --role …")
+        counted = tally(req, checked.digest, hist)
+        if counted.missing:
+            raise NotApproved(req.metadata.name, checked.digest, counted)
         if checked.plan is None:
             raise UsageError("the address plan tenants/ipam.yaml is missing")
         _refuse_held_ranges(reg, checked.planned)
         hist, entry = hist.with_event("request.applied", actor, {
             "request": req.metadata.name, "digest": checked.digest,
             "tenants": {p.name: p.cidr for p in checked.planned},
+            "municipalities": list(req.spec.municipalities),
+            "approvals": sorted(a.seq for a in counted.counted),
         })
         tenants = [build_tenant(req, checked.digest, p, entry["hash"], entry["time"]) for p in checked.planned]
         writes: dict[Path, str | None] = {ws.active_dir / f"{t.name}.yaml": render_document(t) for t in tenants}
-        writes[ws.requests_dir / "applied" / f"{req.metadata.name}.yaml"] = path.read_text(encoding="utf-8")
+        writes[ws.requests_dir / "applied" / f"{req.metadata.name}.yaml"] = checked.source.text
         writes[ws.ipam_file] = render_plan(ipam.with_history_head(checked.plan, hist.head), ws)
         writes[ws.history_file] = hist.render()
         ws.commit(writes)
@@ -188,7 +342,8 @@ def _refuse_held_ranges(reg: Registry, planned: list[rules.PlannedTenant]) -> No
                              "overlapping range (the address plan and the tenant documents disagree)")
 
 
-def remove(ws: Workspace, name: str, *, actor: str) -> Tenant:
+def remove(ws: Workspace, name: str, *, actor: str, dry_run: bool = False) -> Tenant:
+    """Remove a tenant and release its range; ``dry_run`` runs every check and writes nothing."""
     with ws.locked():
         reg = load_registry(ws)
         hist = ledger.require_intact(ws, reg)
@@ -202,17 +357,39 @@ def remove(ws: Workspace, name: str, *, actor: str) -> Tenant:
         )
         if consumers:
             raise UsageError(f"tenant {name} publishes APIs that {', '.join(consumers)} consume; remove those first")
+        named = exceptions_naming(ws, name)
+        if named:
+            raise UsageError(f"network exception(s) {', '.join(named)} in {ws.relative(ws.network_exceptions_file)} name "
+                             f"tenant {name}: remove or change them first (an exception naming no tenant would leave "
+                             "the workspace invalid)")
         assert reg.plan is not None
         plan = ipam.release(reg.plan, name)
         hist, _ = hist.with_event("tenant.removed", actor, {
             "tenant": name, "cidr": tenant.spec.network.cidr, "request": tenant.spec.request,
         })
+        if dry_run:
+            return tenant
         ws.commit({
             ws.active_dir / f"{name}.yaml": None,
             ws.ipam_file: render_plan(ipam.with_history_head(plan, hist.head), ws),
             ws.history_file: hist.render(),
         })
         return tenant
+
+
+def exceptions_naming(ws: Workspace, tenant: str) -> list[str]:
+    """Ids of the network exceptions whose ``from`` or ``to`` names ``tenant`` (read as plain data:
+    the exception model belongs to the network layer, and a file that cannot be read refuses)."""
+    if not ws.network_exceptions_file.exists():
+        return []
+    data, _ = yamlio.load_file(ws.network_exceptions_file)
+    items = ((data or {}).get("spec") or {}).get("exceptions") or [] if isinstance(data, dict) else []
+    named = []
+    for item in items if isinstance(items, list) else []:
+        ends = [item.get(k) for k in ("from", "to")] if isinstance(item, dict) else []
+        if any(isinstance(e, dict) and e.get("tenant") == tenant for e in ends):
+            named.append(str(item.get("id")))
+    return named
 
 
 def record_account(ws: Workspace, name: str, account_id: str, *, actor: str) -> bool:
@@ -230,16 +407,10 @@ def record_account(ws: Workspace, name: str, account_id: str, *, actor: str) -> 
         if current is not None:
             raise UsageError(f"tenants/active/{name}.yaml: status.accountId is {current}, but Organizations has "
                              f"tenant {name} in {account_id}; resolve by hand before vending again")
-        hist, _ = hist.with_event("tenant.account-recorded", actor, {"tenant": name, "accountId": account_id})
         status = tenant.status.model_copy(update={"account_id": account_id})
         updated = tenant.model_copy(update={"status": status})
-        writes: dict[Path, str | None] = {
-            ws.active_dir / f"{name}.yaml": render_document(updated),
-            ws.history_file: hist.render(),
-        }
-        if reg.plan is not None:
-            writes[ws.ipam_file] = render_plan(ipam.with_history_head(reg.plan, hist.head), ws)
-        ws.commit(writes)
+        _append(ws, reg, hist, "tenant.account-recorded", actor, {"tenant": name, "accountId": account_id},
+                {ws.active_dir / f"{name}.yaml": render_document(updated)})
         return True
 
 

@@ -5,22 +5,27 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import typer
 from rich.table import Table
 
-from govcloud.cli import console, err_console, report_errors, workspace
+from govcloud.app import onboarding
+from govcloud.cli import bad_usage, console, current_lang, err_console, report_errors, workspace
 from govcloud.diagnostics import DiagnosticError, UsageError
 from govcloud.fsio import atomic_write
-from govcloud.tenants import history, ledger, schema, workflow
+from govcloud.tenants import history, schema, workflow
+from govcloud.tenants.principals import DetachedSignature, KeySigner
+from govcloud.tenants.workflow import RequestSource
 from govcloud.tenants.catalogue import load_catalogue
 from govcloud.tenants.registry import load_registry
 
 request_app = typer.Typer(help="Vendors' tenant requests: validate, approve, apply.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Materialised tenants (one per environment).", no_args_is_help=True)
 history_app = typer.Typer(help="The hash-chained workflow history.", no_args_is_help=True)
+principals_app = typer.Typer(help="Who may act on the workspace (tenants/principals.yaml).", no_args_is_help=True)
 
 
 def _actor() -> str:
@@ -31,26 +36,24 @@ def _actor() -> str:
 @report_errors
 def request_validate(
     files: List[Path] = typer.Argument(..., help="TenantRequest YAML files."),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json."),
 ) -> None:
     """Check requests against the schema, the catalogues and the workspace (nothing is written)."""
     ws = workspace()
-    reg = load_registry(ws)
     problems, results = [], []
     for path in files:
         try:
-            checked = workflow.validate_request(path, reg)
+            source = RequestSource.from_path(path)
         except DiagnosticError as exc:
             problems.extend(exc.diagnostics)
-            results.append({"file": str(path), "valid": False,
-                            "errors": [d.as_dict() for d in exc.diagnostics]})
+            results.append({"file": str(path), "valid": False, "errors": [d.as_dict() for d in exc.diagnostics]})
             continue
-        results.append({"file": str(path), "valid": True, "request": checked.request.metadata.name,
-                        "digest": checked.digest,
-                        "tenants": {p.name: p.cidr for p in checked.planned}})
-        if fmt == "text":
-            tenants = ", ".join(f"{p.name} ({p.cidr})" for p in checked.planned)
-            console.print(f"[green]ok[/] {path}: {checked.request.metadata.name} → {tenants}", highlight=False)
+        outcome = onboarding.validate(ws, source)
+        results.append(outcome.as_dict())
+        problems.extend(outcome.diagnostics)
+        if outcome.valid and fmt == "text":
+            tenants = ", ".join(f"{t.name} ({t.cidr})" for t in outcome.summary.tenants)
+            console.print(f"[green]ok[/] {path}: {outcome.summary.name} → {tenants}", highlight=False)
     if fmt == "json":
         console.print_json(json.dumps(results, ensure_ascii=False))
         if problems:
@@ -60,25 +63,115 @@ def request_validate(
         raise DiagnosticError(problems)
 
 
+def _signer(key: Optional[Path], signature: Optional[Path], principal: Optional[str]):
+    if (key is None) == (signature is None):
+        bad_usage("sign with exactly one of --key (your SSH private key) or --signature (a file made by "
+                  "ssh-keygen -Y sign over `govcloud request statement`)")
+    if signature is not None:
+        if not principal:
+            bad_usage("--signature needs --principal ID (who signed it)")
+        return DetachedSignature(principal, onboarding.read_signature(signature))
+    if principal:
+        bad_usage("--principal goes with --signature; with --key the key says who you are")
+    return KeySigner(onboarding.load_key(key))
+
+
 @request_app.command("approve")
 @report_errors
 def request_approve(
     file: Path = typer.Argument(..., help="TenantRequest YAML file."),
-    by: str = typer.Option(..., "--by", help="Name of the approver."),
-    role: str = typer.Option(..., "--role", help="platform or municipality."),
-    municipality: Optional[str] = typer.Option(None, "--municipality", help="Approving municipality code (needed when the request lists several)."),
+    key: Optional[Path] = typer.Option(None, "--key", help="Your SSH private key (e.g. ~/.ssh/id_ed25519), declared in tenants/principals.yaml."),
+    signature: Optional[Path] = typer.Option(None, "--signature", help="A signature made with ssh-keygen -Y sign -n govcloud-approval over `govcloud request statement` (instead of --key)."),
+    principal: Optional[str] = typer.Option(None, "--principal", help="With --signature: the principal id that signed."),
+    municipality: Optional[str] = typer.Option(None, "--municipality", help="Approving municipality code (needed when you approve for several of the request's municipalities)."),
+    by: Optional[str] = typer.Option(None, "--by", hidden=True, help="Gone: a typed name approves nothing; sign with --key."),
+    role: Optional[str] = typer.Option(None, "--role", hidden=True, help="Gone: the role comes from tenants/principals.yaml."),
 ) -> None:
-    """Record an approval of the request's exact content in the history."""
-    entry = workflow.approve(workspace(), file, by=by, role=role, municipality=municipality)
-    who = f"municipality {entry['data']['municipality']}" if role == "municipality" else "platform"
-    console.print(f"approved {entry['data']['request']} as {who} by {by} (history #{entry['seq']})")
+    """Sign an approval of the request's exact content and record it in the history. Your role
+    and municipality come from tenants/principals.yaml."""
+    if by is not None or role is not None:
+        bad_usage("approvals are signed: --by and --role are gone. Sign with your SSH key: "
+                  "govcloud request approve FILE --key ~/.ssh/id_ed25519 (your role comes from tenants/principals.yaml)")
+    signer = _signer(key, signature, principal)
+    try:
+        entry = onboarding.approve(workspace(), RequestSource.from_path(file), signer, municipality=municipality)
+    except workflow.ChooseMunicipality as exc:
+        raise UsageError(f"{exc}: add --municipality {' or '.join(exc.choices)}") from None
+    d = entry["data"]
+    who = f"municipality {d['municipality']}" if d["role"] == "municipality" else "platform"
+    console.print(f"approved {d['request']} as {who} by {d['by']} ({d['principal']}), signed "
+                  f"(history #{entry['seq']})", highlight=False)
+
+
+@request_app.command("statement")
+@report_errors
+def request_statement(
+    file: Path = typer.Argument(..., help="TenantRequest YAML file."),
+    principal: str = typer.Option(..., "--principal", help="The principal id who will sign."),
+    municipality: Optional[str] = typer.Option(None, "--municipality", help="Approving municipality code (when the principal approves for several)."),
+) -> None:
+    """Print the exact statement an approval signs, for signing elsewhere:
+    govcloud request statement F --principal ID | ssh-keygen -Y sign -f KEY -n govcloud-approval"""
+    message = onboarding.statement(workspace(), RequestSource.from_path(file), principal, municipality)
+    sys.stdout.buffer.write(message)
+    sys.stdout.flush()
+
+
+@request_app.command("status")
+@report_errors
+def request_status(file: Path = typer.Argument(..., help="TenantRequest YAML file.")) -> None:
+    """Which approvals of the request's exact content count, which are missing, and why others do not count."""
+    status = onboarding.approval_status(workspace(), RequestSource.from_path(file))
+    console.print(f"{status.request} ({status.digest[:19]}…)", highlight=False)
+    for a in status.counted:
+        console.print(f"  [green]✓[/] {a.slot}: {a.by} ({a.principal}, {a.signer}, history #{a.seq})", highlight=False)
+    for a, why in status.ignored:
+        console.print(f"  [yellow]✗[/] {a.slot}: {a.by} (history #{a.seq}) does not count: {why}", highlight=False)
+    for slot in status.missing:
+        console.print(f"  [red]…[/] {slot}: missing", highlight=False)
+    if status.missing:
+        raise typer.Exit(1)
+
+
+@request_app.command("preflight")
+@report_errors
+def request_preflight(
+    file: Path = typer.Argument(..., help="TenantRequest YAML file."),
+    fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Before approving: plan the request's tenants offline, run the baseline controls over them and
+    prove the network with them added (nothing is written). Exit 1 unless everything passes."""
+    result = onboarding.preflight(workspace(), RequestSource.from_path(file))
+    if fmt == "json":
+        console.print_json(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        console.print(f"{result.request}: {len(result.stacks)} stacks planned, {result.resources} resources", highlight=False)
+        for t in result.tenants:
+            console.print(f"  {t.name}  {t.cidr}", highlight=False)
+        console.print(f"baseline controls: {'[green]pass[/]' if not result.findings else f'[red]{len(result.findings)} failing[/]'}")
+        for f in result.findings:
+            console.print(f"  {f['control']} {f['stack']} {f['resource']}: {f['message']}", highlight=False, markup=False)
+        console.print(f"network proof: {'[green]holds[/]' if not result.violations else f'[red]{len(result.violations)} violations[/]'}")
+        for v in result.violations:
+            console.print(f"  {v['invariant']}: {v['message']}", highlight=False, markup=False)
+        console.print(f"new reachable flows: {len(result.new_reachable)}")
+        for line in result.new_reachable:
+            console.print(f"  {line}", highlight=False, markup=False)
+        for r in result.refusals:
+            err_console.print(f"error: {r}", highlight=False, markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @request_app.command("apply")
 @report_errors
 def request_apply(file: Path = typer.Argument(..., help="Approved TenantRequest YAML file.")) -> None:
     """Materialise an approved request: one Tenant per environment, CIDRs allocated."""
-    tenants = workflow.apply(workspace(), file, actor=_actor())
+    try:
+        tenants = onboarding.apply(workspace(), RequestSource.from_path(file), actor=_actor())
+    except workflow.NotApproved as exc:
+        raise UsageError(f"{exc}\nEach approver runs: govcloud request approve {file} --key THEIR_SSH_KEY "
+                         f"(see govcloud request status {file})") from None
     for t in tenants:
         console.print(f"created tenant {t.name}  {t.spec.cloud}/{t.spec.region}  {t.spec.zone}  {t.spec.network.cidr}", highlight=False)
 
@@ -117,9 +210,25 @@ def tenant_show(name: str = typer.Argument(..., help="Tenant name.")) -> None:
 
 @tenant_app.command("remove")
 @report_errors
-def tenant_remove(name: str = typer.Argument(..., help="Tenant name.")) -> None:
-    """Remove a tenant and release its CIDR."""
-    tenant = workflow.remove(workspace(), name, actor=_actor())
+def tenant_remove(
+    name: str = typer.Argument(..., help="Tenant name."),
+    yes: bool = typer.Option(False, "--yes", help="Remove without asking (required when not on a terminal)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Run every check and say what would be removed; write nothing."),
+) -> None:
+    """Remove a tenant and release its CIDR (asks first; --yes to skip, --dry-run to only check)."""
+    ws = workspace()
+    if dry_run:
+        tenant = workflow.remove(ws, name, actor=_actor(), dry_run=True)
+        console.print(f"would remove tenant {tenant.name} and release {tenant.spec.network.cidr} "
+                      f"(history event tenant.removed); nothing was written", highlight=False)
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            bad_usage("tenant remove deletes a tenant and releases its addresses: confirm with --yes "
+                      "(or see what it would do with --dry-run)")
+        if not typer.confirm(f"remove tenant {name} and release its CIDR?", default=False):
+            raise typer.Exit(1)
+    tenant = workflow.remove(ws, name, actor=_actor())
     console.print(f"removed tenant {tenant.name}; released {tenant.spec.network.cidr}")
 
 
@@ -127,45 +236,78 @@ def tenant_remove(name: str = typer.Argument(..., help="Tenant name.")) -> None:
 @report_errors
 def history_verify(
     expect_head: Optional[str] = typer.Option(None, "--expect-head", help="Hash the newest entry must have (e.g. one you recorded elsewhere)."),
+    fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json."),
 ) -> None:
-    """Check the hash chain and its anchors: the address plan's recorded head, the tenants' and the
-    applied requests' history entries."""
+    """Check the hash chain, its anchors and every signature: who approved what, with which key,
+    under which version of tenants/principals.yaml."""
+    proof = onboarding.prove_history(workspace(), expect_head)
+    if fmt == "json":
+        console.print_json(json.dumps(proof.as_dict(), ensure_ascii=False))
+        return
+    unsigned = [a for a in proof.approvals if a.status == "unsigned"]
+    if unsigned:
+        # One line for the legacy approvals (--format json lists each): a history migrated from
+        # before signatures would otherwise bury everything else under them.
+        err_console.print(f"warning: {len(unsigned)} approvals are unsigned, recorded before approvals were signed "
+                          f"(entries {', '.join(f'#{a.seq}' for a in unsigned)}); they prove nothing about who "
+                          "approved", markup=False, highlight=False, soft_wrap=True)
+    signed = [a for a in proof.approvals if a.status == "verified"]
+    console.print(f"history intact: {proof.entries} entries, head {proof.head}")
+    console.print(f"approvals: {len(signed)} signed and verified, {len(proof.approvals) - len(signed)} unsigned "
+                  f"(legacy, proving nothing); principals recorded {proof.principals_versions} time(s)", highlight=False)
+    for a in signed:
+        console.print(f"  #{a.seq} {a.request} {a.slot}: {a.by} ({a.principal}) {a.signer}", highlight=False)
+
+
+@history_app.command("signature")
+@report_errors
+def history_signature(
+    seq: int = typer.Argument(..., help="Sequence number of a signed entry."),
+    out: Path = typer.Option(..., "--out", help="Folder to write statement, statement.sig and allowed_signers into."),
+) -> None:
+    """Export a signed entry for checking by hand with ssh-keygen -Y verify."""
     ws = workspace()
-    if expect_head is not None and not history.is_hash(expect_head):
-        raise UsageError("--expect-head must be a SHA-256 hash (64 lowercase hex digits)")
-    display = ws.relative(ws.history_file)
-    try:
-        reg = load_registry(ws)
-    except DiagnosticError as exc:
-        # The anchors live in documents that do not load; still report the chain itself.
-        chain = history.diagnostics(ws.history_file, history.verify(ws.history_file), display)
-        raise DiagnosticError(chain + exc.diagnostics) from None
-    hist, problems = ledger.problems(ws, reg)
-    if expect_head is not None and not problems and hist.head != expect_head:
-        problems.append(history.diagnostics(ws.history_file, history.verify(ws.history_file, expect_head), display)[0])
-    if problems:
-        raise DiagnosticError(problems)
-    console.print(f"history intact: {len(hist.entries)} entries, head {hist.head}")
+    message, signature, namespace = onboarding.entry_signature(ws, seq)
+    from govcloud import sshsig
+    signer = sshsig.parse(signature).public
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "statement", message.decode("utf-8"))
+    atomic_write(out / "statement.sig", signature)
+    atomic_write(out / "allowed_signers", f"signer {signer.openssh}\n")
+    console.print(f"wrote {out}/statement, statement.sig, allowed_signers. Check by hand:\n"
+                  f"  ssh-keygen -Y verify -f {out}/allowed_signers -I signer -n {namespace} "
+                  f"-s {out}/statement.sig < {out}/statement", highlight=False)
 
 
 @history_app.command("show")
 @report_errors
-def history_show(limit: int = typer.Option(20, "--limit", help="Newest N entries.")) -> None:
+def history_show(limit: int = typer.Option(20, "--limit", help="Newest N entries (0: all).")) -> None:
     """Show the newest history entries (of a verified chain)."""
     ws = workspace()
     hist = history.load(ws.history_file, ws.relative(ws.history_file))
     table = Table(title=f"history ({len(hist.entries)} entries)")
     for col in ("#", "time", "event", "actor", "detail"):
         table.add_column(col)
-    for e in hist.entries[-limit:] if limit > 0 else ():
+    if limit < 0:
+        bad_usage("--limit must be 0 (all entries) or more")
+    shown = hist.entries[-limit:] if limit > 0 else hist.entries
+    for e in shown:
         d = e["data"]
-        detail = d["tenant"] if e["event"].startswith("tenant.") else d["request"]
+        if e["event"] == "principals.recorded":
+            people = d["document"].get("spec", {}).get("principals", [])
+            detail = f"{len(people)} principals {d['digest'][:19]}…, signed by {d['principal']}"
+        else:
+            detail = d["tenant"] if e["event"].startswith("tenant.") else d["request"]
         if e["event"] == "request.approved":
-            detail += f" ({d['role']}{' ' + d['municipality'] if d.get('municipality') else ''})"
+            detail += f" ({d['role']}{' ' + d['municipality'] if d.get('municipality') else ''}"
+            detail += f", signed by {d['principal']})" if d.get("signature") else ", unsigned)"
         elif e["event"] == "tenant.account-recorded":
             detail += f" (account {d['accountId']})"
         table.add_row(str(e["seq"]), e["time"], e["event"], e["actor"], detail)
     console.print(table)
+    if len(shown) < len(hist.entries):
+        err_console.print(f"showing the newest {len(shown)} of {len(hist.entries)} entries; --limit 0 shows all",
+                          highlight=False)
 
 
 def schema_cmd(
@@ -191,7 +333,7 @@ def schema_cmd(
 @report_errors
 def validate_cmd() -> None:
     """Validate every document of the workspace (municipalities, vendors, tenants, address plan, applied requests, network exceptions, waivers, history) and the rules across them."""
-    from govcloud.tenants.validation import validate_workspace
+    from govcloud.app.validate import validate_workspace
 
     ws = workspace()
     report = validate_workspace(ws)
@@ -199,7 +341,7 @@ def validate_cmd() -> None:
     if problems:
         raise UsageError(f"history is broken ({len(problems)} problem(s)); run govcloud history verify")
     for warning in report.warnings:
-        err_console.print(warning.format(), markup=False, highlight=False, soft_wrap=True)
+        err_console.print(warning.format(current_lang()), markup=False, highlight=False, soft_wrap=True)
     console.print("workspace valid: " + ", ".join(f"{n} {what}" for what, n in report.counts.items()))
 
 
@@ -234,7 +376,60 @@ def catalogue_cmd(what: str = typer.Argument("systems", help="systems, zones, en
     console.print(table)
 
 
+@principals_app.command("list")
+@report_errors
+def principals_list(fmt: Literal["table", "json"] = typer.Option("table", "--format", help="table or json.")) -> None:
+    """List the declared principals, their roles, scopes and key fingerprints."""
+    from govcloud import sshsig
+    reg = load_registry(workspace())
+    if reg.principals is None:
+        raise UsageError("tenants/principals.yaml is missing")
+    people = reg.principals.spec.principals
+    if fmt == "json":
+        console.print_json(json.dumps([p.model_dump(mode="json", by_alias=True) for p in people], ensure_ascii=False))
+        return
+    table = Table(title=f"{len(people)} principals")
+    for col in ("id", "name", "role", "scope", "keys", "OIDC subjects"):
+        table.add_column(col)
+    for p in people:
+        scope = p.vendor or ", ".join(p.municipalities) or "-"
+        keys = "\n".join(sshsig.parse_public_key(k).fingerprint for k in p.ssh_keys)
+        table.add_row(p.id, p.display_name, p.role, scope, keys, ", ".join(p.oidc_subjects))
+    console.print(table)
+
+
+@principals_app.command("record")
+@report_errors
+def principals_record(
+    key: Optional[Path] = typer.Option(None, "--key", help="SSH private key of a platform principal of the recorded version (the first time: of the new one)."),
+    signature: Optional[Path] = typer.Option(None, "--signature", help="A signature (ssh-keygen -Y sign -n govcloud-principals) instead of --key."),
+    principal: Optional[str] = typer.Option(None, "--principal", help="With --signature: the platform principal id that signed."),
+) -> None:
+    """Record the current tenants/principals.yaml in the history, signed: until then, every write refuses the workspace."""
+    signer = _signer(key, signature, principal)
+    entry = onboarding.record_principals(workspace(), signer)
+    if entry is None:
+        console.print("tenants/principals.yaml is already the recorded version; nothing to record")
+        return
+    d = entry["data"]
+    console.print(f"recorded {len(d['document']['spec']['principals'])} principals ({d['digest'][:19]}…), "
+                  f"signed by {d['principal']} (history #{entry['seq']})", highlight=False)
+
+
+@principals_app.command("allowed-signers")
+@report_errors
+def principals_allowed_signers() -> None:
+    """Print an ssh allowed_signers file of the declared keys (for ssh-keygen -Y verify -I PRINCIPAL_ID)."""
+    reg = load_registry(workspace())
+    if reg.principals is None:
+        raise UsageError("tenants/principals.yaml is missing")
+    for p in reg.principals.spec.principals:
+        for k in p.ssh_keys:
+            typer.echo(f'{p.id} namespaces="govcloud-approval,govcloud-principals" {" ".join(k.split()[:2])}')
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(principals_app, name="principals")
     app.add_typer(request_app, name="request")
     app.add_typer(tenant_app, name="tenant")
     app.add_typer(history_app, name="history")

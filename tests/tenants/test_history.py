@@ -198,3 +198,12 @@ def test_the_fast_encoder_spells_v2_entries_exactly_as_rfc8785(body):
         assert not history._plain(entry)
         return
     assert history.encode(entry) == expected
+
+
+def test_a_deeply_nested_line_is_a_diagnostic(tmp_path):
+    from govcloud.tenants import history as h
+
+    path = tmp_path / "history.jsonl"
+    path.write_text("[" * 200_000 + "]" * 200_000 + "\n")
+    problems = h.verify(path)
+    assert problems and "nested too deeply" in problems[0][1]

@@ -11,15 +11,15 @@ import pytest
 import yaml
 
 from govcloud.tenants import history
-from tests.conftest import tree_snapshot
+from tests.conftest import approve_args, tree_snapshot
 
 EXAMPLE = "tenants/requests/examples/hachioji-juki.yaml"
 OTHER = "tenants/requests/examples/chiyoda-kosodate.yaml"
 
 
 def approve_both(run, path, muni):
-    run("request", "approve", path, "--by", "p", "--role", "platform", check=True)
-    run("request", "approve", path, "--by", f"m{muni}", "--role", "municipality", check=True)
+    run(*approve_args(path, "platform"), check=True)
+    run(*approve_args(path, muni), check=True)
 
 
 def lines(ws: Path) -> list[str]:
@@ -78,14 +78,14 @@ def test_deleting_the_newest_entries_is_detected_and_never_written_over(ws, run)
     before = tree_snapshot(ws)
     refused(run("history", "verify"), "history.jsonl:", "entries were removed from the end")
     refused(run("validate"), "GC602")
-    refused(run("request", "approve", EXAMPLE, "--by", "p", "--role", "platform"), "GC602")
+    refused(run(*approve_args(EXAMPLE, "platform")), "GC602")
     assert tree_snapshot(ws) == before
 
 
 def test_deleting_the_whole_history_is_detected(ws, run):
     (ws / "tenants/history.jsonl").unlink()
     refused(run("history", "verify"), "the history file is missing or empty")
-    refused(run("request", "approve", EXAMPLE, "--by", "p", "--role", "platform"), "GC602")
+    refused(run(*approve_args(EXAMPLE, "platform")), "GC602")
     assert not (ws / "tenants/history.jsonl").exists()
     # ... and with the address plan's anchor removed too, the tenants' own anchors still tell
     plan = ws / "tenants/ipam.yaml"
@@ -96,20 +96,20 @@ def test_deleting_the_whole_history_is_detected(ws, run):
 def test_a_duplicated_entry_breaks_the_chain(ws, run):
     rows = lines(ws)
     write_lines(ws, rows + [rows[0]])
-    refused(run("history", "verify"), "history.jsonl:18:", "sequence number 1 where 18 was expected")
+    refused(run("history", "verify"), "history.jsonl:19:", "sequence number 1 where 19 was expected")
 
 
 @pytest.mark.parametrize("command", [
     ("history", "verify"), ("history", "show"), ("validate",),
-    ("request", "approve", EXAMPLE, "--by", "p", "--role", "platform"),
-    ("request", "apply", EXAMPLE), ("tenant", "remove", "271004-denshi-shinsei-prod"),
+    approve_args(EXAMPLE, "platform"),
+    ("request", "apply", EXAMPLE), ("tenant", "remove", "271004-denshi-shinsei-prod", "--yes"),
     ("accounts", "vend", "131016-juki-prod"),      # refused before any cloud call
 ])
 def test_a_line_cut_in_half_is_a_diagnostic_for_every_command(ws, run, command):
     text = (ws / "tenants/history.jsonl").read_text()
     (ws / "tenants/history.jsonl").write_text(text[: len(text) - 120])
     before = tree_snapshot(ws)
-    refused(run(*command), "history.jsonl:17:1: error[GC601]")
+    refused(run(*command), "history.jsonl:18:1: error[GC601]")
     assert tree_snapshot(ws) == before
 
 
@@ -122,7 +122,7 @@ def test_a_hand_deleted_allocation_is_never_handed_out_again(ws, run):
     refused(run("validate"), "141003-koseki-staging.yaml", "no allocation", "GC307")
     refused(run("request", "validate", EXAMPLE), "GC302", "overlaps tenant 141003-koseki-staging")
     approve_before = tree_snapshot(ws)
-    refused(run("request", "approve", EXAMPLE, "--by", "p", "--role", "platform"), "GC307")
+    refused(run(*approve_args(EXAMPLE, "platform")), "GC307")
     assert tree_snapshot(ws) == approve_before
 
 
@@ -153,7 +153,7 @@ def test_a_new_request_cannot_reuse_an_applied_requests_name(ws, run):
     reused.write_text((ws / EXAMPLE).read_text().replace("name: hachioji-juki", "name: chiyoda-juki"))
     assert "name: chiyoda-juki" in reused.read_text()
     record_before = (ws / "tenants/requests/applied/chiyoda-juki.yaml").read_bytes()
-    refused(run("request", "approve", str(reused), "--by", "p", "--role", "platform"), "already applied")
+    refused(run(*approve_args(str(reused), "platform")), "already applied")
     assert (ws / "tenants/requests/applied/chiyoda-juki.yaml").read_bytes() == record_before
 
 

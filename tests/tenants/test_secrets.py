@@ -4,6 +4,7 @@ import pytest
 
 from govcloud.tenants import secrets
 from govcloud.tenants.secrets import find_secrets, find_secrets_in_text, is_secret_key, secret_in
+from tests.conftest import approve_args
 
 CAUGHT = {
     "AKIAIOSFODNN7EXAMPLE": "an AWS access key id",
@@ -61,7 +62,7 @@ def test_request_with_a_secret_in_a_comment_is_refused_and_not_applied(ws, run):
                        + "# deploy key: github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n")
     proc = run("request", "validate", str(request))
     assert proc.returncode == 1 and "GC501" in proc.stderr and "fine-grained" in proc.stderr
-    run("request", "approve", str(request), "--by", "a", "--role", "platform")
+    run(*approve_args(str(request), "platform"))
     proc = run("request", "apply", str(request))
     assert proc.returncode == 1
     assert not (ws / "tenants/requests/applied/chiyoda-juki2.yaml").exists()

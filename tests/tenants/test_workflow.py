@@ -5,15 +5,15 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import govcloud_bin, tree_snapshot
+from tests.conftest import approve_args, govcloud_bin, key, tree_snapshot
 
 EXAMPLE = "tenants/requests/examples/hachioji-juki.yaml"
 
 
 def approve_all(run, path, munis=("132012",)):
-    run("request", "approve", path, "--by", "platform-lead", "--role", "platform", check=True)
+    run(*approve_args(path, "platform"), check=True)
     for code in munis:
-        run("request", "approve", path, "--by", f"muni-{code}", "--role", "municipality", "--municipality", code, check=True)
+        run(*approve_args(path, code), check=True)
 
 
 def test_apply_refuses_without_both_approvals(ws: Path, run):
@@ -21,31 +21,33 @@ def test_apply_refuses_without_both_approvals(ws: Path, run):
     proc = run("request", "apply", EXAMPLE)
     assert proc.returncode == 1 and "not approved by: platform, municipality 132012" in proc.stderr
     assert tree_snapshot(ws) == before
-    run("request", "approve", EXAMPLE, "--by", "p", "--role", "platform", check=True)
+    run(*approve_args(EXAMPLE, "platform"), check=True)
     proc = run("request", "apply", EXAMPLE)
     assert proc.returncode == 1 and "municipality 132012" in proc.stderr and "platform," not in proc.stderr
 
 
 def test_shared_request_needs_every_municipality(ws: Path, run):
     path = "tenants/requests/examples/minato-kaigo.yaml"
-    run("request", "approve", path, "--by", "p", "--role", "platform", check=True)
-    proc = run("request", "approve", path, "--by", "m", "--role", "municipality")
-    assert proc.returncode == 1 and "--municipality" in proc.stderr
-    proc = run("request", "approve", path, "--by", "m", "--role", "municipality", "--municipality", "011002")
-    assert proc.returncode == 1 and "not listed" in proc.stderr
+    run(*approve_args(path, "platform"), check=True)
+    proc = run(*approve_args(path, "011002"))          # Sapporo's approver: not a municipality of this request
+    assert proc.returncode == 1 and "serves 131016, 141003, 143014" in proc.stderr
+    proc = run(*approve_args(path, "131016", "--municipality", "141003"))   # Chiyoda's approver for Yokohama
+    assert proc.returncode == 1 and "not for 141003" in proc.stderr
     for code in ("131016", "141003"):
-        run("request", "approve", path, "--by", f"m{code}", "--role", "municipality", "--municipality", code, check=True)
+        run(*approve_args(path, code), check=True)
     proc = run("request", "apply", path)
     assert proc.returncode == 1 and "municipality 143014" in proc.stderr
-    run("request", "approve", path, "--by", "m143014", "--role", "municipality", "--municipality", "143014", check=True)
+    run(*approve_args(path, "143014"), check=True)
     run("request", "apply", path, check=True)
     assert (ws / "tenants/active/minato-data-kaigo-prod.yaml").exists()
 
 
-def test_one_person_cannot_approve_as_both_roles(ws: Path, run):
-    run("request", "approve", EXAMPLE, "--by", "same", "--role", "platform", check=True)
-    proc = run("request", "approve", EXAMPLE, "--by", "same", "--role", "municipality")
-    assert proc.returncode == 1 and "different people" in proc.stderr
+def test_one_person_approves_once(ws: Path, run):
+    run(*approve_args(EXAMPLE, "platform"), check=True)
+    proc = run(*approve_args(EXAMPLE, "platform"))
+    assert proc.returncode == 1 and "two approvals never come from one person" in proc.stderr
+    proc = run(*approve_args(EXAMPLE, "platform2"))          # another platform principal: the slot is filled
+    assert proc.returncode == 1 and "already has the platform approval" in proc.stderr
 
 
 def test_editing_an_approved_request_voids_its_approvals(ws: Path, run):
@@ -76,14 +78,14 @@ def test_apply_writes_tenants_allocations_and_history(ws: Path, run):
 
 
 def test_remove_releases_cidr_and_refuses_when_consumed(ws: Path, run):
-    proc = run("tenant", "remove", "131016-juki-prod")
+    proc = run("tenant", "remove", "131016-juki-prod", "--yes")
     assert proc.returncode == 1 and "minato-data-kokuho-prod" in proc.stderr
-    run("tenant", "remove", "271004-denshi-shinsei-prod", check=True)
+    run("tenant", "remove", "011002-zaimu-prod", "--yes", check=True)
     plan = yaml.safe_load((ws / "tenants/ipam.yaml").read_text())
-    assert "271004-denshi-shinsei-prod" not in {a["tenant"] for a in plan["status"]["allocations"]}
-    assert not (ws / "tenants/active/271004-denshi-shinsei-prod.yaml").exists()
-    assert run("history", "verify").returncode == 0
-    assert run("tenant", "remove", "nope").returncode == 1
+    assert "011002-zaimu-prod" not in {a["tenant"] for a in plan["status"]["allocations"]}
+    assert not (ws / "tenants/active/011002-zaimu-prod.yaml").exists()
+    assert run("history", "verify").returncode == 0 and run("validate").returncode == 0
+    assert run("tenant", "remove", "nope", "--yes").returncode == 1
 
 
 def test_concurrent_applies_get_non_overlapping_cidrs(ws: Path, run):
@@ -116,7 +118,7 @@ def test_history_verify_fails_after_edit_or_tail_deletion(ws: Path, run):
     proc = run("history", "verify")
     assert proc.returncode == 1 and "removed" in proc.stderr
     hist.write_text(original)
-    head = run("history", "verify", check=True).stdout.split()[-1]
+    head = json.loads(run("history", "verify", "--format", "json", check=True).stdout)["head"]
     assert run("history", "verify", "--expect-head", head).returncode == 0
     assert run("history", "verify", "--expect-head", "0" * 64).returncode == 1
 
@@ -161,3 +163,28 @@ def test_recording_an_account_goes_through_the_model_and_the_history(ws: Path, r
     path.write_text(path.read_text().replace("'123456789013'", "'999999999999'"))
     proc = run("validate")
     assert proc.returncode == 1 and "GC602" in proc.stderr and "status.accountId" in proc.stderr
+
+
+def test_remove_refuses_a_tenant_a_network_exception_names(ws: Path, run):
+    before = tree_snapshot(ws)
+    proc = run("tenant", "remove", "271004-denshi-shinsei-prod", "--yes")
+    assert proc.returncode == 1 and "osaka-shinsei-to-kokuho-intake" in proc.stderr
+    assert tree_snapshot(ws) == before
+    assert run("validate").returncode == 0
+
+
+def test_remove_asks_first_and_dry_run_writes_nothing(ws: Path, run):
+    before = tree_snapshot(ws)
+    proc = run("tenant", "remove", "011002-zaimu-prod")
+    assert proc.returncode == 2 and "--yes" in proc.stderr
+    proc = run("tenant", "remove", "011002-zaimu-prod", "--dry-run", check=True)
+    assert "would remove tenant 011002-zaimu-prod" in proc.stdout
+    assert run("tenant", "remove", "131016-juki-prod", "--dry-run").returncode == 1   # consumed: refused as for real
+    assert tree_snapshot(ws) == before
+
+
+def test_history_show_says_when_it_truncates(ws: Path, run):
+    proc = run("history", "show", "--limit", "2", check=True)
+    assert "showing the newest 2 of 18 entries" in proc.stderr and "principals.recorded" in proc.stdout
+    assert "showing" not in run("history", "show", "--limit", "0", check=True).stderr
+    assert run("history", "show", "--limit", "-1").returncode == 2

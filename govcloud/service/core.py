@@ -1,0 +1,470 @@
+"""Submissions and who may see and do what: the rules both adapters (API and portal) share.
+
+Visibility (a submission another may not see is "not found", never "forbidden": its existence
+is not disclosed):
+- a vendor principal sees its own vendor's submissions (drafts included);
+- a municipality approver sees submitted (not draft) submissions listing one of its codes;
+- platform and security principals see every submission.
+
+Actions: vendors submit, revise and withdraw their vendor's submissions; municipality approvers
+approve or reject for their codes; platform principals approve or reject any submission and
+apply; the security team only reads. The workspace is written only through
+:mod:`govcloud.app.onboarding` (under the workspace lock); the database row follows the
+workspace write, so a crash between the two leaves the workspace right and the timeline short
+(the approval status shown is always computed from the workspace).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import selectinload, sessionmaker
+
+from govcloud import sshsig
+from govcloud.app import onboarding
+from govcloud.diagnostics import DiagnosticError, UsageError
+from govcloud.service import db
+from govcloud.service.auth import Caller, Directories, OidcClient
+from govcloud.service.config import ServiceConfig
+from govcloud.service.errors import ServiceError, conflict, forbidden, not_found
+from govcloud.tenants.principals import DetachedSignature, ServiceSigner
+from govcloud.tenants.registry import load_registry
+from govcloud.tenants.workflow import RequestSource
+
+APPROVERS = ("municipality", "platform")
+OPEN = ("draft", "submitted", "rejected")
+MAX_COMMENT = 4000
+
+
+class StartupError(Exception):
+    """The service cannot start (the message says why and what to do)."""
+
+
+@dataclass
+class Service:
+    """Everything a request handler needs, built once by :func:`govcloud.service.app.create_app`."""
+
+    config: ServiceConfig
+    Session: sessionmaker
+    directories: Directories
+    service_key: sshsig.PrivateKey
+    service_key_id: str
+    oidc: OidcClient | None = None
+    engine: object = None
+    _preflights: dict = field(default_factory=dict)
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock)
+    _findings: tuple | None = None
+
+    @property
+    def ws(self):
+        return self.config.workspace
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def validate(self, text: str, display: str = "request.yaml") -> onboarding.Validation:
+        self.ws.recover()
+        return onboarding.validate(self.ws, RequestSource(text, display))
+
+    def visible(self, caller: Caller, sub: db.Submission) -> bool:
+        p = caller.principal
+        if p.role in ("platform", "security"):
+            return True
+        if p.role == "vendor":
+            return sub.vendor == p.vendor
+        if p.role == "municipality":
+            return sub.status != "draft" and any(c in p.municipalities for c in sub.codes)
+        return False
+
+    def _load(self, s: OrmSession, caller: Caller, sid: int) -> db.Submission:
+        sub = s.scalar(select(db.Submission).where(db.Submission.id == sid).options(
+            selectinload(db.Submission.revisions), selectinload(db.Submission.comments),
+            selectinload(db.Submission.decisions)))
+        if sub is None or not self.visible(caller, sub):
+            raise not_found(f"submission {sid}")
+        return sub
+
+    def get(self, caller: Caller, sid: int) -> db.Submission:
+        with self.Session() as s:
+            return self._load(s, caller, sid)
+
+    def list(self, caller: Caller) -> list[db.Submission]:
+        with self.Session() as s:
+            q = select(db.Submission).options(selectinload(db.Submission.revisions)).order_by(db.Submission.id.desc())
+            if caller.role == "vendor":
+                q = q.where(db.Submission.vendor == caller.principal.vendor)
+            elif caller.role == "municipality":
+                q = q.where(db.Submission.status != "draft")
+            # The codes are a JSON list: filtered here, not in SQL (a few thousand rows at most).
+            return [sub for sub in s.scalars(q) if self.visible(caller, sub)]
+
+    def source(self, rev: db.Revision) -> RequestSource:
+        return RequestSource(rev.yaml_text, rev.display)
+
+    def summary(self, caller: Caller, sid: int) -> dict:
+        sub = self.get(caller, sid)
+        rev = sub.latest
+        out: dict = {"submission": sid, "status": sub.status, "revision": rev.number, "valid": rev.valid,
+                     "summary": rev.result.get("summary"), "approvals": None}
+        if not rev.valid:
+            return out
+        self.ws.recover()
+        if sub.status != "applied":
+            # The CIDRs to be allocated are the address plan's next free ranges *now*: recompute
+            # them, the ones stored with the revision may have gone to a request applied since.
+            now = self.validate(rev.yaml_text, rev.display)
+            if now.valid and now.summary is not None:
+                out["summary"] = asdict(now.summary)
+        try:    # the municipalities by name, for a plain summary (八王子市, not 132012)
+            munis = load_registry(self.ws).municipalities
+            out["municipalityNames"] = {c: munis[c].spec.name for c in sub.codes if c in munis}
+        except DiagnosticError:
+            out["municipalityNames"] = {}
+        try:
+            status = onboarding.approval_status(self.ws, self.source(rev))
+        except (UsageError, DiagnosticError) as exc:
+            # Applied (its CIDRs are now held) or the workspace changed under it: say why.
+            out["approvalsUnavailable"] = str(exc).splitlines()[0]
+            return out
+        out["approvals"] = {
+            "complete": status.complete, "missing": status.missing,
+            "counted": [_record(a) for a in status.counted],
+            "ignored": [{**_record(a), "reason": why} for a, why in status.ignored],
+        }
+        return out
+
+    def statement(self, caller: Caller, sid: int, municipality: str | None) -> bytes:
+        sub = self.get(caller, sid)
+        self._require_approver(caller, sub)
+        rev = self._approvable(sub)
+        self.ws.recover()
+        return onboarding.statement(self.ws, self.source(rev), caller.id, municipality)
+
+    def preflight(self, caller: Caller, sid: int) -> dict:
+        """What applying would deploy, planned, checked and proven before approving (platform
+        principals; :func:`govcloud.app.onboarding.preflight`). Kept per request digest for the
+        life of the process: it is seconds to minutes of CPU, and the digest pins what it judged."""
+        sub = self.get(caller, sid)
+        if caller.role != "platform":
+            raise forbidden("the preflight is for platform principals")
+        rev = self._approvable(sub)
+        key = rev.digest or ""
+        with self._cache_lock:
+            cached = self._preflights.get(key)
+        if cached is None:
+            self.ws.recover()
+            cached = onboarding.preflight(self.ws, self.source(rev)).as_dict()
+            with self._cache_lock:
+                self._preflights[key] = cached
+        return cached
+
+    def findings(self, caller: Caller) -> dict:
+        """The baseline controls over every stack of the workspace as planned offline, and whether
+        the network proof holds (what ``govcloud report`` shows; platform and security). Kept
+        until the history or the waivers change: the plan cache makes a recomputation seconds."""
+        if caller.role not in ("platform", "security"):
+            raise forbidden("findings are for the platform and security teams")
+        from govcloud.report.service import snapshot
+
+        self.ws.recover()
+        waivers = self.ws.waivers_file
+        key = (self.ws.history_file.stat().st_mtime_ns,
+               waivers.stat().st_mtime_ns if waivers.exists() else 0)
+        with self._cache_lock:
+            if self._findings and self._findings[0] == key:
+                return self._findings[1]
+        snap = snapshot(self.ws)
+        f = snap.findings
+        result = {"stacks": f.stacks, "evaluated": f.evaluated, "failedMandatory": f.failed_mandatory,
+                  "advisory": f.advisory, "waived": f.waived, "proofHolds": snap.proof.ok,
+                  "rows": [{"control": r.control, "title": {"ja": r.title.ja, "en": r.title.en}, "severity": r.severity,
+                            "mode": r.mode, "status": r.status, "stack": r.stack, "tenant": r.tenant,
+                            "resource": r.resource, "message": r.message, "waiver": r.waiver} for r in f.rows],
+                  "notes": f.notes}
+        with self._cache_lock:
+            self._findings = (key, result)
+        return result
+
+    def tenants(self, caller: Caller) -> list[dict]:
+        self.ws.recover()
+        reg = load_registry(self.ws)
+        p = caller.principal
+        out = []
+        for t in sorted(reg.tenants.values(), key=lambda t: t.name):
+            if p.role == "vendor" and t.spec.vendor != p.vendor:
+                continue
+            if p.role == "municipality" and not set(t.spec.municipalities) & set(p.municipalities):
+                continue
+            out.append(t.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return out
+
+    def history(self, caller: Caller) -> dict:
+        if caller.role not in ("platform", "security"):
+            raise forbidden("the history proof is for the platform and security teams")
+        self.ws.recover()
+        return onboarding.prove_history(self.ws).as_dict()
+
+    def timeline(self, sub: db.Submission) -> list[dict]:
+        events = [{"time": r.created_at, "kind": "revision", "principal": r.principal, "revision": r.number,
+                   "valid": r.valid, "digest": r.digest} for r in sub.revisions]
+        events += [{"time": d.created_at, "kind": d.kind, "principal": d.principal, "revision": d.revision,
+                    "role": d.role, "municipality": d.municipality, "comment": d.comment,
+                    "historySeq": d.history_seq, "signedBy": d.signed_by} for d in sub.decisions]
+        events += [{"time": c.created_at, "kind": "comment", "principal": c.principal, "revision": c.revision,
+                    "comment": c.body} for c in sub.comments]
+        return sorted(events, key=lambda e: (e["time"], e["kind"] != "revision"))
+
+    # --- vendors ------------------------------------------------------------------------------------
+
+    # Validation (tens of milliseconds of CPU) runs before the database transaction, never inside
+    # it: on SQLite a transaction that has written holds the one write lock, and every other
+    # writer would queue behind the validation.
+
+    def submit(self, caller: Caller, text: str) -> db.Submission:
+        if caller.role != "vendor":
+            raise forbidden("only vendor principals submit requests")
+        self._check_vendor(caller, text)
+        record = self._validated(text, "submissions/new/revision-1.yaml")
+        with self.Session.begin() as s:
+            sub = db.Submission(vendor=caller.principal.vendor, principal=caller.id, status="draft")
+            s.add(sub)
+            s.flush()
+            self._add_revision(s, caller, sub, text, 1, record)
+        return self.get(caller, sub.id)
+
+    def revise(self, caller: Caller, sid: int, text: str) -> db.Submission:
+        sub = self.get(caller, sid)
+        self._require_owner(caller, sub)
+        number = sub.latest.number + 1
+        self._check_vendor(caller, text)
+        record = self._validated(text, f"submissions/{sid}/revision-{number}.yaml")
+        with self.Session.begin() as s:
+            sub = self._load(s, caller, sid)
+            if sub.status not in OPEN:
+                raise conflict(f"submission {sid} is {sub.status}; it cannot be revised")
+            if sub.latest.number + 1 != number:
+                raise conflict(f"submission {sid} was revised meanwhile (revision {sub.latest.number}); "
+                               "look at it and revise again")
+            self._add_revision(s, caller, sub, text, number, record)
+        return self.get(caller, sid)
+
+    def withdraw(self, caller: Caller, sid: int) -> db.Submission:
+        with self.Session.begin() as s:
+            sub = self._load(s, caller, sid)
+            self._require_owner(caller, sub)
+            if sub.status not in OPEN:
+                raise conflict(f"submission {sid} is {sub.status}; it cannot be withdrawn")
+            sub.status, sub.updated_at = "withdrawn", db.utcnow()
+            s.add(db.Decision(submission_id=sid, revision=sub.latest.number, digest=sub.latest.digest or "",
+                              kind="withdraw", principal=caller.id, role="vendor"))
+            self._notify(s, "submission.withdrawn", sub, ["platform", *sub.codes])
+        return self.get(caller, sid)
+
+    def _check_vendor(self, caller: Caller, text: str) -> None:
+        """A vendor submits for its own vendor only. A request naming another vendor of the
+        workspace is refused; a misspelt vendor is left to the diagnostics (GC204)."""
+        declared = _declared_vendor(text)
+        if declared is None or declared == caller.principal.vendor:
+            return
+        directory = self.directories.require()
+        known = {p.vendor for p in directory.by_id.values() if p.vendor}
+        try:
+            known |= set(load_registry(self.ws).vendors)
+        except DiagnosticError:
+            pass
+        if declared in known:
+            raise forbidden(f"{caller.id} submits for vendor {caller.principal.vendor}, not {declared}")
+
+    def _validated(self, text: str, display: str) -> dict:
+        result = self.validate(text, display)
+        summary = asdict(result.summary) if result.summary else None
+        return {"valid": result.valid, "diagnostics": [d.as_dict() for d in result.diagnostics], "summary": summary}
+
+    def _add_revision(self, s: OrmSession, caller: Caller, sub: db.Submission, text: str, number: int,
+                      record: dict) -> None:
+        display = f"submissions/{sub.id}/revision-{number}.yaml"
+        for d in record["diagnostics"]:       # named before the submission had its id
+            d["path"] = display
+        summary, valid = record["summary"], record["valid"]
+        s.add(db.Revision(submission_id=sub.id, number=number, yaml_text=text, valid=valid,
+                          digest=summary["digest"] if summary else None, principal=caller.id,
+                          validation=json.dumps(record, ensure_ascii=False)))
+        sub.status = "submitted" if valid else "draft"
+        sub.updated_at = db.utcnow()
+        if summary:
+            sub.request_name = summary["name"]
+            sub.municipalities = json.dumps(summary["municipalities"])
+        if valid:
+            self._notify(s, "submission.submitted", sub, ["platform", *sub.codes])
+
+    # --- approvers ----------------------------------------------------------------------------------
+
+    def _require_owner(self, caller: Caller, sub: db.Submission) -> None:
+        if caller.role != "vendor" or sub.vendor != caller.principal.vendor:
+            raise forbidden("only the submitting vendor revises or withdraws its submission")
+
+    def _require_approver(self, caller: Caller, sub: db.Submission) -> None:
+        if caller.role not in APPROVERS:
+            raise forbidden(f"{caller.id} is a {caller.role} principal: only municipality and platform "
+                            "principals approve or reject")
+
+    def _approvable(self, sub: db.Submission) -> db.Revision:
+        if sub.status != "submitted":
+            raise conflict(f"submission {sub.id} is {sub.status}, not submitted")
+        return sub.latest
+
+    def approve(self, caller: Caller, sid: int, *, municipality: str | None = None,
+                signature: str | None = None, comment: str = "") -> dict:
+        """Record a signed approval: the approver's own detached SSH signature when given
+        (recorded exactly like ``govcloud request approve --signature``), otherwise the
+        service's signature on behalf of the authenticated principal."""
+        sub = self.get(caller, sid)
+        self._require_approver(caller, sub)
+        rev = self._approvable(sub)
+        _check_comment(comment)
+        if caller.role == "municipality" and municipality is not None \
+                and municipality not in caller.principal.municipalities:
+            raise forbidden(f"{caller.id} approves for {', '.join(caller.principal.municipalities)}, "
+                            f"not for {municipality}")
+        if signature is not None:
+            if len(signature) > sshsig.MAX_ARMORED:
+                raise ServiceError(400, "bad_signature", "the signature is too large")
+            try:
+                sshsig.parse(signature)
+            except sshsig.SignatureError as exc:
+                raise ServiceError(400, "bad_signature", f"not an SSH signature: {exc}") from None
+            signer = DetachedSignature(caller.id, signature)
+        else:
+            signer = ServiceSigner(self.service_key_id, self.service_key, caller.id, caller.authentication)
+        entry = onboarding.approve(self.ws, self.source(rev), signer, municipality=municipality)
+        data = entry["data"]
+        with self.Session.begin() as s:
+            s.add(db.Decision(submission_id=sid, revision=rev.number, digest=data["digest"], kind="approve",
+                              principal=caller.id, role=data["role"], municipality=data.get("municipality"),
+                              comment=comment, history_seq=entry["seq"], signed_by=data["signedBy"]))
+            self._notify(s, "submission.approved", sub, [sub.principal, "platform"],
+                         {"by": caller.id, "historySeq": entry["seq"]})
+        return entry
+
+    def reject(self, caller: Caller, sid: int, comment: str) -> db.Submission:
+        if not comment.strip():
+            raise ServiceError(400, "comment_required", "say why: a rejection carries a comment")
+        _check_comment(comment)
+        with self.Session.begin() as s:
+            sub = self._load(s, caller, sid)
+            self._require_approver(caller, sub)
+            rev = self._approvable(sub)
+            code = None
+            if caller.role == "municipality":
+                mine = [c for c in sub.codes if c in caller.principal.municipalities]
+                if not mine:
+                    raise forbidden(f"{caller.id} approves for none of this request's municipalities")
+                code = mine[0]
+            s.add(db.Decision(submission_id=sid, revision=rev.number, digest=rev.digest or "", kind="reject",
+                              principal=caller.id, role=caller.role, municipality=code, comment=comment))
+            sub.status, sub.updated_at = "rejected", db.utcnow()
+            self._notify(s, "submission.rejected", sub, [sub.principal], {"by": caller.id, "comment": comment})
+        return self.get(caller, sid)
+
+    def apply(self, caller: Caller, sid: int) -> list[dict]:
+        sub = self.get(caller, sid)
+        if caller.role != "platform":
+            raise forbidden("only platform principals apply requests")
+        rev = self._approvable(sub)
+        try:
+            tenants = onboarding.apply(self.ws, self.source(rev), actor=caller.id)
+        except (UsageError, DiagnosticError):
+            # Applied already with this exact content (from the command line, or by a process that
+            # died before recording it here): the workspace is the truth, so say applied.
+            entry = self._applied_entry(sub.request_name, rev.digest)
+            if entry is None:
+                raise
+            self._mark_applied(sid, rev, caller, entry["data"]["tenants"])
+            return [{"name": name, "cidr": cidr} for name, cidr in entry["data"]["tenants"].items()]
+        self._mark_applied(sid, rev, caller, {t.name: t.spec.network.cidr for t in tenants})
+        return [{"name": t.name, "environment": t.spec.environment, "cidr": t.spec.network.cidr,
+                 "cloud": t.spec.cloud, "region": t.spec.region, "zone": t.spec.zone} for t in tenants]
+
+    def _applied_entry(self, name: str | None, digest: str | None) -> dict | None:
+        from govcloud.tenants import history, ledger
+
+        hist = history.load(self.ws.history_file, self.ws.relative(self.ws.history_file))
+        entry = ledger.applied_requests(hist).get(name or "")
+        return entry if entry is not None and entry["data"]["digest"] == digest else None
+
+    def _mark_applied(self, sid: int, rev: db.Revision, caller: Caller, tenants: dict[str, str]) -> None:
+        with self.Session.begin() as s:
+            row = s.get(db.Submission, sid)
+            row.status, row.updated_at = "applied", db.utcnow()
+            s.add(db.Decision(submission_id=sid, revision=rev.number, digest=rev.digest or "", kind="apply",
+                              principal=caller.id, role="platform"))
+            self._notify(s, "submission.applied", row, [row.principal, *row.codes], {"tenants": sorted(tenants)})
+
+    def comment(self, caller: Caller, sid: int, body: str) -> None:
+        if not body.strip():
+            raise ServiceError(400, "comment_required", "an empty comment")
+        _check_comment(body)
+        with self.Session.begin() as s:
+            sub = self._load(s, caller, sid)
+            if caller.role == "security":
+                raise forbidden("the security team reads; it does not comment")
+            s.add(db.Comment(submission_id=sid, revision=sub.latest.number, principal=caller.id, body=body))
+
+    def _notify(self, s: OrmSession, event: str, sub: db.Submission, recipients: list[str], extra: dict | None = None) -> None:
+        payload = {"submission": sub.id, "request": sub.request_name, "status": sub.status, **(extra or {})}
+        s.add(db.OutboxMessage(event=event, recipients=json.dumps(recipients),
+                               payload=json.dumps(payload, ensure_ascii=False)))
+
+
+def _check_comment(text: str) -> None:
+    if len(text) > MAX_COMMENT:
+        raise ServiceError(400, "comment_too_long", f"comments are limited to {MAX_COMMENT} characters")
+
+
+def _record(a) -> dict:
+    return {"seq": a.seq, "slot": a.slot, "role": a.role, "municipality": a.municipality, "by": a.by,
+            "principal": a.principal, "signer": a.signer, "status": a.status}
+
+
+def _declared_vendor(text: str) -> str | None:
+    """``spec.vendor`` as written, if the text is readable enough to say (the validation that
+    follows reports everything else)."""
+    try:
+        doc = yaml.safe_load(text)
+        vendor = doc["spec"]["vendor"]
+    except Exception:  # noqa: BLE001 - unreadable text: the diagnostics say why
+        return None
+    return vendor if isinstance(vendor, str) else None
+
+
+def load_service_key(config: ServiceConfig, directories: Directories) -> tuple[sshsig.PrivateKey, str]:
+    """The service's signing key, refused unless the recorded Principals document declares it
+    (an approval it signed would not count otherwise)."""
+    path = config.service_key
+    if not path.exists():
+        raise StartupError(f"no service key at {path}: create one with `govcloud serve key create` and declare its "
+                           "public line under spec.serviceKeys in tenants/principals.yaml (then "
+                           "`govcloud principals record`), or pass --service-key PATH")
+    try:
+        key = onboarding.load_key(path)
+    except UsageError as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        directory = directories.current()
+    except ServiceError as exc:
+        raise StartupError(exc.message) from None
+    if directory is None:
+        raise StartupError("no Principals document is recorded in the history: record tenants/principals.yaml "
+                           "with `govcloud principals record --key KEY` first")
+    declared_id = directory.service_key_id(key.public)
+    if declared_id is None:
+        raise StartupError(f"the service key {path} ({key.public.fingerprint}) is not declared under spec.serviceKeys "
+                           "in the recorded Principals document: declare its public line (`govcloud serve key show`), "
+                           "then record the change with `govcloud principals record`")
+    if config.service_key_id is not None and config.service_key_id != declared_id:
+        raise StartupError(f"the service key {path} is declared as {declared_id!r}, not {config.service_key_id!r}")
+    return key, declared_id

@@ -1,0 +1,230 @@
+"""Which approvals count: replaying the history with the principals in force at each entry.
+
+An approval counts only when
+1. it is signed, and the signature over its statement (``principals.approval_statement``)
+   verifies with a key that the Principals document in force *when it was recorded* declares for
+   that principal — or with a declared service key, when the onboarding service signed on behalf
+   of the signed-in principal;
+2. the principal holds the role and the scope of the approval: ``platform`` for the platform
+   approval; ``municipality`` with that code for a municipality's approval. Vendors and the
+   security team never approve;
+3. at apply time, the principal is still declared with that role and scope (a removed person's
+   approval is void), and no two counted approvals come from one principal.
+
+Unsigned approvals (written before approvals were signed) are reported as such and never count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from govcloud import sshsig
+from govcloud.tenants import history
+from govcloud.tenants.models import Principal
+from govcloud.tenants.principals import (
+    APPROVAL_NAMESPACE,
+    PRINCIPALS_NAMESPACE,
+    Directory,
+    approval_statement,
+    principals_statement,
+)
+
+Status = Literal["verified", "unsigned", "invalid"]
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    seq: int
+    time: str
+    request: str
+    digest: str
+    role: str
+    municipality: str | None
+    by: str
+    principal: str | None
+    status: Status
+    signer: str              # "key SHA256:…", "service <id> for <principal>", "unsigned"
+    reason: str = ""
+
+    @property
+    def slot(self) -> str:
+        return "platform" if self.role == "platform" else f"municipality {self.municipality}"
+
+
+@dataclass
+class ChainProof:
+    """What replaying the chain proves: every approval with its status, the Principals versions
+    and the problems (``(seq, code, message)``: errors; ``warnings``: legacy entries)."""
+
+    approvals: list[ApprovalRecord] = field(default_factory=list)
+    directories: dict[int, Directory] = field(default_factory=dict)
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    current: Directory | None = None
+    current_seq: int | None = None
+
+    def of(self, request: str, digest: str) -> list[ApprovalRecord]:
+        return [a for a in self.approvals if a.request == request and a.digest == digest]
+
+    @property
+    def by_seq(self) -> dict[int, ApprovalRecord]:
+        return {a.seq: a for a in self.approvals}
+
+
+def may_approve(p: Principal, role: str, municipality: str | None) -> str | None:
+    """Why ``p`` may not give this approval, or None when it may."""
+    if role == "platform":
+        return None if p.role == "platform" else f"{p.id} is a {p.role} principal, not platform"
+    if p.role != "municipality":
+        return f"{p.id} is a {p.role} principal, not a municipality approver"
+    if municipality not in p.municipalities:
+        return f"{p.id} approves for {', '.join(p.municipalities)}, not for {municipality}"
+    return None
+
+
+def check_signature(data: dict, directory: Directory | None) -> tuple[Status, str, str]:
+    """(status, signer, reason) of one ``request.approved`` entry's data."""
+    if "signature" not in data:
+        return "unsigned", "unsigned", "unsigned approval (recorded before approvals were signed)"
+    if directory is None:
+        return "invalid", "?", "signed approval recorded before any Principals document"
+    principal = directory.by_id.get(data.get("principal", ""))
+    if principal is None:
+        return "invalid", "?", f"principal {data.get('principal')} is not declared in the Principals document in force"
+    statement = approval_statement(request=data["request"], digest=data["digest"], role=data["role"],
+                                   municipality=data.get("municipality"), principal=principal.id)
+    try:
+        sig = sshsig.parse(data["signature"])
+        if data.get("signedBy") == "service":
+            key_id = data.get("serviceKey", "")
+            key = directory.service_keys.get(key_id)
+            if key is None:
+                return "invalid", f"service {key_id}", f"service key {key_id} is not declared"
+            sshsig.verify(statement, data["signature"], APPROVAL_NAMESPACE, key)
+            signer = f"service {key_id} for {principal.id}"
+        else:
+            if sig.public not in directory.keys_of(principal.id):
+                return "invalid", f"key {sig.public.fingerprint}", (
+                    f"key {sig.public.fingerprint} is not declared for {principal.id}")
+            sshsig.verify(statement, data["signature"], APPROVAL_NAMESPACE, sig.public)
+            signer = f"key {sig.public.fingerprint}"
+    except sshsig.SignatureError as exc:
+        return "invalid", "?", f"signature does not verify: {exc}"
+    why = may_approve(principal, data["role"], data.get("municipality"))
+    if why:
+        return "invalid", signer, why
+    if data.get("by") != principal.display_name:
+        return "invalid", signer, f"recorded as by {data.get('by')!r}, but {principal.id} is {principal.display_name!r}"
+    return "verified", signer, ""
+
+
+def check_principals_entry(data: dict, before: Directory | None) -> tuple[Directory | None, str | None]:
+    """(the new directory, or None; why the entry does not verify, or None)."""
+    try:
+        new = Directory.from_json(data["document"])
+    except (ValueError, KeyError, TypeError, sshsig.SignatureError) as exc:
+        return None, f"the recorded Principals document is not valid ({str(exc).splitlines()[0]})"
+    if new.digest != data.get("digest"):
+        return None, f"the recorded document has digest {new.digest}, the entry says {data.get('digest')}"
+    authority = before or new       # the first version is signed by a platform principal it declares
+    signer = authority.by_id.get(data.get("principal", ""))
+    if signer is None or signer.role != "platform":
+        return None, (f"{data.get('principal')} is not a platform principal of the "
+                      f"{'previous' if before else 'recorded'} Principals document")
+    try:
+        sig = sshsig.parse(data.get("signature", ""))
+        if sig.public not in authority.keys_of(signer.id):
+            return None, f"key {sig.public.fingerprint} is not declared for {signer.id}"
+        sshsig.verify(principals_statement(digest=new.digest, principal=signer.id), data["signature"],
+                      PRINCIPALS_NAMESPACE, sig.public)
+    except sshsig.SignatureError as exc:
+        return None, f"signature does not verify: {exc}"
+    return new, None
+
+
+def replay(hist: history.History) -> ChainProof:
+    proof = ChainProof()
+    directory: Directory | None = None
+    for entry in hist.entries:
+        seq, data = entry["seq"], entry["data"]
+        if entry["event"] == "principals.recorded":
+            new, why = check_principals_entry(data, directory)
+            if why:
+                proof.problems.append((seq, "GC604", f"entry #{seq} (principals.recorded): {why}"))
+                continue
+            directory = new
+            proof.directories[seq] = new
+            proof.current, proof.current_seq = new, seq
+        elif entry["event"] == "request.approved":
+            status, signer, reason = check_signature(data, directory)
+            if status == "unsigned" and directory is not None:
+                status, reason = "invalid", "unsigned approval recorded after approvals had to be signed"
+            record = ApprovalRecord(seq, entry["time"], data["request"], data["digest"], data["role"],
+                                    data.get("municipality"), data["by"], data.get("principal"), status, signer, reason)
+            proof.approvals.append(record)
+            if status == "invalid":
+                proof.problems.append((seq, "GC604", f"entry #{seq}: approval of {data['request']} ({record.slot}) "
+                                                     f"does not verify: {reason}"))
+            elif status == "unsigned":
+                proof.warnings.append((seq, f"entry #{seq}: approval of {data['request']} ({record.slot}) by "
+                                            f"{data['by']!r} is unsigned (recorded before approvals were signed); "
+                                            "it proves nothing about who approved"))
+        elif entry["event"] == "request.applied" and directory is not None:
+            counted = data.get("approvals")
+            if counted is None:
+                proof.problems.append((seq, "GC604", f"entry #{seq}: request {data['request']} was applied without "
+                                                     "naming the signed approvals it counted"))
+                continue
+            tally = count(data["request"], data["digest"], data.get("municipalities", []), proof, directory,
+                          only=set(counted))
+            if tally.missing or sorted(a.seq for a in tally.counted) != sorted(counted):
+                why = (f"missing {', '.join(tally.missing)}" if tally.missing else
+                       f"entries {sorted(set(counted) - {a.seq for a in tally.counted})} do not count")
+                proof.problems.append((seq, "GC604", f"entry #{seq}: request {data['request']} was applied without "
+                                                     f"the approvals it needs ({why})"))
+    return proof
+
+
+@dataclass(frozen=True)
+class Tally:
+    counted: list[ApprovalRecord]
+    missing: list[str]
+    ignored: list[tuple[ApprovalRecord, str]]
+
+
+def count(request: str, digest: str, municipalities: list[str], proof: ChainProof, now: Directory | None,
+          only: set[int] | None = None) -> Tally:
+    """The approvals of this exact request content that count, with the principals of ``now``."""
+    counted: list[ApprovalRecord] = []
+    ignored: list[tuple[ApprovalRecord, str]] = []
+    filled: set[str] = set()
+    people: set[str] = set()
+    for a in proof.of(request, digest):
+        if only is not None and a.seq not in only:
+            continue
+        if a.status != "verified":
+            ignored.append((a, a.reason))
+            continue
+        p = now.by_id.get(a.principal or "") if now else None
+        if p is None:
+            ignored.append((a, f"{a.principal} is no longer declared"))
+            continue
+        why = may_approve(p, a.role, a.municipality)
+        if why:
+            ignored.append((a, f"no longer allowed: {why}"))
+            continue
+        if a.role == "municipality" and a.municipality not in municipalities:
+            ignored.append((a, f"municipality {a.municipality} is not listed in the request"))
+            continue
+        if a.principal in people:
+            ignored.append((a, f"{a.principal} already gave another approval of this request"))
+            continue
+        if a.slot in filled:
+            ignored.append((a, f"{a.slot} is already approved"))
+            continue
+        counted.append(a)
+        filled.add(a.slot)
+        people.add(a.principal or "")
+    missing = [s for s in ["platform", *(f"municipality {m}" for m in municipalities)] if s not in filled]
+    return Tally(counted, missing, ignored)

@@ -1,0 +1,201 @@
+"""Who may act on the workspace (``tenants/principals.yaml``, kind ``Principals``) and the
+statements they sign.
+
+A principal is a declared person with one role and its scope: ``vendor`` (one vendor),
+``municipality`` (its municipality codes), ``platform``, ``security`` (read-only). They prove who
+they are with an SSH key (``govcloud request approve --key``, or ``ssh-keygen -Y sign``) or by
+signing in to the onboarding service with an OIDC subject; the service then signs on their behalf
+with its own key, declared under ``spec.serviceKeys``.
+
+The document is governed: changing it is a ``principals.recorded`` history event that carries the
+whole document and is signed by a platform principal of the version in force before it (the first
+version by a platform principal it declares itself). Replaying the chain therefore tells, for
+every approval, which people and keys were declared when it was signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import rfc8785
+
+from govcloud import sshsig
+from govcloud.tenants.identity import person_key
+from govcloud.tenants.models import Principal, Principals
+
+APPROVAL_NAMESPACE = "govcloud-approval"
+PRINCIPALS_NAMESPACE = "govcloud-principals"
+SAMPLE_MARK = "SAMPLE-KEY-DO-NOT-USE"
+
+
+def document_digest(doc: Principals) -> str:
+    """What a ``principals.recorded`` entry is bound to: SHA-256 of the RFC 8785 form of the
+    document's metadata and spec (comments and layout of the file do not count)."""
+    return "sha256:" + hashlib.sha256(rfc8785.dumps(document_json(doc))).hexdigest()
+
+
+def document_json(doc: Principals) -> dict:
+    return doc.model_dump(mode="json", by_alias=True, exclude_defaults=False, include={"metadata", "spec"})
+
+
+# --- statements: the exact bytes that are signed --------------------------------------------------
+
+
+def approval_statement(*, request: str, digest: str, role: str, municipality: str | None, principal: str) -> bytes:
+    """The statement an approver signs. It names the request's content digest (so a signature for
+    one version of a request is worthless for another), the role and municipality (so it cannot
+    be re-used for another slot) and the principal (so it cannot be re-attributed)."""
+    body = {"type": "govcloud.approval/v1", "request": request, "digest": digest, "role": role,
+            "principal": principal}
+    if municipality is not None:
+        body["municipality"] = municipality
+    return rfc8785.dumps(body) + b"\n"
+
+
+def principals_statement(*, digest: str, principal: str) -> bytes:
+    return rfc8785.dumps({"type": "govcloud.principals/v1", "digest": digest, "principal": principal}) + b"\n"
+
+
+# --- the directory: a Principals document made searchable -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Directory:
+    """One version of the Principals document, indexed. Built only from a document that passed
+    :func:`problems` (ids, keys and subjects unique)."""
+
+    digest: str
+    by_id: dict[str, Principal]
+    by_key: dict[bytes, Principal]
+    by_subject: dict[str, Principal]
+    service_keys: dict[str, sshsig.PublicKey]
+    sample_keys: frozenset[bytes] = field(default_factory=frozenset)
+
+    @classmethod
+    def build(cls, doc: Principals) -> "Directory":
+        by_key, samples = {}, set()
+        for p in doc.spec.principals:
+            for line in p.ssh_keys:
+                key = sshsig.parse_public_key(line)
+                by_key[key.blob] = p
+                if SAMPLE_MARK in line:
+                    samples.add(key.blob)
+        service = {}
+        for s in doc.spec.service_keys:
+            key = sshsig.parse_public_key(s.public_key)
+            service[s.id] = key
+            if SAMPLE_MARK in s.public_key:
+                samples.add(key.blob)
+        return cls(document_digest(doc), {p.id: p for p in doc.spec.principals}, by_key,
+                   {s: p for p in doc.spec.principals for s in p.oidc_subjects}, service, frozenset(samples))
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Directory":
+        return cls.build(Principals.model_validate({"apiVersion": "govcloud/v1", "kind": "Principals", **data}))
+
+    def keys_of(self, principal: str) -> list[sshsig.PublicKey]:
+        p = self.by_id.get(principal)
+        return [sshsig.parse_public_key(line) for line in p.ssh_keys] if p else []
+
+    def service_key_id(self, key: sshsig.PublicKey) -> str | None:
+        return next((kid for kid, k in self.service_keys.items() if k == key), None)
+
+
+def problems(doc: Principals, *, vendors: Iterable[str] | None = None,
+             municipalities: Iterable[str] | None = None) -> list[tuple[tuple, str, str]]:
+    """Rules across principals: (location, code, message). Every key parses; one key, one OIDC
+    subject and one person (by name or e-mail) belong to one principal; a vendor or municipality
+    named in a scope exists."""
+    out: list[tuple[tuple, str, str]] = []
+    seen_ids: dict[str, int] = {}
+    seen_keys: dict[bytes, str] = {}
+    seen_subjects: dict[str, str] = {}
+    seen_people: dict[str, str] = {}
+    known_vendors = set(vendors) if vendors is not None else None
+    known_munis = set(municipalities) if municipalities is not None else None
+    for i, p in enumerate(doc.spec.principals):
+        base = ("spec", "principals", i)
+        if p.id in seen_ids:
+            out.append((base + ("id",), "GC605", f"principal id {p.id} is declared twice"))
+        seen_ids.setdefault(p.id, i)
+        for label in (person_key(p.display_name), p.email.casefold()):
+            other = seen_people.get(label)
+            if other is not None and other != p.id:
+                out.append((base, "GC605", f"principal {p.id} is the same person as {other} (same name or e-mail): "
+                                           "one person, one principal, so two approvals never come from one person"))
+            seen_people.setdefault(label, p.id)
+        for j, line in enumerate(p.ssh_keys):
+            try:
+                key = sshsig.parse_public_key(line)
+            except sshsig.SignatureError as exc:
+                out.append((base + ("sshKeys", j), "GC606", f"not a usable SSH public key: {exc}"))
+                continue
+            other = seen_keys.get(key.blob)
+            if other is not None:
+                out.append((base + ("sshKeys", j), "GC606", f"key {key.fingerprint} is also declared for {other}: "
+                                                            "a key belongs to one person"))
+            seen_keys.setdefault(key.blob, p.id)
+        for j, sub in enumerate(p.oidc_subjects):
+            other = seen_subjects.get(sub)
+            if other is not None and other != p.id:
+                out.append((base + ("oidcSubjects", j), "GC605", f"OIDC subject {sub} is also declared for {other}"))
+            seen_subjects.setdefault(sub, p.id)
+        if p.vendor and known_vendors is not None and p.vendor not in known_vendors:
+            out.append((base + ("vendor",), "GC607", f"vendor {p.vendor} is not a vendor of this workspace"))
+        for j, code in enumerate(p.municipalities):
+            if known_munis is not None and code not in known_munis:
+                out.append((base + ("municipalities", j), "GC607", f"municipality {code} is not onboarded"))
+    if not any(p.role == "platform" and p.ssh_keys for p in doc.spec.principals):
+        out.append((("spec", "principals"), "GC605", "no platform principal with an SSH key: nobody could record "
+                                                     "the next change of this document"))
+    seen_service: dict[str, bool] = {}
+    for i, s in enumerate(doc.spec.service_keys):
+        loc = ("spec", "serviceKeys", i)
+        if s.id in seen_service:
+            out.append((loc + ("id",), "GC605", f"service key {s.id} is declared twice"))
+        seen_service[s.id] = True
+        try:
+            key = sshsig.parse_public_key(s.public_key)
+        except sshsig.SignatureError as exc:
+            out.append((loc + ("publicKey",), "GC606", f"not a usable SSH public key: {exc}"))
+            continue
+        if key.algorithm != "ssh-ed25519":
+            out.append((loc + ("publicKey",), "GC606", "the service signs with Ed25519: declare an ssh-ed25519 key"))
+        if key.blob in seen_keys:
+            out.append((loc + ("publicKey",), "GC606", f"the service key is also a key of principal "
+                                                       f"{seen_keys[key.blob]}: keep them apart"))
+    return out
+
+
+# --- who signs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeySigner:
+    """The approver's own SSH private key (``govcloud request approve --key``)."""
+
+    key: sshsig.PrivateKey
+
+
+@dataclass(frozen=True)
+class DetachedSignature:
+    """A signature made elsewhere (``ssh-keygen -Y sign -n govcloud-approval`` over the statement
+    ``govcloud request statement`` prints), by the principal named."""
+
+    principal: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class ServiceSigner:
+    """The onboarding service signing for the principal it authenticated."""
+
+    key_id: str
+    key: sshsig.PrivateKey
+    principal: str
+    authentication: str        # "oidc" or "token"
+
+
+Signer = KeySigner | DetachedSignature | ServiceSigner

@@ -1,0 +1,168 @@
+"""Approvals are signed statements by declared principals: what counts, what is refused, and
+what `history verify` proves — including against someone who can write the workspace files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from govcloud import sshsig
+from govcloud.tenants import history, ipam
+from govcloud.tenants.principals import APPROVAL_NAMESPACE, approval_statement
+from govcloud.tenants.registry import load_registry
+from govcloud.tenants.workflow import render_plan
+from govcloud.workspace import Workspace
+from tests.conftest import SAMPLE_KEYS, approve_args, key, tree_snapshot
+
+EXAMPLE = "tenants/requests/examples/hachioji-juki.yaml"
+
+
+def refused(proc, *needles, code=1):
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, proc.stderr
+
+
+def forge(ws: Path, event: str, data: dict, actor: str = "mallory") -> None:
+    """Append an entry the way someone with write access would: a well-formed, correctly hashed
+    entry, with the address plan's head moved along so every hash anchor agrees."""
+    hist = history.load(ws / "tenants/history.jsonl")
+    hist, _ = hist.with_event(event, actor, data)
+    (ws / "tenants/history.jsonl").write_text(hist.render())
+    workspace = Workspace(ws)
+    plan = load_registry(workspace).plan
+    (ws / "tenants/ipam.yaml").write_text(render_plan(ipam.with_history_head(plan, hist.head), workspace))
+
+
+def digest_of(run, path: str) -> str:
+    return json.loads(run("request", "validate", path, "--format", "json", check=True).stdout)[0]["digest"]
+
+
+def test_an_undeclared_key_approves_nothing(ws, run, tmp_path):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
+    before = tree_snapshot(ws)
+    refused(run("request", "approve", EXAMPLE, "--key", str(tmp_path / "k")), "is not declared for any principal")
+    refused(run(*approve_args(EXAMPLE, "security-mori")), "security team reads, it never approves")
+    refused(run(*approve_args(EXAMPLE, "asuka-sato")), "vendors request, they never approve")
+    refused(run("request", "approve", EXAMPLE, "--key", str(tmp_path / "missing")), "cannot read key")
+    refused(run("request", "approve", EXAMPLE, "--key", str(SAMPLE_KEYS / "README.md")), "not a readable private key")
+    refused(run("request", "approve", EXAMPLE), "exactly one of --key", code=2)
+    assert tree_snapshot(ws) == before
+
+
+def test_a_detached_ssh_keygen_signature_counts(ws, run, tmp_path):
+    statement = run("request", "statement", EXAMPLE, "--principal", "hachioji-takahashi", check=True).stdout
+    (tmp_path / "statement").write_text(statement)
+    keyfile = tmp_path / "k"
+    shutil.copy(key("132012"), keyfile)
+    keyfile.chmod(0o600)
+    subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-f", str(keyfile), "-n", APPROVAL_NAMESPACE,
+                    str(tmp_path / "statement")], check=True)
+    # Signed by Hachioji's approver, presented as Chiyoda's: refused.
+    refused(run("request", "approve", EXAMPLE, "--signature", str(tmp_path / "statement.sig"), "--principal",
+                "chiyoda-suzuki"), "approves for 131016")
+    run("request", "approve", EXAMPLE, "--signature", str(tmp_path / "statement.sig"), "--principal",
+        "hachioji-takahashi", check=True)
+    run(*approve_args(EXAMPLE, "platform"), check=True)
+    run("request", "apply", EXAMPLE, check=True)
+    proof = json.loads(run("history", "verify", "--format", "json", check=True).stdout)
+    signed = [a for a in proof["approvals"] if a["status"] == "verified"]
+    assert [(a["principal"], a["role"]) for a in signed] == [("hachioji-takahashi", "municipality"), ("yamada-taro", "platform")]
+    # ... and ssh-keygen agrees, by hand.
+    seq = signed[0]["seq"]
+    run("history", "signature", str(seq), "--out", str(tmp_path / "export"), check=True)
+    verdict = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(tmp_path / "export/allowed_signers"), "-I",
+                              "signer", "-n", APPROVAL_NAMESPACE, "-s", str(tmp_path / "export/statement.sig")],
+                             stdin=open(tmp_path / "export/statement", "rb"), capture_output=True, text=True)
+    assert verdict.returncode == 0 and "Good" in verdict.stdout
+
+
+def test_a_signature_for_another_version_is_worthless(ws, run, tmp_path):
+    old = digest_of(run, EXAMPLE)
+    run(*approve_args(EXAMPLE, "platform"), check=True)
+    entry = json.loads((ws / "tenants/history.jsonl").read_text().splitlines()[-1])
+    path = ws / EXAMPLE
+    path.write_text(path.read_text().replace("prefixLength: 24", "prefixLength: 23"))
+    new = digest_of(run, EXAMPLE)
+    assert new != old
+    (tmp_path / "old.sig").write_text(entry["data"]["signature"])
+    refused(run("request", "approve", EXAMPLE, "--signature", str(tmp_path / "old.sig"), "--principal", "yamada-taro"),
+            "is not yamada-taro's approval of this request")
+    # Replayed by hand into the history for the new digest: history verify names the entry.
+    forge(ws, "request.approved", {**entry["data"], "digest": new})
+    refused(run("history", "verify"), "GC604", "signature does not verify")
+    refused(run("request", "apply", EXAMPLE), "GC604")
+
+
+def test_a_forged_approval_with_fixed_anchors_is_caught(ws, run):
+    """Someone who can write every file appends a correctly hashed approval and moves the
+    address plan's head: the hash chain is satisfied, the signature is not."""
+    digest = digest_of(run, EXAMPLE)
+    mallory = sshsig.load_private_key((SAMPLE_KEYS / "asuka-sato").read_bytes())   # a vendor's key
+    for role, code, principal, name in (("platform", None, "yamada-taro", "山田 太郎"),
+                                        ("municipality", "132012", "hachioji-takahashi", "八王子市 情報管理課 高橋")):
+        statement = approval_statement(request="hachioji-juki", digest=digest, role=role, municipality=code,
+                                       principal=principal)
+        data = {"request": "hachioji-juki", "digest": digest, "role": role, "by": name, "principal": principal,
+                "signature": sshsig.sign(statement, mallory, APPROVAL_NAMESPACE), "signedBy": "key"}
+        if code:
+            data["municipality"] = code
+        forge(ws, "request.approved", data)
+    refused(run("history", "verify"), "GC604", "is not declared for yamada-taro")
+    refused(run("validate"), "GC604")
+    refused(run("request", "apply", EXAMPLE), "GC604")
+
+
+def test_a_typed_name_appended_by_hand_counts_for_nothing(ws, run):
+    digest = digest_of(run, EXAMPLE)
+    forge(ws, "request.approved", {"request": "hachioji-juki", "digest": digest, "role": "platform", "by": "山田 太郎"})
+    refused(run("history", "verify"), "GC604", "unsigned approval recorded after approvals had to be signed")
+
+
+def test_legacy_unsigned_approvals_are_reported_not_counted(ws, run):
+    proc = run("history", "verify", check=True)
+    assert "12 unsigned (legacy, proving nothing)" in proc.stdout
+    assert "12 approvals are unsigned" in proc.stderr and "#1, #2, #4" in proc.stderr
+    proof = json.loads(run("history", "verify", "--format", "json", check=True).stdout)
+    assert "entry #1: approval of chiyoda-juki (platform) by '山田 太郎 (platform)' is unsigned" in proof["warnings"][0]
+
+
+def test_principals_are_governed(ws, run):
+    path = ws / "tenants/principals.yaml"
+    original = path.read_text()
+    # An edit that is not recorded: every write refuses the workspace, nothing is written.
+    path.write_text(original.replace("role: security", "role: platform"))
+    before = tree_snapshot(ws)
+    refused(run(*approve_args(EXAMPLE, "platform")), "GC602", "was edited after history entry #18 recorded it")
+    refused(run("principals", "record", "--key", key("security-mori")), "security principal: only a platform principal")
+    assert tree_snapshot(ws) == before
+    # The platform records a change that removes Hachioji's approver after they approved.
+    path.write_text(original)
+    run(*approve_args(EXAMPLE, "132012"), check=True)
+    run(*approve_args(EXAMPLE, "platform"), check=True)
+    people = original.split("    - id: ")
+    path.write_text("    - id: ".join(p for p in people if not p.startswith("hachioji-takahashi")))
+    proc = run("principals", "record", "--key", key("kobayashi-aiko"), check=True)
+    assert "signed by kobayashi-aiko" in proc.stdout
+    refused(run("request", "apply", EXAMPLE), "municipality 132012", "hachioji-takahashi is no longer declared")
+    assert "principals recorded 2 time(s)" in run("history", "verify", check=True).stdout
+
+
+def test_an_invalid_principals_document_is_not_recorded(ws, run):
+    path = ws / "tenants/principals.yaml"
+    text = path.read_text()
+    yamada = text.split("    - id: yamada-taro\n")[1].split("    - id: ")[0]
+    key_line = [line for line in yamada.splitlines() if "ssh-ed25519" in line][0]
+    # Chiyoda's approver declares the platform lead's key as theirs, and a municipality that does not exist.
+    text = text.replace("      municipalities: [\"131016\"]\n", "      municipalities: [\"131016\", \"999999\"]\n")
+    text = text.replace("    - id: hachioji-takahashi", "    - id: hachioji-takahashi", 1)
+    chiyoda = text.split("    - id: chiyoda-suzuki\n")[1].split("    - id: ")[0]
+    text = text.replace(chiyoda, chiyoda + key_line + "\n", 1)
+    path.write_text(text)
+    proc = run("principals", "record", "--key", key("platform"))
+    refused(proc, "GC606", "also declared for", "GC607", "municipality 999999 is not onboarded")
