@@ -121,7 +121,7 @@ def _segment_names(value, segments: dict, source: str, path: str, own: str | Non
 
 def read_cloudwan(policy, attachments: dict[str, dict], source: str):
     """(tables, associations, functions {attachment: group}, unattached [(attachment, why)])."""
-    from govcloud.network.fabric import BLACKHOLE, Table
+    from govcloud.network.model import BLACKHOLE, Table
     from govcloud.network.readers import _cidr
 
     only(policy, TOP_FIELDS, source, "$")

@@ -272,9 +272,12 @@ def compile_vwan(intent: Intent, zones: list[str]) -> dict:
     def azure_target(a: Attachment) -> str:
         return a.name if a.cloud == "azure" else intercloud_name("azure", a.zone)
 
-    for f in intent.flows:
-        src, dst = intent.attachments[f.source], intent.attachments[f.destination]
-        if src.zone != dst.zone or dst.zone not in ISOLATED_ZONES or f.via_inspection or "azure" not in (src.cloud, dst.cloud):
+    # The routes depend on the two ends only, not on protocol or port: each pair once, in the
+    # flows' order (the first route of a prefix stays, as before).
+    pairs = dict.fromkeys((f.source, f.destination) for f in intent.flows if not f.via_inspection)
+    for source, destination in pairs:
+        src, dst = intent.attachments[source], intent.attachments[destination]
+        if src.zone != dst.zone or dst.zone not in ISOLATED_ZONES or "azure" not in (src.cloud, dst.cloud):
             continue
         for start, end in ((src, dst), (dst, src)):
             if start.cloud == "aws" and end.cloud == "aws":

@@ -36,6 +36,8 @@ def need(obj: dict, key: str, kind, source: str, path: str):
     if key not in obj:
         raise NetworkInputError(source, f"{path}.{key}", f"missing field {key}")
     value = obj[key]
+    if type(value) is kind and kind is not bool or type(value) is bool and kind is bool:
+        return value   # the common case: exactly the type asked for (never a boolean taken for an int)
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if isinstance(value, bool) and bool not in kinds:
         raise NetworkInputError(source, f"{path}.{key}", f"{key} must be {_names(kinds)}, got a boolean")

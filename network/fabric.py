@@ -21,148 +21,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from govcloud.network.cidr import ANY_NAMES, CidrError, V6_BASE, contains, family_bits, overlaps, prefix_length, span
-from govcloud.network.errors import NetworkInputError
-
-BLACKHOLE = "blackhole"
-
-
-@dataclass
-class Table:
-    """Routes by prefix, per address family.
-
-    Route selection, as the clouds document it: the most specific route first; for the same
-    prefix a static route wins over a propagated one ("Static routes take precedence over
-    propagated routes with the same destination", AWS Transit Gateway; Cloud WAN route
-    evaluation: "1. The most specific route ... 2. ... Static routes"; Virtual WAN: static routes
-    in a hub route table are preferred over propagated routes of the same prefix). Several routes
-    of the same prefix and origin are all kept: which one a cloud picks (ECMP or "a
-    deterministically random manner") is not something a proof may assume, so every candidate is
-    explored and the least safe one counts."""
-
-    name: str
-    by_family: dict[int, dict[int, dict[int, list[tuple[str, str, bool]]]]] = field(default_factory=dict)
-
-    def add(self, cidr: str, target: str, static: bool = False) -> None:
-        if cidr in ANY_NAMES:
-            self.add("0.0.0.0/0", target, static)
-            self.add("::/0", target, static)
-            return
-        bits, length = family_bits(cidr), prefix_length(cidr)
-        key = self._key(span(cidr)[0], bits, length)
-        candidates = self.by_family.setdefault(bits, {}).setdefault(length, {}).setdefault(key, [])
-        if (target, cidr, static) not in candidates:
-            candidates.append((target, cidr, static))
-
-    @staticmethod
-    def _key(first: int, bits: int, length: int) -> int:
-        value = first - V6_BASE if bits == 128 else first
-        return value >> (bits - length) if length else 0
-
-    def lookup(self, cidr: str) -> list[tuple[str, str]]:
-        """Where traffic to a destination network can go: the preferred routes of the longest
-        prefix that covers it, and the preferred routes of every more specific prefix inside it
-        (part of the destination follows those)."""
-        bits, own_length = family_bits(cidr), prefix_length(cidr)
-        if bits == 0:  # "*": no single destination family; look both up, least safe counts
-            return self.lookup("0.0.0.0/0") + self.lookup("::/0")
-        lengths = self.by_family.get(bits, {})
-        first, last = span(cidr)
-        out: list[tuple[str, str]] = []
-        for length in sorted(lengths, reverse=True):
-            if length > own_length:
-                keys = self._sorted_keys(bits, length)
-                lo, hi = self._key(first, bits, length), self._key(last, bits, length)
-                for key in keys[bisect.bisect_left(keys, lo):bisect.bisect_right(keys, hi)]:
-                    out += self._preferred(lengths[length][key])
-                continue
-            hit = lengths[length].get(self._key(first, bits, length))
-            if hit:
-                return out + self._preferred(hit)
-        return out
-
-    @staticmethod
-    def _preferred(hit: list[tuple[str, str, bool]]) -> list[tuple[str, str]]:
-        static = [(t, c) for t, c, s in hit if s]
-        return static or [(t, c) for t, c, _ in hit]
-
-    def _sorted_keys(self, bits: int, length: int) -> list[int]:
-        cache = self.__dict__.setdefault("_keys", {})
-        keys = cache.get((bits, length))
-        if keys is None or len(keys) != len(self.by_family[bits][length]):
-            keys = cache[(bits, length)] = sorted(self.by_family[bits][length])
-        return keys
-
-    def __len__(self) -> int:
-        return sum(len(v) for fam in self.by_family.values() for d in fam.values() for v in d.values())
-
-
-@dataclass
-class Path_:
-    hops: list[str]
-    inspected: bool
-    functions: tuple[str, ...] = ()
-    certain: bool = True     # no route candidate on the way leads anywhere else (blackhole, elsewhere, none)
-
-
-# --- firewalls --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Firewall:
-    """Ordered rules, first match wins, then the default action.
-
-    AWS Network Firewall with strict rule order: "rules are processed in the order you define";
-    a `pass`, `drop` or `reject` rule that matches ends evaluation, `alert` logs and evaluation
-    continues; a packet no rule matches gets the policy's stateful default action (`aws:drop_strict`
-    drops). Azure Firewall: rule collection groups and collections by priority (lower first),
-    the first rule that matches applies its collection's action (Allow or Deny); traffic no rule
-    allows is denied. Both become this list (see readers.py)."""
-
-    rules: list[dict]
-    default: str = "drop"      # "drop" or "pass"
-    name: str = "firewall"
-
-    def passes(self, src: str, dst: str, protocol: str, port) -> str | None:
-        """The id of what lets (src, dst, protocol, port) through, or None. Least safe: a pass
-        rule counts when it overlaps the traffic; a drop rule only stops what it fully covers."""
-        for rule in self.rules:
-            if rule["action"] == "alert":
-                continue
-            if rule["action"] == "pass":
-                if _proto_ok(rule["protocol"], protocol) and _port_overlaps(rule["port"], port) \
-                        and any(overlaps(s, src) for s in rule["sources"]) \
-                        and any(overlaps(d, dst) for d in rule["destinations"]):
-                    return rule["id"]
-            else:  # drop / reject
-                if rule["protocol"] in ("*", protocol) and _port_covers(rule["port"], port) \
-                        and any(contains(s, src) for s in rule["sources"]) \
-                        and any(contains(d, dst) for d in rule["destinations"]):
-                    return None
-        return f"{self.name} default action pass" if self.default == "pass" else None
-
-
-def _proto_ok(rule_proto: str, proto: str) -> bool:
-    return rule_proto in ("*", proto) or proto == "*"
-
-
-def _port_overlaps(rule_port, port) -> bool:
-    if rule_port == "*" or port == "*":
-        return True
-    if isinstance(rule_port, tuple):
-        return rule_port[0] <= port <= rule_port[1]
-    return rule_port == port
-
-
-def _port_covers(rule_port, port) -> bool:
-    if rule_port == "*":
-        return True
-    if port == "*":
-        return False
-    if isinstance(rule_port, tuple):
-        return rule_port[0] <= port <= rule_port[1]
-    return rule_port == port
-
+from govcloud.network import readers
+from govcloud.network.cidr import ANY_NAMES, CidrError, span
+from govcloud.network.cloudwan import read_cloudwan
+from govcloud.network.errors import NetworkInputError, Unsupported
+from govcloud.network.model import (BLACKHOLE, Firewall, Path_, Table, _port_covers, _port_overlaps,  # noqa: F401
+                                    _proto_ok)
 
 @dataclass
 class Fabric:
@@ -186,9 +50,7 @@ class Fabric:
 
     def __post_init__(self) -> None:
         if not isinstance(self.firewall, Firewall):
-            from govcloud.network.readers import read_firewall
-
-            self.firewall = read_firewall(self.firewall or {"defaultAction": "drop", "rules": []}, "firewall.json")
+            self.firewall = readers.read_firewall(self.firewall or {"defaultAction": "drop", "rules": []}, "firewall.json")
         for name, a in self.attachments.items():
             if a.get("kind") == "inspection" and name not in self.functions:
                 self.functions[name] = "default"
@@ -350,7 +212,7 @@ def load_fabrics(directory: Path) -> list[Fabric]:
     digests: dict[str, str] = {}
     manifest = _read(directory, "manifest.json")
     targets = manifest.get("targets") if isinstance(manifest, dict) else None
-    if manifest is not None and (not isinstance(targets, list) or not all(t in TARGET_FILES for t in targets)):
+    if manifest is not None and (not isinstance(targets, list) or not all(isinstance(t, str) and t in TARGET_FILES for t in targets)):
         raise NetworkInputError(str(directory / "manifest.json"), "$.targets",
                                 f"targets must be a list of {', '.join(TARGET_FILES)}")
     # What the manifest says was compiled must be there: a missing policy file is an error, not a
@@ -363,31 +225,73 @@ def load_fabrics(directory: Path) -> list[Fabric]:
                                   filter_digests=_entry_digests(directory / "tenants.json", docs["tenants.json"]))
 
 
+@dataclass
+class ReadMemo:
+    """What the readers made of the previous documents, for a re-read after a small change.
+
+    Reading is a pure function of the document (and, for routing, of the attachments), so a part
+    equal to the part read last time gets the same result: a whole file when it is equal (with
+    what it depends on), one tenant's entry of tenants.json, one declared flow. Every part that
+    differs is read, and refused, as on a first read; checks that involve other parts (a
+    dangling reference) always run again, and any refusal is raised by a full read of the file,
+    so its diagnostic is the one a full read gives.
+
+    Only for documents govcloud produced in this process (the compiler's output, whose values
+    are typed by the tenant models): equality is Python's ``==``, which does not tell ``1`` from
+    ``true`` or ``1.0``. A document read from disk (a compiled folder, plans, a native policy) is
+    always read in full. The memo keeps the documents it read: pass new documents next time,
+    never the same ones changed in place. tests/network/test_incremental.py checks memo reads
+    against full reads."""
+
+    files: dict[str, tuple[object, object, object]] = field(default_factory=dict)  # name -> (doc, depends on, result)
+    filters: dict[str, tuple[object, dict, str]] = field(default_factory=dict)     # tenant -> (entry, read, digest)
+    declared: dict[str, list] = field(default_factory=dict)                          # the list read last time
+    hits: int = 0
+
+    def file(self, name: str, doc, depends, read):
+        kept = self.files.get(name)
+        if kept is not None and kept[1] == depends and kept[0] == doc:
+            self.hits += 1
+            return kept[2]
+        result = read()
+        self.files[name] = (doc, depends, result)
+        return result
+
+
 def fabrics_from_documents(docs: dict[str, object], digests: dict[str, str] | None = None, *, source_prefix: str = "",
                            filter_digests: dict[str, str] | None = None, synthetic_functions: bool = True,
                            names: dict[str, str] | None = None,
-                           layers: tuple[str, ...] = ("routing", "filtering", "effective")) -> list[Fabric]:
+                           layers: tuple[str, ...] = ("routing", "filtering", "effective"),
+                           memo: ReadMemo | None = None) -> list[Fabric]:
     """The model from documents in the compiled files' shapes (name → parsed JSON), whoever wrote
-    them: the compiler, the plan reader, the native-policy loader or the live readers."""
+    them: the compiler, the plan reader, the native-policy loader or the live readers. With
+    ``memo`` (kept between calls) the parts equal to the previous call's are not read again."""
     try:
         return _fabrics_from_documents(docs, digests, source_prefix=source_prefix, filter_digests=filter_digests,
-                                       synthetic_functions=synthetic_functions, names=names, layers=layers)
+                                       synthetic_functions=synthetic_functions, names=names, layers=layers,
+                                       memo=memo)
     except (TypeError, KeyError, AttributeError, IndexError, ValueError) as exc:
         # A shape no reader check caught: still a diagnostic, never a traceback.
         raise NetworkInputError(source_prefix.rstrip("/: ") or "input", "", f"malformed document: "
                                 f"{type(exc).__name__}: {exc}") from None
 
 
-def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, synthetic_functions, names,
-                            layers) -> list[Fabric]:
-    from govcloud.network import readers
+def _digest(doc) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
+
+def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, synthetic_functions, names,
+                            layers, memo: ReadMemo | None = None) -> list[Fabric]:
+    memo_ = memo or ReadMemo()    # without a memo: a fresh one, i.e. a full read
     digests = dict(digests or {})
     for name in GLOBAL_FILES:
         if name not in digests and docs.get(name) is not None:
-            digests[name] = hashlib.sha256(json.dumps(docs[name], sort_keys=True).encode()).hexdigest()
+            digests[name] = memo_.file(f"digest:{name}", docs[name], None, lambda name=name: _digest(docs[name]))
     src = lambda name: f"{source_prefix}{(names or {}).get(name, name)}"  # noqa: E731
-    attachments = readers.read_attachments(docs.get("attachments.json"), src("attachments.json"))
+    attachments_doc = docs.get("attachments.json")
+    # A copy: the inter-cloud and function attachments are added to it below.
+    attachments = dict(memo_.file("attachments.json", attachments_doc, (source_prefix, names),
+                                 lambda: readers.read_attachments(attachments_doc, src("attachments.json"))))
     intercloud = readers.read_intercloud(docs.get("intercloud.json") or {"links": []}, src("intercloud.json"),
                                          attachments)
     for link in intercloud:
@@ -407,26 +311,37 @@ def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, syn
     for link in intercloud:
         peers[link["aws"]] = link["azure"]
         peers[link["azure"]] = link["aws"]
-    firewalls = readers.read_firewalls(docs.get("firewall.json") or {"defaultAction": "drop", "rules": []},
-                                       src("firewall.json"))
-    filters = readers.read_filters(docs.get("tenants.json") or {}, src("tenants.json"), attachments)
-    declared_doc = readers.read_declared(docs.get("declared-flows.json") or [], src("declared-flows.json"), attachments)
+    firewall_doc = docs.get("firewall.json") or {"defaultAction": "drop", "rules": []}
+    firewalls = memo_.file("firewall.json", firewall_doc, (source_prefix, names),
+                          lambda: readers.read_firewalls(firewall_doc, src("firewall.json")))
+    filters, entry_digests = _read_filters(docs.get("tenants.json") or {}, src("tenants.json"), attachments, memo)
+    if filter_digests is None:
+        filter_digests = entry_digests
+    declared_doc = _read_declared(docs.get("declared-flows.json") or [], src("declared-flows.json"),
+                                  attachments, memo)
     declared = {(f["source"], f["destination"], f["protocol"], f["port"]) for f in declared_doc}
     reasons = {(f["source"], f["destination"], f["protocol"], f["port"]): f["reason"] for f in declared_doc}
     blocked = {(f["source"], f["destination"], f["protocol"], f["port"]) for f in declared_doc if f.get("expectBlocked")}
 
     azure_tables, azure_assoc = {}, {}
     vwan = docs.get("azure-vwan/virtual-wan.json")
+    # Routing depends on the attachments as well (their prefixes, tags and kinds), including the
+    # inter-cloud ones derived above: a routing document is reused only with equal attachments.
+    depends = (attachments, source_prefix, names)
     if vwan is not None:
-        azure_tables, azure_assoc = readers.read_vwan(vwan, attachments, src("azure-vwan/virtual-wan.json"))
+        azure_tables, azure_assoc = memo_.file("azure-vwan/virtual-wan.json", vwan, depends, lambda: readers.read_vwan(
+            vwan, attachments, src("azure-vwan/virtual-wan.json")))
     variants = []
     cloudwan = docs.get("aws-cloudwan/core-network-policy.json")
     if cloudwan is not None:
-        variants.append(("aws-cloudwan", *readers.read_cloudwan(cloudwan, attachments,
-                                                                src("aws-cloudwan/core-network-policy.json"))))
+        variants.append(("aws-cloudwan", *memo_.file(
+            "aws-cloudwan/core-network-policy.json", cloudwan, depends,
+            lambda: read_cloudwan(cloudwan, attachments, src("aws-cloudwan/core-network-policy.json")))))
     tgw = docs.get("aws-tgw/transit-gateway.json")
     if tgw is not None:
-        variants.append(("aws-tgw", *readers.read_tgw(tgw, attachments, src("aws-tgw/transit-gateway.json"))))
+        variants.append(("aws-tgw", *memo_.file(
+            "aws-tgw/transit-gateway.json", tgw, depends,
+            lambda: readers.read_tgw(tgw, attachments, src("aws-tgw/transit-gateway.json")))))
     if not variants and vwan is None:
         raise NetworkInputError(source_prefix or "input", "", "no routing configuration (aws-cloudwan/, aws-tgw/ or azure-vwan/)")
     if not variants:
@@ -455,6 +370,68 @@ def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, syn
     return fabrics
 
 
+def _read_filters(doc, source: str, attachments: dict, memo: ReadMemo | None) -> tuple[dict[str, dict], dict[str, str]]:
+    """tenants.json; with a memo, one tenant's entry at a time: an entry equal to the one read
+    last time is not read again. Its digest (verify's per-tenant reuse key) comes along."""
+    if memo is None or not isinstance(doc, dict):
+        return readers.read_filters(doc, source, attachments), {}
+    kept, fresh, todo = memo.filters, {}, {}
+    for tenant, entry in doc.items():
+        previous = kept.get(tenant)
+        if previous is not None and tenant in attachments and previous[0] == entry:
+            fresh[tenant] = previous
+        else:
+            todo[tenant] = entry
+    try:
+        read = readers.read_filters(todo, source, attachments) if todo else {}
+    except (NetworkInputError, Unsupported):
+        readers.read_filters(doc, source, attachments)   # raises what a full read says
+        raise
+    for tenant, entry in todo.items():
+        fresh[tenant] = (entry, read[tenant], _digest(entry))
+    memo.filters = fresh
+    return {t: fresh[t][1] for t in doc}, {t: fresh[t][2] for t in doc}
+
+
+def _read_declared(doc, source: str, attachments: dict, memo: ReadMemo | None) -> list[dict]:
+    """declared-flows.json; with a memo, a flow equal to the one at the matching place of the
+    list read last time is not read again (its references are checked again). The lists are
+    walked side by side, so an edit costs what it touches: an insertion or removal is found by
+    looking a few flows ahead; anything else is read."""
+    if memo is None or not isinstance(doc, list):
+        return readers.read_declared(doc, source, attachments)
+    old_doc, old_read = memo.declared.get("doc", []), memo.declared.get("read", [])
+    out: list = []
+    todo: list = []
+    j, n = 0, len(old_doc)
+    for f in doc:
+        hit = None
+        if j < n and old_doc[j] == f:
+            hit = j
+        elif j < n:
+            hit = next((k for k in range(j + 1, min(j + 1 + LOOKAHEAD, n)) if old_doc[k] == f), None)
+        if hit is not None:
+            read = old_read[hit]
+            j = hit + 1
+            if read["source"] in attachments and read["destination"] in attachments:
+                out.append(read)
+                continue
+        out.append(None)
+        todo.append(f)
+    if todo:
+        try:
+            new = iter(readers.read_declared(todo, source, attachments))
+        except (NetworkInputError, Unsupported):
+            readers.read_declared(doc, source, attachments)   # raises what a full read says
+            raise
+        out = [next(new) if read is None else read for read in out]
+    memo.declared = {"doc": doc, "read": out}
+    return out
+
+
+LOOKAHEAD = 8   # flows a side-by-side walk looks ahead for an insertion or removal
+
+
 def _entry_digests(path: Path, filters) -> dict[str, str]:
     """Per-tenant hashes from the file's lines: compiled files hold one tenant per line, so
     nothing needs re-serialising. A hand-formatted file falls back to canonical JSON."""
@@ -476,5 +453,5 @@ def _cidrs(attachments: dict[str, dict], cloud: str, zone: str) -> list[str]:
                    and a.get("kind") in ("tenant", "site", "external") for c in a["cidrs"]})
 
 
-__all__ = ["BLACKHOLE", "CidrError", "CidrIndex", "Fabric", "Firewall", "Path_", "Table", "fabrics_from_documents",
-           "load_fabrics"]
+__all__ = ["BLACKHOLE", "CidrError", "CidrIndex", "Fabric", "Firewall", "Path_", "ReadMemo", "Table",
+           "fabrics_from_documents", "load_fabrics"]

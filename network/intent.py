@@ -135,10 +135,29 @@ def load_exceptions(path: Path) -> tuple[list[FlowException], Collector | None]:
     return list(doc.spec.exceptions), src
 
 
+@dataclass
+class IntentMemo:
+    """Each tenant's site-access flows from the previous build, for a rebuild after a change.
+
+    A tenant's site flows depend on its own document, the documents of the municipalities it
+    serves (their sites and security model), the security-model table and which zones are
+    closed. They are reused only when the tenant's document and every one of those
+    municipalities' documents are the very objects used last time (a caller that re-reads only
+    changed files hands the unchanged ones back as the same objects; nothing mutates a document
+    in place) and the table and zones are equal. Everything else (API flows, exceptions) is
+    rebuilt every time."""
+
+    context: object = None
+    municipalities: dict[str, object] = field(default_factory=dict)
+    tenants: dict[str, tuple[object, list, list]] = field(default_factory=dict)
+    reused: int = 0
+
+
 def build_intent(reg: Registry, exceptions: list[FlowException], *, today: dt.date | None = None,
-                 source: Collector | None = None) -> Intent:
+                 source: Collector | None = None, memo: IntentMemo | None = None) -> Intent:
     """Raises DiagnosticError for intent that must not compile (undeclared cross-zone API use,
-    exceptions naming unknown tenants)."""
+    exceptions naming unknown tenants). With ``memo`` (kept between calls) the site flows of a
+    tenant whose documents did not change are reused."""
     today = today or dt.date.today()
     from govcloud.tenants.catalogue import load_catalogue
 
@@ -159,21 +178,47 @@ def build_intent(reg: Registry, exceptions: list[FlowException], *, today: dt.da
     flows: list[Flow] = []
     screen: list[tuple[str, str]] = []
     models = security_models()
-    direct: dict[tuple[str, str], list[str]] = {}   # (municipality, tenant zone) -> sites with direct access
-    screened: dict[tuple[str, str], list[str]] = {}
-    for code, muni in reg.municipalities.items():
-        table = models[muni.spec.security_model]
-        for zone in closed:
-            access = [(site_name(code, s.name), table.get(s.zone, {}).get(zone, "never")) for s in muni.spec.sites]
-            direct[(code, zone)] = [name for name, a in access if a == "direct"]
-            screened[(code, zone)] = [name for name, a in access if a == "screen-transfer"]
+    access_of: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+
+    def access(code: str, zone: str) -> tuple[list[str], list[str]]:
+        """(sites with direct access, sites with screen transfer) of a municipality to a tenant zone."""
+        key = (code, zone)
+        if key not in access_of:
+            muni = reg.municipalities.get(code)
+            if muni is None:
+                access_of[key] = ([], [])
+            else:
+                table = models[muni.spec.security_model]
+                found = [(site_name(code, s.name), table.get(s.zone, {}).get(zone, "never")) for s in muni.spec.sites]
+                access_of[key] = ([n for n, a in found if a == "direct"] if zone in closed else [],
+                                  [n for n, a in found if a == "screen-transfer"] if zone in closed else [])
+        return access_of[key]
+
+    context = (models, closed)
+    changed: set[str] | None = None
+    if memo is not None and memo.context == context:
+        changed = {c for c, m in reg.municipalities.items() if memo.municipalities.get(c) is not m}
+        changed |= set(memo.municipalities) - set(reg.municipalities)
+    kept_tenants: dict[str, tuple[object, list, list]] = {}
     for tenant in sorted(reg.tenants.values(), key=lambda t: t.name):
-        ports = sorted({(L4[a.protocol], a.port) for a in tenant.spec.apis.publishes}) or [("tcp", DEFAULT_ACCESS_PORT)]
-        zone = tenant.spec.zone
-        for code in tenant.spec.municipalities:
-            for site in direct.get((code, zone), ()):
-                flows += [Flow(site, tenant.name, proto, port, "site-access") for proto, port in ports]
-            screen += [(site, tenant.name) for site in screened.get((code, zone), ())]
+        kept = memo.tenants.get(tenant.name) if memo is not None and changed is not None else None
+        if kept is not None and kept[0] is tenant and changed.isdisjoint(tenant.spec.municipalities):
+            memo.reused += 1
+            own_flows, own_screen = kept[1], kept[2]
+        else:
+            ports = sorted({(L4[a.protocol], a.port) for a in tenant.spec.apis.publishes}) or [("tcp", DEFAULT_ACCESS_PORT)]
+            zone = tenant.spec.zone
+            own_flows, own_screen = [], []
+            for code in tenant.spec.municipalities:
+                direct, screened = access(code, zone)
+                for site in direct:
+                    own_flows += [Flow(site, tenant.name, proto, port, "site-access") for proto, port in ports]
+                own_screen += [(site, tenant.name) for site in screened]
+        flows += own_flows
+        screen += own_screen
+        kept_tenants[tenant.name] = (tenant, own_flows, own_screen)
+    if memo is not None:
+        memo.context, memo.municipalities, memo.tenants = context, dict(reg.municipalities), kept_tenants
 
     problems = Collector(source.path if source else "tenants/network-exceptions.yaml", source.positions if source else {})
     active = [e for e in exceptions if not e.expired(today)]

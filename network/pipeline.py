@@ -1,16 +1,14 @@
 """The network controller's steps over a workspace: intent → compiled files → fabric → report.
-The file effects (reading the workspace, writing compiled files) live here, at the edge."""
+The file effects (reading the workspace, writing compiled files) live here, at the edge. Planning
+stacks for the proof is the application layer's (govcloud/app/network.py): the stacks sit above
+the network controller."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
-import subprocess
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from govcloud.diagnostics import UsageError
 from govcloud.fsio import atomic_write
@@ -89,67 +87,3 @@ def fabrics_from_compiled(compiled: Compiled) -> list[Fabric]:
     with tempfile.TemporaryDirectory(prefix="govcloud-net-") as tmp:
         write_compiled(Path(tmp), compiled)
         return load_fabrics(Path(tmp))
-
-
-@contextmanager
-def workspace_at(ws: Workspace, base: str) -> Iterator[Workspace]:
-    """The workspace as it was at a git ref (or another folder), for `network diff`."""
-    folder = Path(base)
-    if folder.is_dir():
-        if not (folder / "tenants").is_dir():
-            raise UsageError(f"{folder} has no tenants/ folder")
-        yield Workspace(folder.resolve())
-        return
-    tmp = Path(tempfile.mkdtemp(prefix="govcloud-base-"))
-    try:
-        archive = subprocess.run(["git", "-C", str(ws.root), "archive", "--format=tar", base, "tenants"],
-                                 capture_output=True)
-        if archive.returncode != 0:
-            raise UsageError(f"cannot read tenants/ at {base!r}: {archive.stderr.decode().strip()}")
-        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive.stdout, check=True)
-        yield Workspace(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def plan_inputs(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0, reg: Registry | None = None,
-                quota_overrides: dict[str, int] | None = None) -> tuple[Intent, dict[str, dict], dict[str, object], dict[str, str]]:
-    """Plan the `network` stack and every tenant stack (from the plan cache when unchanged).
-    Returns the intent, the plans by stack, the compiled inventory and the configured attachment
-    ids (Pulumi.network.yaml)."""
-    import tempfile as _tempfile
-
-    from govcloud.stacks import planner
-    from govcloud.stacks.program import network_inputs
-
-    reg = reg or load_registry(ws)
-    intent, compiled = compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), reg=reg, quota_overrides=quota_overrides)
-    stacks = [("network", None), *((f"tenant-{n}", reg.tenants[n]) for n in sorted(reg.tenants))]
-    with _tempfile.TemporaryDirectory(prefix="govcloud-verify-") as tmp:
-        out = plan_dir or Path(tmp)
-        run = planner.run_plans(ws, stacks, out, jobs=jobs or planner.default_jobs(),
-                                network=network_inputs(ws, reg, quota_overrides))
-        if run.failed:
-            raise UsageError(f"cannot plan {run.failed[0].stack} for verification: {run.failed[0].error}")
-        plans = {r.stack: json.loads(r.path.read_text(encoding="utf-8")) for r in run.results}
-    raw_ids = planner.read_stack_config(ws, "network").get("govcloud:attachmentIds", "{}")
-    try:
-        configured = json.loads(raw_ids)
-        if not isinstance(configured, dict):
-            raise ValueError
-    except ValueError:
-        raise UsageError("Pulumi.network.yaml: govcloud:attachmentIds must map attachment names to ids") from None
-    return intent, plans, compiled.files, configured
-
-
-def fabrics_from_plans(ws: Workspace, *, plan_dir: Path | None = None, jobs: int = 0, reg: Registry | None = None,
-                       quota_overrides: dict[str, int] | None = None) -> tuple[Intent, list[Fabric]]:
-    """What the plans deploy, read into the model. The compiled configuration supplies only the
-    inventory (who serves which municipality, site prefixes, declared flows, the inter-cloud link)."""
-    from govcloud.network.fabric import fabrics_from_documents
-    from govcloud.network.plans import documents_from_plans
-
-    intent, plans, inventory, configured = plan_inputs(ws, plan_dir=plan_dir, jobs=jobs, reg=reg,
-                                                       quota_overrides=quota_overrides)
-    docs = documents_from_plans(plans, inventory, configured)
-    return intent, fabrics_from_documents(docs, source_prefix="plans: ")

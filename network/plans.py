@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 from govcloud.network.errors import NetworkInputError, Unsupported, only
 
@@ -86,10 +87,13 @@ def _tail(resource_id: str, kind: str) -> str | None:
 
 
 def documents_from_plans(plans: dict[str, dict], inventory: dict[str, object],
-                         configured_ids: dict[str, str] | None = None) -> dict[str, object]:
+                         configured_ids: dict[str, str] | None = None, *,
+                         stack_outputs: Callable[[str], dict] | None = None) -> dict[str, object]:
     """``plans``: stack name → plan document (``network`` and every ``tenant-<name>``);
     ``inventory``: the compiled documents (attachments, declared flows, inter-cloud links);
-    ``configured_ids``: the network stack's `govcloud:attachmentIds` (links made outside it)."""
+    ``configured_ids``: the network stack's `govcloud:attachmentIds` (links made outside it);
+    ``stack_outputs``: for offline plans, the outputs a stack reference read (stack name →
+    outputs), which is where the network stack's offline plan got each tenant's attachment id."""
     if "network" not in plans:
         raise NetworkInputError("plans", "", "no plan of the network stack: run govcloud plan --all")
     attachments = {a["name"]: dict(a) for a in inventory["attachments.json"]}  # type: ignore[index]
@@ -136,9 +140,10 @@ def documents_from_plans(plans: dict[str, dict], inventory: dict[str, object],
         if a["cloud"] == "aws":
             filters[t] = _aws_tenant(t, res, source, a, ids)
             if offline:
-                from govcloud.stacks.mocks import reference_outputs
-
-                ids[reference_outputs(f"organization/govcloud/{stack}")["attachmentId"]] = t
+                if stack_outputs is None:
+                    raise NetworkInputError(net_source, "$.govcloud.mode", "an offline plan: the stack outputs it "
+                                            "read are needed to name its attachments")
+                ids[stack_outputs(stack)["attachmentId"]] = t
         else:
             filters[t], connections[t] = _azure_tenant(t, res, source, a)
     docs["tenants.json"] = filters

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from govcloud.network.cidr import CidrError, check
 from govcloud.network.errors import NetworkInputError, Unsupported, need, only
+from govcloud.network.model import BLACKHOLE, Firewall, Table
 
 PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6", "esp", "ah", "*"}
 PORT_EXPANSION_LIMIT = 32   # a port range up to this size becomes its ports; wider ranges count as any port
@@ -42,13 +43,17 @@ def _strs(obj: dict, key: str, source: str, path: str, default=None) -> list[str
     return values
 
 
+# IANA numbers the clouds accept: -1 (AWS "all"), 6 tcp, 17 udp, 1 icmp, 58 icmpv6
+PROTOCOL_ALIASES = {"-1": "*", "all": "*", "any": "*", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "ip": "*"}
+
+
 def protocol(value, source: str, path: str) -> str:
+    if type(value) is str and value in PROTOCOLS:   # the common case, already a name
+        return value
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise NetworkInputError(source, path, f"protocol must be a name, got {value!r}")
     text = str(value).lower()
-    # IANA numbers the clouds accept: -1 (AWS "all"), 6 tcp, 17 udp, 1 icmp, 58 icmpv6
-    text = {"-1": "*", "all": "*", "any": "*", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6",
-            "ip": "*"}.get(text, text)
+    text = PROTOCOL_ALIASES.get(text, text)
     if text not in PROTOCOLS:
         raise Unsupported(source, f"protocol {value!r}", path)
     return text
@@ -176,8 +181,6 @@ ACTIONS = {"pass": "pass", "allow": "pass", "drop": "drop", "reject": "drop", "d
 
 
 def read_firewall(doc, source: str, path: str = "$"):
-    from govcloud.network.fabric import Firewall
-
     only(doc, {"defaultAction", "rules", "name"}, source, path)
     default = doc.get("defaultAction", "drop")
     if default not in ("drop", "pass"):
@@ -395,8 +398,6 @@ def read_tgw(doc, attachments: dict, source: str):
     install its prefixes; static routes win over propagated routes of the same prefix ("Static
     routes take precedence over propagated routes with the same destination", AWS Transit
     Gateway route evaluation)."""
-    from govcloud.network.fabric import BLACKHOLE, Table
-
     only(doc, {"routeTables", "associations"}, source, "$")
     raw_tables = need(doc, "routeTables", dict, source, "$")
     tables = {}
@@ -441,8 +442,6 @@ def read_vwan(doc, attachments: dict, source: str):
     ("Labels provide a mechanism to logically group route tables ... propagation to a label
     propagates to every route table with that label", across the hubs of the virtual WAN). Static
     routes in a hub route table take precedence over propagated ones of the same prefix."""
-    from govcloud.network.fabric import BLACKHOLE, Table
-
     only(doc, {"hubRouteTables", "connections"}, source, "$")
     raw_tables = need(doc, "hubRouteTables", dict, source, "$")
     connections = need(doc, "connections", dict, source, "$")
@@ -500,7 +499,8 @@ def read_vwan(doc, attachments: dict, source: str):
 
 # --- AWS Cloud WAN core network policy ------------------------------------------------------------------------
 
-from govcloud.network.cloudwan import read_cloudwan  # noqa: E402  (one module per feature, same interface)
 
-__all__ = ["read_attachments", "read_cloudwan", "read_declared", "read_filters", "read_firewall", "read_firewalls",
-           "read_intercloud", "read_nsg_rules", "read_tgw", "read_vwan"]
+# AWS Cloud WAN core network policies are read in cloudwan.py (one module per feature, same interface).
+
+__all__ = ["read_attachments", "read_declared", "read_filters", "read_firewall", "read_firewalls", "read_intercloud",
+           "read_nsg_rules", "read_tgw", "read_vwan"]

@@ -12,7 +12,7 @@ import pytest
 
 from govcloud.network.errors import NetworkInputError, Unsupported
 from govcloud.network.fabric import fabrics_from_documents
-from govcloud.network.pipeline import plan_inputs
+from govcloud.app.network import network_gate, offline_stack_outputs, plan_inputs
 from govcloud.network.plans import documents_from_plans
 from govcloud.network.verify import verify
 from govcloud.workspace import Workspace
@@ -35,7 +35,7 @@ def planned(tmp_path_factory):
 
 
 def violations(plans, inventory, configured):
-    docs = documents_from_plans(plans, inventory, configured)
+    docs = documents_from_plans(plans, inventory, configured, stack_outputs=offline_stack_outputs)
     return [v for f in fabrics_from_documents(docs) for v in verify(f).violations]
 
 
@@ -63,7 +63,7 @@ def test_expressroute_zone_label_is_caught(planned):
         if r["type"].endswith("ExpressRouteConnection"):
             r["inputs"]["routingConfiguration"]["propagatedRouteTables"] = {"labels": ["mynumber"]}
     # sites now land in the tenants' table and lose the inspection table: reachability changes
-    docs = documents_from_plans(plans, inventory, configured)
+    docs = documents_from_plans(plans, inventory, configured, stack_outputs=offline_stack_outputs)
     (fabric,) = fabrics_from_documents(docs)
     assert "site:011002:honcho-mynumber" in {t for t, _ in fabric.tables["vwan:vhub-govcloud-japaneast/rt-mynumber"].lookup("172.19.0.0/19")}
 
@@ -110,7 +110,7 @@ def test_firewall_rule_group_in_the_plan(planned):
     assert policy["version"] == "2021.12"
     # the rule passes, but no route leads from the internet segment to juki: no violation by routing;
     # what the firewall would pass is judged where a route exists
-    docs = documents_from_plans(plans, inventory, configured)
+    docs = documents_from_plans(plans, inventory, configured, stack_outputs=offline_stack_outputs)
     (fabric,) = fabrics_from_documents(docs)
     assert fabric.firewalls["inspection-aws"].passes("10.40.0.0/24", "10.16.0.0/24", "tcp", 22) == "sid 9"
 
@@ -141,22 +141,21 @@ def test_a_missing_tenant_plan_is_an_error(planned):
 
 
 def test_deploy_gate_refuses_plans_that_fail_the_proof(ws: Path, monkeypatch):
-    from govcloud.app import check as stacks_cmd
     from govcloud.diagnostics import UsageError
     from govcloud.network import plans as plan_reader
     from govcloud.tenants.registry import load_registry
 
     workspace = Workspace(ws)
     reg = load_registry(workspace)
-    stacks_cmd.network_gate(workspace, reg, "network")       # the sample passes
+    network_gate(workspace, reg, "network")       # the sample passes
     original = plan_reader.documents_from_plans
 
-    def open_share(plans, inventory, configured=None):
-        docs = original(plans, inventory, configured)
+    def open_share(plans, inventory, configured=None, **kwargs):
+        docs = original(plans, inventory, configured, **kwargs)
         docs["aws-cloudwan/core-network-policy.json"]["segment-actions"].append(
             {"action": "share", "mode": "attachment-route", "segment": "internet", "share-with": ["mynumber"]})
         return docs
 
     monkeypatch.setattr(plan_reader, "documents_from_plans", open_share)
     with pytest.raises(UsageError, match="refusing to deploy tenant-131016-juki-prod: the plans fail the network proof"):
-        stacks_cmd.network_gate(workspace, reg, "tenant-131016-juki-prod")
+        network_gate(workspace, reg, "tenant-131016-juki-prod")

@@ -191,3 +191,14 @@ def test_a_policy_file_the_manifest_lists_must_be_there(run, tmp_path):
     (out / "aws-cloudwan" / "core-network-policy.json").unlink()
     proc = run("network", "verify", "--compiled", str(out))
     assert proc.returncode == 1 and "core-network-policy.json: missing" in proc.stderr and "manifest.json lists" in proc.stderr
+
+
+@pytest.mark.parametrize("targets", [[[], "aws-tgw"], [{"a": 1}], "aws-tgw", [None]])
+def test_a_manifest_with_odd_targets_is_refused(run, tmp_path, targets):
+    """Found by the CLI fuzz: a list inside `targets` crashed with an unhashable-type TypeError."""
+    out = tmp_path / "c"
+    run("network", "compile", "--out", str(out), check=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "targets": targets}))
+    proc = run("network", "verify", "--compiled", str(out))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "targets must be a list" in proc.stderr
