@@ -98,10 +98,12 @@ def main() -> int:
         build(root, args.tenants)
         env = {**os.environ, "GOVCLOUD_ROOT": str(root), "GOVCLOUD_ACTOR": "bench"}
         example = "tenants/requests/examples/hachioji-juki.yaml"
+        keys = Path(__file__).resolve().parent.parent / "samples" / "keys"     # the sample principals' keys
         runs = {
             "history verify": [govcloud, "history", "verify"],
-            "request approve (platform)": [govcloud, "request", "approve", example, "--by", "p", "--role", "platform"],
-            "request approve (municipality)": [govcloud, "request", "approve", example, "--by", "m", "--role", "municipality"],
+            "request approve (platform)": [govcloud, "request", "approve", example, "--key", str(keys / "yamada-taro")],
+            "request approve (municipality)": [govcloud, "request", "approve", example, "--key",
+                                               str(keys / "hachioji-takahashi")],
             "history verify (after)": [govcloud, "history", "verify"],
         }
         results: dict = {"tenants": args.tenants, "history entries": 3 * args.tenants}

@@ -20,8 +20,16 @@ class Diagnostic:
     field: str = ""
     severity: str = "error"
 
-    def format(self) -> str:
+    def format(self, lang: str = "en") -> str:
+        """The compiler-style line. In Japanese the ``severity[CODE]`` prefix stays as it is (editors
+        and CI annotate by it); the message is translated (govcloud/messages/ja.yaml), or shown in
+        English after the code's Japanese title when no translation matches."""
         where = f"{self.path}:{self.line}:{self.col}"
+        if lang == "ja":
+            from govcloud.messages import translate
+
+            suffix = f"（項目 {self.field}）" if self.field else ""
+            return f"{where}: {self.severity}[{self.code}]: {translate(self.code, self.message)}{suffix}"
         suffix = f" (field {self.field})" if self.field else ""
         return f"{where}: {self.severity}[{self.code}]: {self.message}{suffix}"
 

@@ -9,8 +9,9 @@ documents, never the Pulumi programs. This module owns that contract:
   ``deployment.resources`` with urn, custom, type, inputs, parent, provider, dependencies) plus a
   ``govcloud`` section with the stack's summary;
 - reading plans and plan folders, failing closed: a file that is not a plan, a plan without its
-  ``govcloud`` section, a stack with no resources, a folder with only an index, two files for one
-  stack — each is a diagnostic with file, line and field, never a silent pass or a traceback.
+  ``govcloud`` section, a stack with no resources, a resource a control cannot judge, a folder with
+  only an index, two files for one stack — each is a diagnostic (GC901–GC904) with file, line and
+  field, never a silent pass or a traceback. It is the only reader of plan documents.
 
 It sits at the bottom of the import layers (with workspace and io) so that producers (stacks) and
 consumers (policies, network, live, report) share it without importing each other.
@@ -19,12 +20,14 @@ consumers (policies, network, live, report) share it without importing each othe
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from govcloud.diagnostics import Diagnostic, DiagnosticError, UsageError, dotted
+from govcloud import yamlio
+from govcloud.diagnostics import Diagnostic, DiagnosticError, UsageError, dotted, locate
 
 # --- stack names ----------------------------------------------------------------------------------
 
@@ -68,12 +71,19 @@ class PlanResource(BaseModel):
     custom: bool
     type: str = Field(min_length=1)
     id: str | None = None
+    # Absent or null inputs read as {} here; the reader reports them (GC904) on a resource that has
+    # controls, so no consumer ever sees a resource whose inputs were silently missing.
     inputs: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, Any] | None = None
     parent: str | None = None
     provider: str | None = None
     dependencies: list[str] = Field(default_factory=list)
     property_dependencies: dict[str, list[str]] = Field(default_factory=dict, alias="propertyDependencies")
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _null_inputs(cls, value: Any) -> Any:
+        return {} if value is None else value
 
 
 class PlanSummary(BaseModel):
@@ -91,7 +101,7 @@ class PlanSection(BaseModel):
 
     stack: str
     tenant: str | None = None
-    cloud: str | None = None
+    cloud: Literal["aws", "azure"] | None = None
     zone: str | None = None
     mode: str
     inputs_hash: str = Field(alias="inputsHash")
@@ -135,56 +145,99 @@ class PlanDocument(BaseModel):
 
 
 # --- reading, failing closed ----------------------------------------------------------------------
+#
+# The one reader of plan documents: `govcloud check`, the deploy gate, the live commands and
+# `govcloud report --plans` read plan files through here. Its diagnostics:
+#   GC100/GC106  the file is not JSON, or exceeds a limit (govcloud.yamlio's rules for every document);
+#   GC901        not a plan document: wrong shape or types, another plan version, not a stack name,
+#                a tenant that disagrees with its stack, a URN twice, a stack planned twice;
+#   GC902        no ``govcloud`` section: which stack it is cannot be known, so nothing can be judged;
+#   GC903        nothing to judge: no plan documents in the folder (or only an index), no resources;
+#   GC904        a plan lacks what a control needs: ``cloud``/``zone`` of a tenant plan, a resource's inputs.
+# A plan may be edited by hand (that is how a check is tried), so its summary is not held against
+# its resources.
+
+PLAN_LIMITS = replace(yamlio.DEFAULT_LIMITS, max_bytes=MAX_PLAN_BYTES)
+# Validation errors of one file shown at most: the first ones say what is wrong.
+MAX_SHAPE_ERRORS = 20
 
 
-def _positions(text: str) -> dict[tuple, tuple[int, int]]:
-    """Line and column of every field, for diagnostics only: plans are JSON, which is YAML, so the
-    position-keeping YAML reader finds them (slow, hence only on the error path)."""
-    from govcloud import yamlio
+class _Where:
+    """Positions of one plan's fields, computed only when a diagnostic needs them."""
 
+    def __init__(self, path: Path, text: str | None):
+        self.path, self.text, self._positions = str(path), text, None
+
+    def __call__(self, code: str, message: str, loc: tuple = ()) -> Diagnostic:
+        if self._positions is None:
+            self._positions = yamlio.json_positions(self.text) if self.text else {}
+        line, col = locate(self._positions, loc)
+        return Diagnostic(self.path, line, col, code, message, dotted(loc))
+
+
+def _is_provider(type_token: object) -> bool:
+    return isinstance(type_token, str) and type_token.startswith("pulumi:providers:")
+
+
+def _validate(data: Any, where: _Where) -> tuple[PlanDocument | None, list[Diagnostic]]:
+    if not isinstance(data, dict) or "deployment" not in data:
+        return None, [where("GC901", "not a plan document: expected a JSON object with `deployment.resources` and "
+                                     "`govcloud` (the shape of `pulumi stack export` that govcloud plan writes)")]
+    out: list[Diagnostic] = []
+    if "govcloud" not in data:
+        out.append(where("GC902", "the plan has no `govcloud` section (stack, tenant, cloud, zone): which stack it is "
+                                  "cannot be known, so nothing in it can be checked; write plans with govcloud plan",
+                         ("govcloud",)))
     try:
-        return yamlio.load_text(text, "<plan>")[1]
-    except Exception:  # the JSON parsed, so this is best effort; positions are a courtesy
-        return {}
+        doc = PlanDocument.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors()[:MAX_SHAPE_ERRORS]:
+            loc = tuple(err["loc"])
+            if loc[:1] == ("govcloud",) and "govcloud" not in data:
+                continue                 # said once above
+            shown = err.get("input")
+            got = f" (got {shown!r})" if isinstance(shown, (str, int, float, bool)) or shown is None else ""
+            out.append(where("GC901", f"not a plan document: {err['msg']}{got}", loc))
+        return None, out
+    meta = doc.govcloud
+    if doc.version != PLAN_VERSION:
+        out.append(where("GC901", f"plan version {doc.version}; this govcloud reads version {PLAN_VERSION}", ("version",)))
+    if not is_stack_name(meta.stack):
+        out.append(where("GC901", f"{meta.stack!r} is not a stack name: expected {EXPECTED_STACKS}", ("govcloud", "stack")))
+    elif meta.tenant != tenant_of(meta.stack):
+        out.append(where("GC901", f"govcloud.tenant is {meta.tenant!r} but stack {meta.stack} builds "
+                                  f"{tenant_of(meta.stack)!r}", ("govcloud", "tenant")))
+    if not any(r.custom for r in doc.resources):
+        out.append(where("GC903", f"stack {meta.stack} has no resources: an empty plan proves nothing",
+                         ("deployment", "resources")))
+    if meta.tenant is not None:
+        for name in ("cloud", "zone"):
+            if not getattr(meta, name):
+                out.append(where("GC904", f"tenant plan without govcloud.{name}: the controls that select by {name} "
+                                          f"cannot be applied", ("govcloud", name)))
+    # A resource's inputs are what its controls judge: absent (or null) is not "nothing to judge".
+    for i, raw in enumerate(data["deployment"]["resources"]):
+        if (raw.get("custom") or _is_provider(raw.get("type"))) and raw.get("inputs") is None:
+            out.append(where("GC904", f"resource {raw['urn']} has no inputs: its controls cannot be evaluated",
+                             ("deployment", "resources", i, "inputs")))
+    seen: set[str] = set()
+    for i, r in enumerate(doc.resources):
+        if r.urn in seen:
+            out.append(where("GC901", f"resource URN {r.urn} appears twice", ("deployment", "resources", i, "urn")))
+        seen.add(r.urn)
+    return doc, out
 
 
-def _diagnostic(path: Path, text: str | None, loc: tuple, message: str, positions: dict | None = None) -> Diagnostic:
-    from govcloud.diagnostics import locate
-
-    positions = positions if positions is not None else (_positions(text) if text else {})
-    line, col = locate(positions, loc)
-    return Diagnostic(str(path), line, col, "GC600", message, dotted(loc))
+def plan_problems(data: Any, path: Path, text: str | None = None) -> list[Diagnostic]:
+    """Why a parsed value cannot be read as a plan (empty when it can). ``text``, the JSON it was
+    parsed from, lets each diagnostic name the line of its field."""
+    return _validate(data, _Where(path, text))[1]
 
 
 def parse_plan(text: str, path: Path) -> PlanDocument:
     """One plan document, or a DiagnosticError naming every problem found."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DiagnosticError([Diagnostic(str(path), exc.lineno, exc.colno, "GC600",
-                                          f"not a plan document: invalid JSON ({exc.msg})")]) from None
-    except RecursionError:
-        raise DiagnosticError([Diagnostic(str(path), 1, 1, "GC600", "not a plan document: nested too deeply")]) from None
-    if not isinstance(data, dict) or "deployment" not in data:
-        raise DiagnosticError([_diagnostic(path, None, (), "not a plan document: expected a JSON object with "
-                                           "`deployment.resources` (the shape of `pulumi stack export`)")])
-    if "govcloud" not in data:
-        raise DiagnosticError([_diagnostic(path, text, (), "the plan has no `govcloud` section: which stack it is "
-                                           "cannot be known, so nothing in it can be checked")])
-    try:
-        doc = PlanDocument.model_validate(data)
-    except ValidationError as exc:
-        positions = _positions(text)
-        raise DiagnosticError([_diagnostic(path, text, tuple(err["loc"]), f"not a plan document: {err['msg']}", positions)
-                               for err in exc.errors()]) from None
-    problems = []
-    if doc.version != PLAN_VERSION:
-        problems.append(_diagnostic(path, text, ("version",), f"plan version {doc.version}; this govcloud reads version {PLAN_VERSION}"))
-    if not is_stack_name(doc.stack):
-        problems.append(_diagnostic(path, text, ("govcloud", "stack"), f"{doc.stack!r} is not a stack name: expected {EXPECTED_STACKS}"))
-    if not any(r.custom for r in doc.resources):
-        problems.append(_diagnostic(path, text, ("deployment", "resources"),
-                                    f"stack {doc.stack} has no resources: a plan with nothing in it proves nothing"))
+    data = yamlio.load_json_text(text, path, PLAN_LIMITS)
+    doc, problems = _validate(data, _Where(path, text))
     if problems:
         raise DiagnosticError(problems)
     doc._source = path
@@ -192,43 +245,42 @@ def parse_plan(text: str, path: Path) -> PlanDocument:
 
 
 def read_plan(path: Path) -> PlanDocument:
-    try:
-        size = path.stat().st_size
-        if size > MAX_PLAN_BYTES:
-            raise DiagnosticError([Diagnostic(str(path), 1, 1, "GC600", f"plan is {size} bytes; the limit is {MAX_PLAN_BYTES}")])
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise DiagnosticError([Diagnostic(str(path), 1, 1, "GC600", "plan file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise DiagnosticError([Diagnostic(str(path), 1, 1, "GC600", f"not UTF-8 text (byte {exc.start})")]) from None
-    return parse_plan(text, path)
+    """A plan file: bounded in size, UTF-8, JSON without duplicate keys or NaN, and a plan."""
+    return parse_plan(yamlio.read_text(path, PLAN_LIMITS), path)
 
 
 def plan_files(plan_dir: Path) -> list[Path]:
     return sorted(p for p in plan_dir.glob("*.json") if p.name != INDEX_FILE)
 
 
-def read_plan_folder(plan_dir: Path) -> list[PlanDocument]:
-    """Every plan in a folder written by ``govcloud plan`` (or exported by hand), all problems at once."""
+def read_plan_folder(plan_dir: Path, progress: Callable[[int, int], None] | None = None) -> list[PlanDocument]:
+    """Every plan in a folder written by ``govcloud plan`` (or exported by hand), all problems at
+    once. ``progress(done, total)`` is called after each file."""
     if not plan_dir.is_dir():
         raise UsageError(f"{plan_dir} is not a folder of plan documents: run govcloud plan --all first")
     files = plan_files(plan_dir)
     if not files:
-        raise UsageError(f"no plan documents in {plan_dir}" + (" (only an index)" if (plan_dir / INDEX_FILE).exists() else "")
-                         + ": run govcloud plan --all first")
+        index = plan_dir / INDEX_FILE
+        raise DiagnosticError([Diagnostic(str(index), 1, 1, "GC903", "the folder holds only an index and no plan documents: "
+                                          "run govcloud plan --all first") if index.exists() else
+                               Diagnostic(str(plan_dir), 1, 1, "GC903", "no plan documents (*.json) in the folder: "
+                                          "run govcloud plan --all first")])
     docs, problems, seen = [], [], {}
-    for path in files:
+    for done, path in enumerate(files, start=1):
         try:
             doc = read_plan(path)
         except DiagnosticError as exc:
             problems.extend(exc.diagnostics)
-            continue
-        if doc.stack in seen:
-            problems.append(Diagnostic(str(path), 1, 1, "GC600", f"stack {doc.stack} is planned twice (also in {seen[doc.stack].name})",
-                                       "govcloud.stack"))
-            continue
-        seen[doc.stack] = path
-        docs.append(doc)
+        else:
+            if doc.stack in seen:
+                where = _Where(path, yamlio.read_text(path, PLAN_LIMITS))
+                problems.append(where("GC901", f"stack {doc.stack} is planned twice (also in {seen[doc.stack].name})",
+                                      ("govcloud", "stack")))
+            else:
+                seen[doc.stack] = path
+                docs.append(doc)
+        if progress:
+            progress(done, len(files))
     if problems:
         raise DiagnosticError(problems)
     return docs

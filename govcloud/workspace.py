@@ -49,6 +49,11 @@ class Workspace:
         return self.tenants_dir / "history.jsonl"
 
     @property
+    def principals_file(self) -> Path:
+        """Who may act on the workspace (kind ``Principals``); changed only through history."""
+        return self.tenants_dir / "principals.yaml"
+
+    @property
     def network_exceptions_file(self) -> Path:
         return self.tenants_dir / "network-exceptions.yaml"
 
@@ -60,7 +65,16 @@ class Workspace:
     @property
     def plans_dir(self) -> Path:
         """Where ``govcloud plan`` writes plan documents (build output, never committed)."""
-        return self.root / "build" / "plans"
+        return self.build_dir / "plans"
+
+    @property
+    def build_dir(self) -> Path:
+        """Build output: plans, reports (never committed)."""
+        return self.root / "build"
+
+    def report_file(self, fmt: str) -> Path:
+        """Where ``govcloud report`` writes by default (``html`` or ``json``)."""
+        return self.build_dir / f"report.{fmt}"
 
     @property
     def plan_cache_dir(self) -> Path:

@@ -318,3 +318,77 @@ _QuotingDumper.add_representer(str, _represent_str)
 def dump(data: Any, *, header: str = "") -> str:
     body = yaml.dump(data, Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True, width=100)
     return header + body
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_JSON_SCALAR = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|true|false|null")
+
+
+def json_positions(text: str) -> dict[tuple, tuple[int, int]]:
+    """Line and column of every field of a JSON text, keyed like ``load_text``'s positions (a field
+    at its key, a list item at its value), for diagnostics. One iterative pass (no recursion, so a
+    deep document cannot take it down); on text that is not JSON it returns what it found so far."""
+    from bisect import bisect_right
+    from json.decoder import scanstring
+
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    positions: dict[tuple, tuple[int, int]] = {}
+
+    def at(index: int) -> tuple[int, int]:
+        line = bisect_right(starts, index)
+        return line, index - starts[line - 1] + 1
+
+    def space(index: int) -> int:
+        return _JSON_SPACE.match(text, index).end()
+
+    def key(index: int, frame: list) -> int:
+        """Read the key at ``index`` of the object ``frame``; return where its value starts."""
+        name, end = scanstring(text, index + 1)
+        frame[2] = frame[0] + (name,)
+        positions[frame[2]] = at(index)
+        end = space(end)
+        if text[end] != ":":
+            raise ValueError("expected ':'")
+        return space(end + 1)
+
+    frames: list[list] = []          # open containers: [loc, kind, loc of the current child]
+    loc: tuple = ()
+    i = space(0)
+    try:
+        while True:
+            positions.setdefault(loc, at(i))
+            c = text[i]
+            done = True
+            if c == "{" or c == "[":
+                j = space(i + 1)
+                if text[j] in "}]":
+                    i = j + 1
+                else:
+                    frame = [loc, c, loc + (0,)]
+                    frames.append(frame)
+                    i = key(j, frame) if c == "{" else j
+                    loc, done = frame[2], False
+            elif c == '"':
+                i = scanstring(text, i + 1)[1]
+            else:
+                m = _JSON_SCALAR.match(text, i)
+                if not m or m.end() == i:
+                    raise ValueError("not a JSON value")
+                i = m.end()
+            while done:
+                i = space(i)
+                if not frames:
+                    return positions
+                frame = frames[-1]
+                if text[i] == ",":
+                    i = space(i + 1)
+                    if frame[1] == "{":
+                        i = key(i, frame)
+                    else:
+                        frame[2] = frame[0] + (frame[2][-1] + 1,)
+                    loc, done = frame[2], False
+                else:                    # the closing bracket of this container
+                    frames.pop()
+                    i += 1
+    except (IndexError, ValueError):
+        return positions

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from govcloud import yamlio
 from govcloud.live.clients import AUDIT_ROLE, Account, CallFailure
@@ -70,15 +71,17 @@ def live_plan(tenant: dict, live: LiveAccount) -> dict:
 
 
 def audit_tenants(mgmt: Account, tenants: list[dict], waivers_file: Path | None, today=None,
-                  role: str = AUDIT_ROLE, workers: int = 8) -> AuditResult:
+                  role: str = AUDIT_ROLE, workers: int = 8,
+                  progress: Callable[[int, int], None] | None = None) -> AuditResult:
     """tenants: {"name", "zone", "region", "accountId" (or None), "email"} for each AWS tenant.
 
     Accounts are resolved first, in this thread (one Organizations listing for all). Then each
     tenant's account is read in a pool of threads, each with its own boto3 session (sessions are
     not thread-safe; the adaptive retry mode paces each client). Judging happens in order, so
-    the report does not depend on timing."""
+    the report does not depend on timing. ``progress(done, total)`` is called in this thread as
+    each tenant's account has been read."""
     import datetime as dt
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     controls = load_controls()
     audited = audited_controls(controls)
@@ -112,7 +115,11 @@ def audit_tenants(mgmt: Account, tenants: list[dict], waivers_file: Path | None,
         return read_account(acct, result.account_id, tenant["region"])
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tenants)))) as pool:
-        lives = list(pool.map(read, zip(tenants, results)))
+        futures = [pool.submit(read, pair) for pair in zip(tenants, results)]
+        for done, _ in enumerate(as_completed(futures), start=1):
+            if progress:
+                progress(done, len(futures))
+        lives = [future.result() for future in futures]   # in order; the first error, if any, is raised
     run = CheckRun(waiver_notes=notes)
     for tenant, result, live in zip(tenants, results, lives):
         if live is None:

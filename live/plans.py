@@ -3,29 +3,40 @@ so they always match the workspace (unchanged stacks cost nothing)."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from govcloud.diagnostics import UsageError
 from govcloud.plans import tenant_stack
 from govcloud.tenants.registry import Registry, load_registry
 from govcloud.workspace import Workspace
 
 
-def fleet(ws: Workspace, names: list[str] | None = None) -> tuple[Registry, dict[str, dict], list[dict]]:
+def fleet(ws: Workspace, names: list[str] | None = None,
+          progress: Callable[[int, int], None] | None = None) -> tuple[Registry, dict[str, dict], list[dict]]:
     """What every live command starts from, with the workspace read once: the registry, the current
-    plans (stack -> plan document) and the AWS tenants (all of them, or `names`)."""
+    plans (stack -> plan document) and the AWS tenants (all of them, or `names`).
+    ``progress(done, total)``: stacks planned so far."""
     reg = load_registry(ws)
-    plans = current_plans(ws, reg)
+    plans = current_plans(ws, reg, progress)
     return reg, plans, aws_tenants(ws, reg, plans, names)
 
 
-def current_plans(ws: Workspace, reg: Registry) -> dict[str, dict]:
+def current_plans(ws: Workspace, reg: Registry, progress: Callable[[int, int], None] | None = None) -> dict[str, dict]:
     """stack name -> plan document, for the foundation, network and every tenant stack."""
     from govcloud.stacks import planner
     from govcloud.stacks.program import network_inputs
 
     stacks = planner.select_stacks(reg, all_stacks=True)
     out_dir = ws.plans_dir
+    planned = [0]
+
+    def one_more(_result) -> None:
+        planned[0] += 1
+        if progress:
+            progress(planned[0], len(stacks))
+
     run = planner.run_plans(ws, stacks, out_dir, jobs=planner.default_jobs(), use_cache=True, prune=True,
-                            network=network_inputs(ws, reg))
+                            network=network_inputs(ws, reg), progress=one_more)
     if run.failed:
         raise UsageError("; ".join(f"stack {r.stack} failed to plan: {r.error}" for r in run.failed))
     return {plan["govcloud"]["stack"]: plan for _, plan in planner.iter_plans(out_dir)}

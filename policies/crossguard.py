@@ -35,8 +35,10 @@ def _stack_of(urn: str) -> str:
 def _context(resource_type: str, props, urn: str) -> dict:
     tags = props.get("tags") if isinstance(props, dict) else None
     stack = _stack_of(urn)
+    # The stack-name rule of govcloud/plans.py (tenant_of), restated: the policy pack runs in
+    # Pulumi's own environment without govcloud or pydantic (tests/policies/test_crossguard.py).
     return {"type": resource_type, "zone": (tags or {}).get("zone") if isinstance(tags, dict) else None,
-            "tenant": stack.removeprefix("tenant-") if stack.startswith("tenant-") else None, "stack": stack}
+            "tenant": stack.removeprefix("tenant-") or None if stack.startswith("tenant-") else None, "stack": stack}
 
 
 def _applies(control: dict, resource_type: str, zone) -> bool:

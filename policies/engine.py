@@ -125,7 +125,7 @@ def _stack_cloud(resources: list[dict]) -> set[str]:
 
 
 def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], run: CheckRun) -> None:
-    meta = plan["govcloud"]  # policies.plans.read_plans refuses a plan without it
+    meta = plan["govcloud"]  # govcloud.plans.read_plan_folder refuses a plan without it
     stack = meta.get("stack", "?")
     tenant, zone = meta.get("tenant"), meta.get("zone")
     resources = plan["deployment"]["resources"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 
+from govcloud.plans import tenant_of
 from govcloud.report.model import Change, NetworkProof, PropertyChange, ReachKey, ResourceChange, StackChange
 
-TENANT_PREFIX = "tenant-"
 # A property path deeper than this is shown as the whole value at that depth: enough to say what
 # changed without a line per list element of a policy document.
 MAX_DEPTH = 6
@@ -114,8 +114,9 @@ def compare(base: str, before_plans: list[dict], after_plans: list[dict], before
     old, new = _by_stack(before_plans), _by_stack(after_plans)
     stacks = []
     for stack in sorted(set(old) | set(new)):
-        meta = (new.get(stack) or old[stack]).get("govcloud", {})
-        found = _stack_change(stack, meta.get("tenant"), old.get(stack), new.get(stack))
+        # The stack name says which tenant it builds (the plan contract, govcloud/plans.py): a
+        # stack that is in only one of the two plans still names its tenant.
+        found = _stack_change(stack, tenant_of(stack), old.get(stack), new.get(stack))
         if found:
             stacks.append(found)
     added = sorted(set(after_tenants) - set(before_tenants))

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
-from govcloud.report.model import (SCHEMA_VERSION, Bilingual, Expiring, FindingRow, Findings, FleetSummary, Live,
+from govcloud.diagnostics import UsageError
+from govcloud.report.model import (SCHEMA_VERSION, Bilingual, Change, Expiring, FindingRow, Findings, FleetSummary, Live,
                                    MunicipalityRow, NetworkProof, Report, TenantRow)
 from govcloud.report.proof import Exception_, prove_workspace
-from govcloud.diagnostics import UsageError
 from govcloud.workspace import Workspace
 
 # Waivers and network exceptions expiring within this many days are called out.
@@ -104,16 +105,18 @@ def snapshot(ws: Workspace, *, reg=None, plans: list[dict] | None = None, plans_
     reg = reg or load_registry(ws)
     if plans is None and plans_dir is None:
         plans = plan_workspace(ws, reg, jobs)
-    if plans_dir is not None and (not plans_dir.is_dir() or not any(plans_dir.glob("*.json"))):
-        raise UsageError(f"{plans_dir} is not a folder of plan documents (govcloud plan --all --out DIR writes one)")
-    waivers_file = ws.root / "policies" / "waivers.yaml"
+    elif plans is None:
+        # Read here, before the work is split across processes: a plan the contract refuses is a
+        # diagnostic with file, line and field (GC901-GC904), not an error from a child process.
+        plans = load_plan_folder(plans_dir)
+    waivers_file = ws.waivers_file
     # Validated here, in this process, so a bad waivers file is a diagnostic (GC801 and friends).
     from govcloud.policies.catalogue import load_controls
     from govcloud.policies.engine import load_waivers
 
     if waivers_file.exists():
         load_waivers(waivers_file, load_controls(), today)
-    pending = _in_child(lambda: findings(plans if plans is not None else load_plan_folder(plans_dir), waivers_file, today))
+    pending = _in_child(lambda: findings(plans, waivers_file, today))
     found = prove_workspace(ws, reg, today, quota_overrides)
     checked = pending()
     return Snapshot(ws, reg, found.proof, found.exceptions, checked,
@@ -198,3 +201,50 @@ def build_report(current: Snapshot, *, lang: str = "ja", base: tuple[str, Snapsh
                                 old.proof, current.proof)
     report.live = live
     return report
+
+
+# --- the report and diff services (what `govcloud report` and `govcloud diff` call) --------------------
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    lang: Literal["ja", "en"] = "ja"
+    base: str | None = None                  # git ref (HEAD~1, main) or workspace folder: adds the change
+    plans_dir: Path | None = None            # these plan documents instead of planning the workspace
+    live_files: tuple[Path, ...] = ()        # JSON of `govcloud audit` / `govcloud network drift --format json`
+    jobs: int | None = None                  # worker processes for planning (None: one per core)
+    quota_overrides: dict[str, int] = field(default_factory=dict)   # approved quota increases
+
+
+def snapshots(ws: Workspace, request: ReportRequest) -> tuple[Snapshot, tuple[str, Snapshot] | None]:
+    """The workspace (and the base, when asked), each planned (cached) and proven."""
+    from govcloud.report.workspaces import base_workspace
+
+    current = snapshot(ws, plans_dir=request.plans_dir, jobs=request.jobs, quota_overrides=request.quota_overrides)
+    if request.base is None:
+        return current, None
+    with base_workspace(ws, request.base) as base_ws:
+        try:
+            old = snapshot(base_ws, jobs=request.jobs, quota_overrides=request.quota_overrides)
+        except UsageError as exc:
+            raise UsageError(f"--base {request.base}: {exc}") from None
+    return current, (request.base, old)
+
+
+def report(ws: Workspace, request: ReportRequest) -> Report:
+    """The whole report. Live files are read first: a bad one is refused before planning, which is
+    what takes the time."""
+    from govcloud.policies.catalogue import load_controls
+    from govcloud.report.live import load_live
+
+    live = load_live(list(request.live_files), load_controls()) if request.live_files else None
+    current, base = snapshots(ws, request)
+    return build_report(current, lang=request.lang, base=base, live=live)
+
+
+def change(ws: Workspace, request: ReportRequest) -> Change:
+    """What changes since ``request.base``: tenants, resources per stack, reachable pairs."""
+    if request.base is None:
+        raise UsageError("a change needs a base to compare with (a git ref or a workspace folder)")
+    current, base = snapshots(ws, replace(request, live_files=()))
+    return build_report(current, lang=request.lang, base=base).change

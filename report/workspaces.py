@@ -46,26 +46,11 @@ def plan_workspace(ws: Workspace, reg, jobs: int | None = None) -> list[dict]:
 
 
 def load_plan_folder(folder: Path) -> list[dict]:
-    """Plan documents written by `govcloud plan` (fail closed on anything unreadable)."""
-    import json
+    """Plan documents written by `govcloud plan`, read by the plan contract's one reader (fails
+    closed on anything it cannot judge, with file, line and field)."""
+    from govcloud.plans import read_plan_folder
 
-    if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder of plan documents")
-    docs = []
-    for path in sorted(folder.glob("*.json")):
-        if path.name == "index.json":
-            continue
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UsageError(f"{path}: not a plan document: {exc}") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("deployment", {}).get("resources"), list) \
-                or not isinstance(doc.get("govcloud", {}).get("stack"), str):
-            raise UsageError(f"{path}: not a plan document (no deployment.resources or govcloud.stack)")
-        docs.append(doc)
-    if not docs:
-        raise UsageError(f"no plan documents in {folder}: run govcloud plan --all first")
-    return docs
+    return [doc.as_json() for doc in read_plan_folder(folder)]
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from govcloud.fsio import CRASH_EXIT
-from tests.conftest import REPO, govcloud_bin
+from tests.conftest import REPO, approve_args, govcloud_bin
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +30,11 @@ RECORD = ("python", "-c", "import sys; from pathlib import Path; from govcloud.l
 
 # name: (set-up commands, the write command under test)
 SCENARIOS = {
-    "request approve": ([], ("request", "approve", EXAMPLE, "--by", "p", "--role", "platform")),
-    "request apply": ([("request", "approve", EXAMPLE, "--by", "p", "--role", "platform"),
-                       ("request", "approve", EXAMPLE, "--by", "m", "--role", "municipality")],
+    "request approve": ([], approve_args(EXAMPLE, "platform")),
+    "request apply": ([approve_args(EXAMPLE, "platform"),
+                       approve_args(EXAMPLE, "132012")],
                       ("request", "apply", EXAMPLE)),
-    "tenant remove": ([], ("tenant", "remove", "141003-koseki-staging")),
+    "tenant remove": ([], ("tenant", "remove", "141003-koseki-staging", "--yes")),
     "accounts vend (recording)": ([], RECORD),
 }
 

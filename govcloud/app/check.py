@@ -1,20 +1,18 @@
 """Check-and-gate service: the baseline controls over plan documents (govcloud's engine, with
 checkov's catalogue and checkov's run of our own controls as a cross-check), and the deploy gate
-that refuses a stack whose plan fails a mandatory control."""
+that refuses a stack whose plan fails a mandatory control (GateOutcome; the deploy judges the
+plan it made once, govcloud.app.deploy)."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from govcloud.app.progress import Progress, Step, bracket, counted, ignore
 from govcloud.diagnostics import UsageError
 from govcloud.plans import read_plan_folder
 from govcloud.policies.catalogue import Control, load_controls
 from govcloud.policies.engine import CheckRun, Finding, run_checks
-from govcloud.stacks import planner
-from govcloud.stacks.program import network_inputs
-from govcloud.tenants.registry import Registry
 from govcloud.workspace import Workspace
 
 
@@ -67,28 +65,35 @@ def source_uri(ws: Workspace, path: Path) -> str:
         return resolved.as_uri()
 
 
-def check(ws: Workspace, request: CheckRequest = CheckRequest()) -> CheckOutcome:
-    from govcloud.policies.plans import read_plans
+def _judged(documents: list[dict], progress: Progress):
+    """The documents, reporting each as the engine takes the next (it judges one at a time)."""
+    for done, doc in enumerate(documents, start=1):
+        yield doc
+        progress(Step("check", done, len(documents), doc["govcloud"]["stack"]))
 
+
+def check(ws: Workspace, request: CheckRequest = CheckRequest(), *, progress: Progress | None = None) -> CheckOutcome:
+    """Judge every plan of a folder; ``progress`` hears of each plan read (stage ``read``), each
+    plan judged (``check``) and checkov's run (``checkov``, not countable)."""
     plans_dir = request.plans_dir or ws.plans_dir
-    # The check's own fail-closed reading: bounded, typed, and what every control needs present
-    # (policies/plans.py); a folder or a plan that cannot be judged is an error, never a pass.
-    read = read_plans(plans_dir)
-    documents = [doc for _, doc in read]
-    run = run_checks(documents, ws.waivers_file)
+    # The plan contract's fail-closed reading (govcloud/plans.py): bounded, typed, and what every
+    # control needs present; a folder or a plan that cannot be judged is an error, never a pass.
+    read = read_plan_folder(plans_dir, progress=counted(progress, "read"))
+    documents = [doc.as_json() for doc in read]
+    run = run_checks(_judged(documents, progress or ignore), ws.waivers_file)
     outcome = CheckOutcome(run, dict(load_controls()), documents, plans_dir, notes=list(run.waiver_notes),
-                           sources={doc["govcloud"]["stack"]: source_uri(ws, path) for path, doc in read})
+                           sources={doc.stack: source_uri(ws, doc.source) for doc in read})
     if request.export_dir:
         from govcloud.policies.export import write_exports
 
         request.export_dir.mkdir(parents=True, exist_ok=True)
         outcome.exported = write_exports(documents, request.export_dir)
     if request.checkov is not False:
-        _with_checkov(ws, outcome, required=bool(request.checkov))
+        _with_checkov(ws, outcome, required=bool(request.checkov), progress=progress)
     return outcome
 
 
-def _with_checkov(ws: Workspace, outcome: CheckOutcome, *, required: bool) -> None:
+def _with_checkov(ws: Workspace, outcome: CheckOutcome, *, required: bool, progress: Progress | None = None) -> None:
     from govcloud.policies.checkov_runner import find_checkov, run_checkov
 
     checkov = find_checkov(ws.root)
@@ -97,7 +102,9 @@ def _with_checkov(ws: Workspace, outcome: CheckOutcome, *, required: bool) -> No
             raise UsageError("checkov is not installed: run `make setup` (it creates .venv-checkov) or set $GOVCLOUD_CHECKOV")
         outcome.notes.append("checkov not found (make setup installs it); ran govcloud's controls only")
         return
+    finished = bracket(progress, "checkov", f"{len(outcome.plans)} plan(s)")
     result = run_checkov(outcome.plans, checkov)
+    finished()
     outcome.controls.update(result.controls)
     run = outcome.run
     run.findings.extend(result.findings)
@@ -111,27 +118,6 @@ def _with_checkov(ws: Workspace, outcome: CheckOutcome, *, required: bool) -> No
                                      len(result.findings), result.seconds)
 
 
-def network_gate(ws: Workspace, reg: Registry, stack: str) -> None:
-    """Never deploy the network stack or a tenant stack whose plans fail the network proof: the
-    verifier reads the plans of the network stack and every tenant (from the plan cache) and
-    refuses on any violation, or on anything it cannot model."""
-    if stack == "foundation":
-        return
-    from govcloud.network.errors import NetworkInputError, Unsupported
-    from govcloud.network.pipeline import fabrics_from_plans
-    from govcloud.network.verify import verify
-
-    try:
-        _, fabrics = fabrics_from_plans(ws, reg=reg)
-    except (NetworkInputError, Unsupported) as exc:
-        raise UsageError(f"refusing to deploy {stack}: the network proof cannot be made from the plans: {exc}") from None
-    violations = [v for f in fabrics for v in verify(f).violations]
-    if violations:
-        listed = "; ".join(f"{v.invariant}: {v.message}" for v in violations[:5])
-        raise UsageError(f"refusing to deploy {stack}: the plans fail the network proof ({len(violations)} "
-                         f"violation(s)): {listed}. govcloud network verify shows each path")
-
-
 @dataclass(frozen=True)
 class GateOutcome:
     stack: str
@@ -140,14 +126,3 @@ class GateOutcome:
     @property
     def passed(self) -> bool:
         return not self.failures
-
-
-def gate(ws: Workspace, reg: Registry, stack: str) -> GateOutcome:
-    """Plan ``stack`` now (cached) and judge it: never deploy a plan that fails a mandatory control."""
-    with tempfile.TemporaryDirectory(prefix="govcloud-gate-") as tmp:
-        stacks = planner.select_stacks(reg, stack=stack)
-        run = planner.run_plans(ws, stacks, Path(tmp), jobs=1, network=network_inputs(ws, reg))
-        if run.failed:
-            raise UsageError(f"cannot plan {stack} for the deploy gate: {run.failed[0].error}")
-        result = run_checks(load_plans(Path(tmp)), ws.waivers_file)
-    return GateOutcome(stack, result.failures(load_controls()))

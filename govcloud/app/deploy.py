@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from govcloud.app.check import GateOutcome, gate, network_gate
+from govcloud.app.check import GateOutcome
+from govcloud.app.network import network_gate, plan_stacks
 from govcloud.diagnostics import UsageError
 from govcloud.plans import EXPECTED_STACKS, FOUNDATION, NETWORK, tenant_of
 from govcloud.tenants.registry import load_registry
@@ -40,6 +41,15 @@ class GateRefused(UsageError):
                          "Fix them or record a waiver in policies/waivers.yaml (govcloud check --plans shows details)")
 
 
+def judge(ws: Workspace, stack: str, plan: dict) -> GateOutcome:
+    """The mandatory controls over the stack's plan, waivers applied: never deploy a plan that
+    fails one (the plan comes from the one planning run the deploy makes)."""
+    from govcloud.policies.catalogue import load_controls
+    from govcloud.policies.engine import run_checks
+
+    return GateOutcome(stack, run_checks([plan], ws.waivers_file).failures(load_controls()))
+
+
 def deploy(ws: Workspace, request: DeployRequest, on_output: Callable[[str], None] | None = None,
            on_gate: Callable[[GateOutcome], None] | None = None) -> DeployOutcome:
     from govcloud.stacks import automation
@@ -53,10 +63,13 @@ def deploy(ws: Workspace, request: DeployRequest, on_output: Callable[[str], Non
         raise UsageError("govcloud up changes real infrastructure: run `govcloud preview` first, then pass --yes")
     judged = None
     if request.action == "up":
-        judged = gate(ws, reg, request.stack)
+        # Planned once: the stack's own plan for the controls, and the network stack's and every
+        # tenant's plans for the network proof (the same planning, from the plan cache).
+        planned = plan_stacks(ws, reg, stack=request.stack)
+        judged = judge(ws, request.stack, planned.checked)
         if not judged.passed:
             raise GateRefused(judged)
-        network_gate(ws, reg, request.stack)
+        network_gate(ws, reg, request.stack, planned.plans)
         if on_gate:
             on_gate(judged)
     fn = automation.up if request.action == "up" else automation.preview

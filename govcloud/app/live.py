@@ -7,8 +7,9 @@ import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
+from govcloud.app.progress import Progress, Step, bracket, counted, ignore
 from govcloud.diagnostics import UsageError
 from govcloud.live.clients import AUDIT_ROLE, Account, CallFailure, Endpoint
 from govcloud.workspace import Workspace
@@ -29,6 +30,7 @@ class DevCloudStart:
     already_running: bool
     ous: int = 0
     seeded: bool = False
+    state_file: Path | None = None           # where the running dev cloud is recorded
 
 
 def start_dev_cloud(ws: Workspace, port: int | None = None, *, seed_fleet: bool = True) -> DevCloudStart:
@@ -40,7 +42,7 @@ def start_dev_cloud(ws: Workspace, port: int | None = None, *, seed_fleet: bool 
 
     running = devcloud.running_dev_cloud(ws.root)
     if running:
-        return DevCloudStart(running, already_running=True)
+        return DevCloudStart(running, already_running=True, state_file=devcloud.state_file(ws.root))
     reg, plans, tenants = fleet(ws) if seed_fleet else (None, {}, [])
     state = devcloud.start_server(ws.root, port)
     ous = 0
@@ -58,7 +60,7 @@ def start_dev_cloud(ws: Workspace, port: int | None = None, *, seed_fleet: bool 
         devcloud.save_state(ws.root, state)
         devcloud.stop(ws.root)
         raise
-    return DevCloudStart(state, already_running=False, ous=ous, seeded=seed_fleet)
+    return DevCloudStart(state, already_running=False, ous=ous, seeded=seed_fleet, state_file=devcloud.state_file(ws.root))
 
 
 def running_dev_cloud(ws: Workspace) -> dict:
@@ -68,6 +70,87 @@ def running_dev_cloud(ws: Workspace) -> dict:
     if not state:
         raise UsageError("no dev cloud is running: govcloud dev-cloud start")
     return state
+
+
+def stop_dev_cloud(ws: Workspace) -> dict | None:
+    """Stop the dev cloud; the state it had (None when none was running). Everything in it is gone."""
+    from govcloud.live import devcloud
+
+    return devcloud.stop(ws.root)
+
+
+@dataclass(frozen=True)
+class DevCloudStatus:
+    state: dict | None                       # None: not running
+    faults: list[dict] = field(default_factory=list)
+    state_file: Path | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state is not None
+
+    @property
+    def accounts(self) -> dict[str, str]:
+        """tenant -> account id, as seeded or vended."""
+        return dict(sorted((self.state or {}).get("accounts", {}).items()))
+
+    def as_json(self) -> dict:
+        """What may be shown: everything but the secret key."""
+        return {"running": self.running, **{k: v for k, v in (self.state or {}).items() if k != "secretKey"}}
+
+
+def dev_cloud_status(ws: Workspace) -> DevCloudStatus:
+    from govcloud.live import devcloud
+
+    state = devcloud.running_dev_cloud(ws.root)
+    return DevCloudStatus(state, devcloud.faults(state["url"]) if state else [], devcloud.state_file(ws.root))
+
+
+FaultKind = Literal["access-denied", "throttling", "timeout"]
+
+
+@dataclass(frozen=True)
+class FaultRequest:
+    call: str                                # as IAM names it: service:Operation or service:*
+    error: FaultKind
+    account: str | None = None               # None (and no tenant): every account
+    tenant: str | None = None                # the dev cloud account of this tenant
+    seconds: float = 30.0                    # how long a timeout hangs
+
+
+@dataclass(frozen=True)
+class Fault:
+    call: str
+    error: FaultKind
+    account: str                             # "*": every account
+
+
+def add_fault(ws: Workspace, request: FaultRequest) -> Fault:
+    """Make one call fail in one account of the running dev cloud, the way real accounts fail."""
+    from govcloud.live import devcloud
+
+    state = running_dev_cloud(ws)
+    account = request.account
+    if request.tenant:
+        account = state.get("accounts", {}).get(request.tenant)
+        if not account:
+            raise UsageError(f"the dev cloud has no account for tenant {request.tenant!r}")
+    fault = Fault(request.call, request.error, account or "*")
+    devcloud.faults(state["url"], "POST", {"call": fault.call, "error": fault.error, "account": fault.account,
+                                          "seconds": request.seconds})
+    return fault
+
+
+def list_faults(ws: Workspace) -> list[dict]:
+    from govcloud.live import devcloud
+
+    return devcloud.faults(running_dev_cloud(ws)["url"])
+
+
+def clear_faults(ws: Workspace) -> None:
+    from govcloud.live import devcloud
+
+    devcloud.faults(running_dev_cloud(ws)["url"], "DELETE")
 
 
 @dataclass(frozen=True)
@@ -106,6 +189,7 @@ class VendOutcome:
     steps: list[str]
     baseline_failures: list[str]
     recorded: bool
+    document: Path | None = None             # the tenant document the account id is recorded in
 
 
 def vend_account(ws: Workspace, tenant: str, endpoint: Callable[[], Endpoint]) -> VendOutcome:
@@ -124,7 +208,7 @@ def vend_account(ws: Workspace, tenant: str, endpoint: Callable[[], Endpoint]) -
         raise UsageError(failure_line(tenant, "Organizations", failure)) from None
     recorded = record_account_id(ws, tenant, result.account_id)
     return VendOutcome(tenant, result.account_id, result.location, list(result.steps),
-                       [str(f) for f in result.baseline_failures], recorded)
+                       [str(f) for f in result.baseline_failures], recorded, ws.active_dir / f"{tenant}.yaml")
 
 
 # --- audit -------------------------------------------------------------------------------------------------
@@ -173,13 +257,17 @@ class _Failure:
         self.call, self.kind, self.permission, self.message = f["call"], f["kind"], f["missingPermission"], f["message"]
 
 
-def audit(ws: Workspace, endpoint: Endpoint, tenants: list[str] | None = None, role: str | None = None) -> AuditOutcome:
-    """Read each tenant account's live configuration and judge it with the controls `check` uses."""
+def audit(ws: Workspace, endpoint: Endpoint, tenants: list[str] | None = None, role: str | None = None,
+          *, progress: Progress | None = None) -> AuditOutcome:
+    """Read each tenant account's live configuration and judge it with the controls `check` uses.
+    ``progress`` hears of each stack planned (``plan``, through the cache) and each tenant account
+    read (``audit``)."""
     from govcloud.live.audit import audit_tenants
     from govcloud.live.plans import fleet
 
-    _, _, chosen = fleet(ws, tenants or None)
-    result = audit_tenants(Account(endpoint), chosen, ws.waivers_file, role=AUDIT_ROLE if role is None else role)
+    _, _, chosen = fleet(ws, tenants or None, progress=counted(progress, "plan"))
+    result = audit_tenants(Account(endpoint), chosen, ws.waivers_file, role=AUDIT_ROLE if role is None else role,
+                           progress=counted(progress, "audit"))
     return AuditOutcome(result, endpoint.label)
 
 
@@ -205,8 +293,11 @@ class DriftOutcome:
                                  for v in r.reports]}
 
 
-def drift(ws: Workspace, endpoint: Endpoint, network_account: str | None = None, role: str | None = None) -> DriftOutcome:
-    """Compare live routing and filtering with the compiled intent, and verify the invariants on what runs."""
+def drift(ws: Workspace, endpoint: Endpoint, network_account: str | None = None, role: str | None = None,
+          *, progress: Progress | None = None) -> DriftOutcome:
+    """Compare live routing and filtering with the compiled intent, and verify the invariants on what runs.
+    ``progress`` hears of each stack planned (``plan``), each tenant account looked up (``accounts``),
+    the compiled intent (``compile``) and the live read and verification (``live``, not countable)."""
     from govcloud.live import devcloud
     from govcloud.live.drift import drift as read_drift
     from govcloud.live.organization import account_emails, find_account
@@ -215,21 +306,28 @@ def drift(ws: Workspace, endpoint: Endpoint, network_account: str | None = None,
     from govcloud.network.pipeline import compile_workspace, write_compiled
     from govcloud.stacks.planner import read_stack_config
 
+    report = progress or ignore
     mgmt = Account(endpoint)
-    reg, _, tenants = fleet(ws)
-    if any(t["accountId"] is None for t in tenants):
+    reg, _, tenants = fleet(ws, progress=counted(progress, "plan"))
+    missing = [t for t in tenants if t["accountId"] is None]
+    if missing:
         by_email = account_emails(mgmt)     # a failure here stops the command: no tenant can be found
-        for t in tenants:
-            if t["accountId"] is None:
-                found = by_email.get(t["email"].lower()) or find_account(mgmt, t["name"], t["email"])
-                t["accountId"] = found["Id"] if found else None
+        for done, t in enumerate(missing, start=1):
+            found = by_email.get(t["email"].lower()) or find_account(mgmt, t["name"], t["email"])
+            t["accountId"] = found["Id"] if found else None
+            report(Step("accounts", done, len(missing), t["name"]))
     dev = devcloud.running_dev_cloud(ws.root)
     network_config = read_stack_config(ws, "network")
     network_account = network_account or (dev or {}).get("networkAccount") or network_config.get("govcloud:networkAccountId")
     configured_ids = json.loads(network_config.get("govcloud:attachmentIds") or "{}")
     with tempfile.TemporaryDirectory(prefix="govcloud-compiled-") as tmp:
+        compiled_done = bracket(progress, "compile")
         _, compiled = compile_workspace(ws, reg=reg)
         write_compiled(Path(tmp), compiled)
+        compiled_done()
+        # live/drift.py reads every account and the network in one call: not countable from here.
+        live_done = bracket(progress, "live", f"{len(tenants)} tenant(s)")
         result = read_drift(mgmt, tenants, Path(tmp), network_account, endpoint.region,
                             AUDIT_ROLE if role is None else role, configured_ids)
+        live_done()
     return DriftOutcome(result, endpoint.label, {inv["id"]: inv["en"] for inv in invariant_catalogue()})

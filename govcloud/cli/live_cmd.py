@@ -12,8 +12,7 @@ from typing import List, Literal, Optional
 
 import typer
 
-from govcloud.cli import Lang, bad_usage, console, current_lang, report_errors, workspace
-from govcloud.diagnostics import UsageError
+from govcloud.cli import Lang, bad_usage, console, current_lang, progress_bar, report_errors, workspace
 from govcloud.fsio import atomic_write
 
 dev_app = typer.Typer(help="A local AWS (moto) on 127.0.0.1 for the live commands, seeded with the sample fleet.",
@@ -49,14 +48,15 @@ def dev_start(port: Optional[int] = typer.Option(None, "--port", help="Port on 1
               no_seed: bool = typer.Option(False, "--no-seed", help="Start empty: no organisation, no tenants.")) -> None:
     """Start the dev cloud (if not running) and seed it with the foundation, the sample tenants and the network."""
     from govcloud.app.live import start_dev_cloud
-    from govcloud.live import devcloud
 
-    started = start_dev_cloud(workspace(), port, seed_fleet=not no_seed)
+    ws = workspace()
+    started = start_dev_cloud(ws, port, seed_fleet=not no_seed)
     state = started.state
     if started.already_running:
         console.print(f"dev cloud already running at {state['url']} (pid {state['pid']})", highlight=False)
         return
-    console.print(f"dev cloud running at {state['url']} (pid {state['pid']}); recorded in {devcloud.STATE}", highlight=False)
+    console.print(f"dev cloud running at {state['url']} (pid {state['pid']}); recorded in {ws.relative(started.state_file)}",
+                  highlight=False)
     if started.seeded:
         console.print(f"  organisation with {started.ous} OUs; {len(state['accounts'])} tenant account(s) vended, baselined and "
                       f"released; network account {state['networkAccount']} with Transit Gateway {state['transitGateway']}",
@@ -68,9 +68,9 @@ def dev_start(port: Optional[int] = typer.Option(None, "--port", help="Port on 1
 @report_errors
 def dev_stop() -> None:
     """Stop the dev cloud; everything in it is gone."""
-    from govcloud.live import devcloud
+    from govcloud.app.live import stop_dev_cloud
 
-    state = devcloud.stop(workspace().root)
+    state = stop_dev_cloud(workspace())
     console.print("dev cloud stopped" if state else "no dev cloud was running", highlight=False)
 
 
@@ -78,32 +78,25 @@ def dev_stop() -> None:
 @report_errors
 def dev_status(fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json.")) -> None:
     """Where the dev cloud listens and what it was seeded with; exit 1 when it is not running."""
-    from govcloud.live import devcloud
+    from govcloud.app.live import dev_cloud_status
 
-    state = devcloud.running_dev_cloud(workspace().root)
+    status = dev_cloud_status(workspace())
+    state = status.state
     if fmt == "json":
-        console.print_json(json.dumps({"running": bool(state), **({k: v for k, v in state.items() if k != "secretKey"} if state else {})}))
+        console.print_json(json.dumps(status.as_json()))
     elif state:
         console.print(f"running at {state['url']} (port {state['port']}, pid {state['pid']}, since {state['started']})", highlight=False)
         if state.get("managementAccount"):
             console.print(f"  management account {state['managementAccount']}, network account {state.get('networkAccount')}",
                           highlight=False)
-            for tenant, account in sorted(state.get("accounts", {}).items()):
+            for tenant, account in status.accounts.items():
                 console.print(f"  {tenant}: account {account}", highlight=False)
-        faults = devcloud.faults(state["url"])
-        for f in faults:
+        for f in status.faults:
             console.print(f"  fault: {f['error']} on {f['call']} in account {f['account']}", highlight=False)
     else:
         console.print("not running (start it with: govcloud dev-cloud start)", highlight=False)
-    if not state:
+    if not status.running:
         raise typer.Exit(1)
-
-
-def _dev_url() -> tuple[str, dict]:
-    from govcloud.app.live import running_dev_cloud
-
-    state = running_dev_cloud(workspace())
-    return state["url"], state
 
 
 @fault_app.command("add")
@@ -114,22 +107,19 @@ def fault_add(call: str = typer.Option(..., "--call", help="The call as IAM name
               tenant: Optional[str] = typer.Option(None, "--tenant", help="The dev cloud account of this tenant."),
               seconds: float = typer.Option(30.0, "--seconds", help="How long a timeout fault hangs.")) -> None:
     """Make one call fail in one account, the way real accounts fail."""
-    from govcloud.live import devcloud
+    from govcloud.app.live import FaultRequest, add_fault
 
-    url, state = _dev_url()
-    if tenant:
-        account = state.get("accounts", {}).get(tenant) or _fail(f"the dev cloud has no account for tenant {tenant!r}")
-    devcloud.faults(url, "POST", {"call": call, "error": error, "account": account or "*", "seconds": seconds})
-    console.print(f"{error} on {call} in account {account or '*'}", highlight=False)
+    fault = add_fault(workspace(), FaultRequest(call, error, account, tenant, seconds))
+    console.print(f"{fault.error} on {fault.call} in account {fault.account}", highlight=False)
 
 
 @fault_app.command("list")
 @report_errors
 def fault_list() -> None:
     """The faults in force."""
-    from govcloud.live import devcloud
+    from govcloud.app.live import list_faults
 
-    for f in devcloud.faults(_dev_url()[0]):
+    for f in list_faults(workspace()):
         console.print(f"{f['error']} on {f['call']} in account {f['account']}", highlight=False)
 
 
@@ -137,14 +127,10 @@ def fault_list() -> None:
 @report_errors
 def fault_clear() -> None:
     """Remove every fault."""
-    from govcloud.live import devcloud
+    from govcloud.app.live import clear_faults
 
-    devcloud.faults(_dev_url()[0], "DELETE")
+    clear_faults(workspace())
     console.print("no faults", highlight=False)
-
-
-def _fail(message: str):
-    raise UsageError(message)
 
 
 @dev_app.command("deploy")
@@ -170,13 +156,14 @@ def vend_cmd(tenant: str = typer.Argument(..., help="Tenant name (tenants/active
     into its tenant OU; record the account id in the tenant document. Safe to re-run."""
     from govcloud.app.live import vend_account
 
-    done = vend_account(workspace(), tenant, lambda: _endpoint(endpoint_url, use_aws, profile))
+    ws = workspace()
+    done = vend_account(ws, tenant, lambda: _endpoint(endpoint_url, use_aws, profile))
     for step in done.steps:
         console.print(f"  {step}", highlight=False)
     for failure in done.baseline_failures:
         console.print(f"  baseline: {failure}", highlight=False)
     console.print(f"{tenant}: account {done.account_id} in {done.location}" +
-                  (f"; recorded in tenants/active/{tenant}.yaml" if done.recorded else " (already recorded)"), highlight=False)
+                  (f"; recorded in {ws.relative(done.document)}" if done.recorded else " (already recorded)"), highlight=False)
 
 
 # --- audit ------------------------------------------------------------------------------------------------
@@ -199,7 +186,9 @@ def audit_cmd(tenant: List[str] = typer.Option([], "--tenant", help="Audit this 
     if tenant and all_tenants:
         bad_usage("give --tenant or --all, not both")
     ws = workspace()
-    outcome = audit(ws, _endpoint(endpoint_url, use_aws, profile), list(tenant) or None, role)
+    endpoint = _endpoint(endpoint_url, use_aws, profile)
+    with progress_bar(lang) as progress:
+        outcome = audit(ws, endpoint, list(tenant) or None, role, progress=progress)
     result = outcome.result
     if fmt == "text":
         lines = report.to_text(result.run, result.controls, lang)
@@ -236,7 +225,10 @@ def drift_cmd(fmt: Literal["text", "json"] = typer.Option("text", "--format", he
     the invariants on what runs; exit 1 when live state breaks an invariant or could not be read."""
     from govcloud.app.live import drift
 
-    outcome = drift(workspace(), _endpoint(endpoint_url, use_aws, profile), network_account, role)
+    ws = workspace()
+    endpoint = _endpoint(endpoint_url, use_aws, profile)
+    with progress_bar() as progress:
+        outcome = drift(ws, endpoint, network_account, role, progress=progress)
     result = outcome.result
     if fmt == "json":
         console.print_json(json.dumps(outcome.as_json(), ensure_ascii=False))

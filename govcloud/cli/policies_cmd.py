@@ -7,7 +7,7 @@ from typing import Literal, Optional
 
 import typer
 
-from govcloud.cli import Lang, console, current_lang, err_console, report_errors, workspace
+from govcloud.cli import Lang, console, current_lang, err_console, progress_bar, report_errors, workspace
 from govcloud.fsio import atomic_write
 
 Format = Literal["text", "json", "sarif", "junit"]
@@ -29,7 +29,9 @@ def check_cmd(
     from govcloud.policies import report
 
     lang = current_lang(lang)
-    outcome = check(workspace(), CheckRequest(plans_dir=plans, checkov=with_checkov, export_dir=export))
+    ws = workspace()
+    with progress_bar(lang) as progress:
+        outcome = check(ws, CheckRequest(plans_dir=plans, checkov=with_checkov, export_dir=export), progress=progress)
     if outcome.exported:
         err_console.print(f"exported {len(outcome.exported)} document(s) to {export}", markup=False)
     if outcome.checkov:

@@ -1,4 +1,5 @@
-"""`govcloud report` and `govcloud diff`: thin adapters over govcloud.report."""
+"""`govcloud report` and `govcloud diff`: thin adapters over govcloud.report.service (report, change):
+parse the options, call the service, render HTML, JSON or text."""
 
 from __future__ import annotations
 
@@ -8,27 +9,16 @@ from typing import List, Literal, Optional
 import typer
 
 from govcloud.cli import Lang, console, current_lang, err_console, report_errors, workspace
-from govcloud.diagnostics import UsageError
 from govcloud.fsio import atomic_write
 
-def _snapshots(base: Optional[str], plans: Optional[Path], jobs: int, quota: list[str]):
-    """The current workspace (and the base, when asked), each planned and proven."""
-    from govcloud.report.service import snapshot
-    from govcloud.report.workspaces import base_workspace
 
+def _request(lang: str, base: Optional[str], plans: Optional[Path], jobs: int, quota: list[str],
+             live: list[Path] = ()):
     from govcloud.cli.network_cmd import _quota_overrides
+    from govcloud.report.service import ReportRequest
 
-    ws = workspace()
-    quotas = _quota_overrides(quota)
-    current = snapshot(ws, plans_dir=plans, jobs=jobs or None, quota_overrides=quotas)
-    if base is None:
-        return current, None
-    with base_workspace(ws, base) as base_ws:
-        try:
-            old = snapshot(base_ws, jobs=jobs or None, quota_overrides=quotas)
-        except UsageError as exc:
-            raise UsageError(f"--base {base}: {exc}") from None
-    return current, (base, old)
+    return ReportRequest(lang=lang, base=base, plans_dir=plans, live_files=tuple(live), jobs=jobs or None,
+                         quota_overrides=_quota_overrides(quota))
 
 
 @report_errors
@@ -43,20 +33,16 @@ def report_cmd(
     quota: List[str] = typer.Option([], "--quota", help="Approved quota increase, ID=N (repeatable), as for network compile."),
 ) -> None:
     """One self-contained HTML page (or JSON): fleet, network proof, reachability, findings, change, live."""
-    from govcloud.policies.catalogue import load_controls
-    from govcloud.report.live import load_live
     from govcloud.report.model import to_json
     from govcloud.report.render import render_html
-    from govcloud.report.service import build_report
+    from govcloud.report.service import report as build
 
-    lang = current_lang(lang)
-    live_data = load_live(list(live), load_controls()) if live else None     # refuse bad files before planning
-    current, old = _snapshots(base, plans, jobs, quota)
-    report = build_report(current, lang=lang, base=old, live=live_data)
+    ws = workspace()
+    report = build(ws, _request(current_lang(lang), base, plans, jobs, quota, live))
     text = render_html(report) if fmt == "html" else to_json(report)
-    target = out or current.ws.root / "build" / f"report.{fmt}"
+    target = out or ws.report_file(fmt)
     atomic_write(target, text)
-    console.print(f"wrote {current.ws.relative(target)} ({len(text.encode()) / 1024:.0f} KiB): "
+    console.print(f"wrote {ws.relative(target)} ({len(text.encode()) / 1024:.0f} KiB): "
                   f"{len(report.fleet.tenants)} tenants, proof {'holds' if report.proof.ok else 'FAILS'}, "
                   f"{report.findings.failed_mandatory} mandatory failure(s)"
                   + (f", {len(report.change.stacks)} stack(s) changed since {base}" if report.change else ""),
@@ -77,11 +63,10 @@ def diff_cmd(
     from govcloud.report.change import summary_lines
     from govcloud.report.model import plain
     from govcloud.report.render import translator
-    from govcloud.report.service import build_report
+    from govcloud.report.service import change as changes
 
     lang = current_lang(lang)
-    current, old = _snapshots(base, None, jobs, quota)
-    change = build_report(current, lang=lang, base=old).change
+    change = changes(workspace(), _request(lang, base, None, jobs, quota))
     if fmt == "json":
         console.print(json.dumps(plain(change), ensure_ascii=False, indent=1), markup=False, highlight=False)
     else:

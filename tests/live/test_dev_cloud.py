@@ -74,6 +74,31 @@ def test_the_seeded_fleet_passes_the_live_audit_and_has_no_drift(cloud):
     assert doc["changes"] == [] and all(v["ok"] for v in doc["verification"]) and "network" in doc["read"]
 
 
+def test_audit_and_drift_report_progress_and_draw_nothing_when_piped(cloud):
+    """The services count what they do for an adapter's progress bar; the CLI, its stderr not a
+    terminal here, draws nothing (the JSON above parsed; stderr carries no control sequence)."""
+    from govcloud.app.live import audit, drift
+    from govcloud.live.clients import resolve_endpoint
+    from govcloud.workspace import Workspace
+
+    root, run, state = cloud
+    ws, endpoint = Workspace(root), resolve_endpoint(root, state["url"], False, None)
+    steps = []
+    assert audit(ws, endpoint, progress=steps.append).passed
+    planned = [(s.done, s.total) for s in steps if s.stage == "plan"]
+    read = [(s.done, s.total) for s in steps if s.stage == "audit"]
+    assert planned and planned[-1][0] == planned[-1][1] == len(planned)     # every stack, counted once
+    assert read == [(i, 5) for i in range(1, 6)]                              # the five AWS tenants, as each is read
+    steps.clear()
+    assert drift(ws, endpoint, progress=steps.append).passed
+    stages = [s.stage for s in steps]
+    assert stages.index("compile") < stages.index("live") and steps[-1].stage == "live" and steps[-1].done == 1
+    for args in (("audit", "--format", "json"), ("network", "drift", "--format", "json")):
+        proc = run(*args)
+        assert proc.returncode == 0 and "\x1b[" not in proc.stderr and "\r" not in proc.stderr
+        json.loads(proc.stdout)
+
+
 def test_vending_twice_gives_one_account_recorded_once(cloud):
     root, run, state = cloud
     tenant = "141003-koseki-staging"

@@ -116,3 +116,21 @@ def test_the_live_audit_judges_what_it_reads_and_nothing_else():
     for cid in ("GC-AWS-IAM-3", "GC-AWS-KMS-1", "GC-AWS-EVT-1", "GC-AZ-KV-1", "GC-AWS-S3-3"):
         assert cid not in audited, cid                     # not read live: judged on the plan by govcloud check
     assert audited["GC-AWS-CT-2"][1] == {"cloudtrail"} and audited["GC-AWS-VPC-2"][1] == {"ec2-network"}
+
+
+def test_dev_cloud_services_without_a_dev_cloud(tmp_path):
+    """The dev-cloud services the CLI adapts: typed outcomes, and a UsageError (exit 1) naming what to
+    do when no dev cloud runs; nothing is printed or exited here."""
+    from govcloud.app.live import FaultRequest, add_fault, clear_faults, dev_cloud_status, list_faults
+    from govcloud.diagnostics import UsageError
+    from govcloud.workspace import Workspace
+
+    ws = Workspace(tmp_path)
+    status = dev_cloud_status(ws)
+    assert not status.running and status.as_json() == {"running": False} and status.accounts == {}
+    assert status.state_file == tmp_path / ".govcloud" / "dev-cloud.json"
+    for call in (lambda: add_fault(ws, FaultRequest("guardduty:ListDetectors", "access-denied", tenant="x")),
+                 lambda: list_faults(ws), lambda: clear_faults(ws)):
+        with pytest.raises(UsageError, match="no dev cloud is running: govcloud dev-cloud start"):
+            call()
+

@@ -32,7 +32,7 @@ def test_edited_plan_fails_with_the_control_id(planned, run):
     assert proc.returncode == 1
     assert "FAIL   GC-AWS-CT-2 [high] tenant-131016-juki-prod: CloudTrail log file validation is enabled" in proc.stdout
     assert "Set enableLogFileValidation to true" in proc.stdout
-    assert "ログファイル検証" in run("check", "--no-checkov").stdout  # --lang ja is the default
+    assert "ログファイル検証" in run("check", "--no-checkov", env={"GOVCLOUD_LANG": "ja"}).stdout  # the default for a Japanese user
 
 
 def test_public_ip_in_mynumber_and_region_outside_japan(planned, run):

@@ -50,3 +50,12 @@ def test_crossguard_agrees_with_govcloud_check(control):
     plan = copy.deepcopy(sample_plan(stack))
     mutate(plan)
     assert crossguard_failures(plan) == failed(plan) == {control}
+
+
+@pytest.mark.parametrize("stack", ["tenant-131016-juki-prod", "foundation", "network", "tenant-", "tenants"])
+def test_the_pack_reads_stack_names_as_the_plan_contract_does(stack):
+    """The pack restates govcloud.plans.tenant_of (it runs without govcloud): the two must agree."""
+    from govcloud.plans import tenant_of
+    from govcloud.policies.crossguard import _context
+
+    assert _context("aws:s3/bucket:Bucket", {}, f"urn:pulumi:{stack}::govcloud::t::n")["tenant"] == tenant_of(stack)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from govcloud.policies import plans as plan_reader
+from govcloud import plans as plan_reader
 from govcloud.policies.catalogue import load_controls
 from govcloud.policies.engine import CheckRun, check_plan
 from tests.plans import sample_plan
@@ -86,3 +86,19 @@ def test_check_cli_accepts_a_real_plan(ws, run, tenant_plan):
     proc = run("check", "--no-checkov", "--plans", str(ws / "plans"))
     assert proc.returncode == 0, proc.stderr
     shutil.rmtree(ws / "plans")
+
+
+def test_check_cli_names_the_line_of_the_field(ws, run, tenant_plan):
+    """What check cannot judge is named where it is: file, line and column of the field, not 1:1."""
+    import re
+
+    from govcloud.plans import render_plan
+
+    doc = copy.deepcopy(tenant_plan)
+    doc["govcloud"]["zone"] = None
+    write(ws / "plans", "tenant-131016-juki-prod.json", render_plan(doc))
+    proc = run("check", "--no-checkov", "--plans", str(ws / "plans"))
+    found = re.search(r"tenant-131016-juki-prod\.json:(\d+):(\d+): error\[GC904\].*\(field govcloud\.zone\)", proc.stderr)
+    assert proc.returncode == 1 and found, proc.stderr
+    line = (ws / "plans" / "tenant-131016-juki-prod.json").read_text().splitlines()[int(found.group(1)) - 1]
+    assert line.strip().startswith('"zone"')

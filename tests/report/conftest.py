@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, govcloud_bin
+from tests.conftest import REPO, approve_args, govcloud_bin
 
 
 def copy_workspace(target: Path) -> Path:
@@ -49,8 +49,8 @@ def sample(tmp_path, plan_cache) -> Path:
 def apply_hachioji(root: Path) -> None:
     """Onboard the example request (as `make demo` does): two new mynumber tenants for 八王子市."""
     req = root / "tenants/requests/examples/hachioji-juki.yaml"
-    govcloud(root, "request", "approve", str(req), "--by", "山田 太郎", "--role", "platform")
-    govcloud(root, "request", "approve", str(req), "--by", "八王子市 情報管理課", "--role", "municipality")
+    govcloud(root, *approve_args(str(req), "platform"))
+    govcloud(root, *approve_args(str(req), "132012"))
     govcloud(root, "request", "apply", str(req))
 
 

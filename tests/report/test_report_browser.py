@@ -8,20 +8,16 @@ inline data: URL fails the test. Screenshots go to build/test-artifacts/report/.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.support.browser import ARGS, CHROMIUM
 from tests.conftest import REPO
 from tests.report.conftest import govcloud
 from tests.report.test_report_service import AUDIT, DRIFT
 
-CHROMIUM = Path(os.environ.get("GOVCLOUD_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "build" / "test-artifacts" / "report"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run",
-        "--disable-component-update", "--disable-sync"]
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: `make test` installs "
@@ -73,7 +69,7 @@ def change_page(changed, tmp_path_factory) -> Path:
     (live / "drift.json").write_text(json.dumps(DRIFT))
     out = live / "report.html"
     govcloud(head, "report", "--base", str(base), "--live", str(live / "audit.json"), "--live", str(live / "drift.json"),
-             "--out", str(out))
+             "--out", str(out), "--lang", "ja")
     return out
 
 

@@ -28,7 +28,7 @@ def test_diff_and_report_against_a_folder(changed):
     assert "site:132012:shiyakusho-mynumber (mynumber) → 132012-juki-prod (mynumber) tcp/443" in out
     doc = json.loads(govcloud(head, "diff", "--base", str(base), "--format", "json").stdout)
     assert doc["tenantsAdded"] == ["132012-juki-prod", "132012-juki-staging"] and len(doc["pathsOpened"]) == 2
-    ja = govcloud(head, "diff", "--base", str(base)).stdout
+    ja = govcloud(head, "diff", "--base", str(base), "--lang", "ja").stdout
     assert "テナント: 追加 2、変更 0、削除 0" in ja
 
 
@@ -50,8 +50,12 @@ def test_diff_against_a_git_ref(sample):
     assert "network: 0 to create, 1 to update" in out or "tenant-minato-data-kokuho-prod" in out
 
 
-def test_bad_inputs_are_diagnostics_not_tracebacks(sample):
+def test_bad_inputs_are_diagnostics_not_tracebacks(sample, tmp_path):
+    bad_plans = tmp_path / "bad-plans"        # a plan the contract refuses: its diagnostic, from the parent process
+    bad_plans.mkdir()
+    (bad_plans / "tenant-x.json").write_text('{"deployment": {"resources": []}}')
     cases = [
+        (("report", "--plans", str(bad_plans)), "tenant-x.json:1:1: error[GC902]"),
         (("diff", "--base", "no-such-ref"), "neither a folder nor a commit"),
         (("report", "--base", str(sample / "tenants")), "not a govcloud workspace"),
         (("report", "--live", str(sample / "missing.json")), "cannot read"),

@@ -206,3 +206,12 @@ def test_bad_live_files_are_refused_by_name(tmp_path, content, message):
     assert message in str(exc.value) and str(path) in str(exc.value)
     with pytest.raises(UsageError):
         load_live([tmp_path / "missing.json"], load_controls())
+
+
+def test_the_change_service_needs_a_base(tmp_path):
+    from govcloud.diagnostics import UsageError
+    from govcloud.report.service import ReportRequest, change
+    from govcloud.workspace import Workspace
+
+    with pytest.raises(UsageError, match="needs a base"):
+        change(Workspace(tmp_path), ReportRequest(lang="en"))

@@ -1,0 +1,83 @@
+"""`govcloud validate` as a service: every document of the workspace and every rule across them.
+
+The tenants layer validates its own documents (govcloud.tenants.validation); the documents other
+layers own — the network exceptions (their model is the network intent's) and the policy waivers
+(the policies') — are checked here and passed in, so data still flows one way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+
+from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError
+from govcloud.network.intent import NetworkExceptions, build_intent
+from govcloud.policies.catalogue import load_controls
+from govcloud.policies.engine import Waivers, waiver_problems
+from govcloud.tenants import documents, rules
+from govcloud.tenants.catalogue import Catalogue
+from govcloud.tenants.registry import Registry
+from govcloud.tenants.validation import WorkspaceReport
+from govcloud.tenants.validation import validate_workspace as validate_documents
+from govcloud.workspace import Workspace
+
+
+def validate_workspace(ws: Workspace, today: dt.date | None = None) -> WorkspaceReport:
+    """Raises DiagnosticError with every problem (errors and warnings) when there is an error."""
+    return validate_documents(ws, today, extra_checks=(check_network_exceptions, check_waivers))
+
+
+def check_network_exceptions(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,
+                             problems: list[Diagnostic]) -> list[Collector]:
+    path = ws.network_exceptions_file
+    if not path.exists():
+        return []
+    try:
+        doc, src = documents.parse(path, NetworkExceptions)
+    except DiagnosticError as exc:
+        problems.extend(exc.diagnostics)
+        return []
+    exceptions = list(doc.spec.exceptions) if doc.spec is not None and doc.spec.exceptions else []
+    typed = not src.errors
+    ids: dict[str, int] = {}
+    for i, exc in enumerate(exceptions):
+        loc = ("spec", "exceptions", i)
+        if exc.id in ids:
+            src.add("GC703", f"exception id {exc.id!r} is used twice (first at entry {ids[exc.id]})", loc + ("id",))
+        ids.setdefault(exc.id, i)
+        if exc.expires is not None and exc.expired(today):
+            src.add("GC704", f"exception {exc.id} expired on {exc.expires} and no longer applies", loc + ("expires",),
+                    severity="warning")
+        if exc.source is None:
+            continue
+        if exc.source.zone is not None and exc.source.zone not in cat.zones:
+            src.add("GC207", f"unknown zone {exc.source.zone!r}", loc + ("from", "zone"))
+        for j, cidr in enumerate(exc.source.cidrs or []):
+            try:
+                rules.ipam.parse_cidr(cidr)
+            except rules.ipam.AddressPlanError as error:
+                src.add("GC101", str(error), loc + ("from", "cidrs", j))
+    if typed:  # the references need whole entries
+        try:
+            build_intent(reg, exceptions, today=today, source=src)
+        except DiagnosticError as exc:
+            problems.extend(d for d in exc.diagnostics if d not in src.items)
+    return [src]
+
+
+def check_waivers(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,
+                  problems: list[Diagnostic]) -> list[Collector]:
+    path = ws.waivers_file
+    if not path.exists():
+        return []
+    try:
+        doc, src = documents.parse(path, Waivers)
+    except DiagnosticError as exc:
+        problems.extend(exc.diagnostics)
+        return []
+    waiver_problems(doc, src, load_controls(), today, strict=True)
+    for i, waiver in enumerate(doc.spec.waivers or []):
+        if waiver.tenant is not None and not any(fnmatch.fnmatchcase(name, waiver.tenant) for name in reg.tenants):
+            src.add("GC803", f"waiver for {waiver.control} names tenant {waiver.tenant!r}, which matches no tenant",
+                    ("spec", "waivers", i, "tenant"), severity="warning")
+    return [src]

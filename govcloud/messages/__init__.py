@@ -1,0 +1,45 @@
+"""Diagnostics in Japanese, at the edge: messages are made in English everywhere (one spelling in
+logs, CI and JSON) and translated here for `--lang ja` and the portal's Japanese pages, from the
+catalogue govcloud/messages/ja.yaml (data, loaded once)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import yaml
+
+CATALOGUE = Path(__file__).parent / "ja.yaml"
+
+
+@functools.cache
+def _catalogue() -> tuple[dict[str, str], dict[str, list[tuple[re.Pattern, str]]]]:
+    # Packaged, trusted data (and this module sits below yamlio and diagnostics, which use it).
+    data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+    patterns: dict[str, list[tuple[re.Pattern, str]]] = {}
+    for code, pattern, template in data["messages"]:
+        patterns.setdefault(code, []).append((re.compile(pattern, re.S), template))
+    return dict(data["titles"]), patterns
+
+
+def title(code: str) -> str | None:
+    return _catalogue()[0].get(code)
+
+
+def translate(code: str, message: str) -> str:
+    """The Japanese message: a whole-message translation when a pattern of ``code`` matches,
+    else the code's Japanese title followed by the English message, else the message."""
+    titles, patterns = _catalogue()
+    for pattern, template in patterns.get(code, ()):
+        match = pattern.fullmatch(message)
+        if match:
+            return template.format(**match.groupdict())
+    name = titles.get(code)
+    return f"{name} — {message}" if name else message
+
+
+def summary(errors: int, files: int, lang: str) -> str:
+    if lang == "ja":
+        return f"{files} ファイルに {errors} 件のエラー。何も書き込んでいません"
+    return f"{errors} error(s) in {files} file(s); nothing was written"
