@@ -15,14 +15,17 @@ step govcloud network explain --from 271004-denshi-shinsei-prod --to minato-data
 step govcloud plan --all          # offline plans of every stack under Pulumi's mock runtime (cached)
 step govcloud check --lang en     # the baseline controls over every plan (exit 1 on a mandatory failure)
 
-# Onboarding in a scratch workspace: approvals by both roles, apply, verify the chain.
+# Onboarding in a scratch workspace: signed approvals by the platform and the municipality (the
+# sample principals' keys in samples/keys/ — published samples, never for real use), apply, and a
+# history that proves who approved what.
 rm -rf build/demo && mkdir -p build/demo
 cp -r tenants Pulumi.yaml Pulumi.network.yaml build/demo/
 rm -rf build/demo/tenants/__pycache__
 export GOVCLOUD_ROOT="$PWD/build/demo" GOVCLOUD_ACTOR="demo"
 req=build/demo/tenants/requests/examples/hachioji-juki.yaml
-step govcloud request approve "$req" --by "山田 太郎" --role platform
-step govcloud request approve "$req" --by "八王子市 情報管理課" --role municipality
+step govcloud request approve "$req" --key samples/keys/yamada-taro
+step govcloud request approve "$req" --key samples/keys/hachioji-takahashi
+step govcloud request status "$req"
 step govcloud request apply "$req"
 step govcloud history verify
 

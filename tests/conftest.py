@@ -8,8 +8,30 @@ from pathlib import Path
 
 import pytest
 
+# Real servers as fixtures (see each module's docstring for the contract): a PostgreSQL server from
+# Debian's package (postgres_server, postgres_url) and the certified oidc-provider on Node.js
+# (oidc_provider, oidc_provider_shared). Each starts only when a test asks for it.
+pytest_plugins = ["tests.support.postgres", "tests.support.oidc"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+# The tests read English diagnostics (what logs and CI keep); those about Japanese say so with
+# GOVCLOUD_LANG=ja or --lang ja. Without this the locale would decide (C.UTF-8 gives Japanese).
+os.environ.setdefault("GOVCLOUD_LANG", "en")
+SAMPLE_KEYS = REPO / "samples" / "keys"
+# Who signs for what in the sample workspace (tenants/principals.yaml; samples/keys/README.md).
+APPROVERS = {"platform": "yamada-taro", "platform2": "kobayashi-aiko", "131016": "chiyoda-suzuki",
+             "132012": "hachioji-takahashi", "141003": "yokohama-watanabe", "143014": "hayama-nakamura",
+             "011002": "sapporo-ito", "271004": "osaka-kimura"}
+
+
+def key(who: str) -> str:
+    """The sample private key of an approver: "platform", a municipality code or a principal id."""
+    return str(SAMPLE_KEYS / APPROVERS.get(who, who))
+
+
+def approve_args(path: str, who: str, *extra: str) -> tuple[str, ...]:
+    return ("request", "approve", str(path), "--key", key(who), *extra)
 
 
 def govcloud_bin() -> str:

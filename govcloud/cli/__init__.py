@@ -12,16 +12,18 @@ texts (Japanese help from help_ja.yaml), findings and reports.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Literal, NoReturn, Optional
+from typing import Callable, Iterator, Literal, NoReturn, Optional
 
 import typer
 from rich.console import Console
 
 from govcloud import __version__
+from govcloud import messages
 from govcloud.diagnostics import DiagnosticError, UsageError
 from govcloud.workspace import Workspace, find_workspace
 
@@ -87,6 +89,43 @@ def current_lang(option: str | None = None) -> str:
     return option or _state.get("lang") or resolve_lang()
 
 
+# What a service's progress stages are called on the bar (govcloud.app.progress.Stage).
+STAGE_LABELS = {
+    "plan": ("スタックの計画", "planning stacks"),
+    "read": ("プランの読込", "reading plans"),
+    "check": ("統制の検査", "checking controls"),
+    "checkov": ("checkov の実行", "running checkov"),
+    "accounts": ("アカウントの検索", "finding accounts"),
+    "audit": ("アカウントの読取", "reading accounts"),
+    "compile": ("ネットワークのコンパイル", "compiling the network"),
+    "live": ("稼働状態の読取と検証", "reading and verifying live state"),
+}
+
+
+@contextlib.contextmanager
+def progress_bar(lang: str | None = None) -> Iterator[Callable | None]:
+    """A progress callback for a long service call (govcloud.app.progress): a rich bar on stderr,
+    one row per stage, erased when the call returns, when stderr is a terminal; None otherwise, so
+    piped or captured output (JSON, SARIF, CI logs, tests) is exactly what it was without it."""
+    if not err_console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    lang = current_lang(lang)
+    tasks: dict[str, object] = {}
+    with Progress(TextColumn("{task.fields[label]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=err_console, transient=True) as bar:
+
+        def update(step) -> None:
+            if step.stage not in tasks:
+                ja, en = STAGE_LABELS.get(step.stage, (step.stage, step.stage))
+                tasks[step.stage] = bar.add_task("", total=step.total, label=ja if lang == "ja" else en)
+            bar.update(tasks[step.stage], completed=step.done, total=step.total, description=step.item)
+
+        yield update
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"govcloud {__version__}")
@@ -116,11 +155,12 @@ def report_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except DiagnosticError as exc:
+            lang = current_lang()
             for diag in exc.diagnostics:
-                err_console.print(diag.format(), markup=False, highlight=False, soft_wrap=True)
+                err_console.print(diag.format(lang), markup=False, highlight=False, soft_wrap=True)
             errors = sum(1 for d in exc.diagnostics if d.severity == "error")
             files = len({d.path for d in exc.diagnostics})
-            err_console.print(f"{errors} error(s) in {files} file(s); nothing was written", markup=False, highlight=False)
+            err_console.print(messages.summary(errors, files, lang), markup=False, highlight=False)
             raise typer.Exit(1) from None
         except UsageError as exc:
             err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
@@ -130,7 +170,7 @@ def report_errors(func: Callable) -> Callable:
 
 
 def _register() -> None:
-    from govcloud.cli import live_cmd, network_cmd, policies_cmd, report_cmd, stacks_cmd, tenants_cmd
+    from govcloud.cli import live_cmd, network_cmd, policies_cmd, report_cmd, serve_cmd, stacks_cmd, tenants_cmd
 
     tenants_cmd.register(app)
     stacks_cmd.register(app)
@@ -138,6 +178,7 @@ def _register() -> None:
     policies_cmd.register(app)
     live_cmd.register(app)
     report_cmd.register(app)
+    serve_cmd.register(app)
 
 
 _register()

@@ -171,12 +171,7 @@ def prepare(template: Path, base: Path, kind: str, data) -> tuple[Path, list[str
     return ws, args, tree_snapshot(ws)
 
 
-# The network verifier now reads compiled folders fail-closed and this target passes (XPASS) at
-# every volume tried (scale 1 and 4); one run under heavy load failed once and could not be
-# reproduced, so the mark stays non-strict until that is understood (see the issue 11 note).
-KINDS = [pytest.param(k, marks=pytest.mark.xfail(reason="compiled-folder loading is fixed on the network branch",
-                                                raises=AssertionError, strict=False))
-         if k == "compiled" else k for k in sorted(TARGETS)]
+KINDS = sorted(TARGETS)
 
 
 def judge(ws: Path, before: dict, code: int, output: str) -> None:
