@@ -18,7 +18,7 @@ from govcloud import sshsig
 from govcloud.diagnostics import Diagnostic, DiagnosticError, UsageError
 from govcloud.tenants import approvals, history, ledger, workflow
 from govcloud.tenants.catalogue import load_catalogue
-from govcloud.tenants.principals import DetachedSignature, KeySigner, Signer
+from govcloud.tenants.principals import DetachedSignature, Directory, KeySigner, Signer
 from govcloud.tenants.registry import load_registry
 from govcloud.tenants.workflow import RequestSource
 from govcloud.workspace import Workspace
@@ -267,6 +267,20 @@ def prove_history(ws: Workspace, expect_head: str | None = None) -> HistoryProof
     replayed = ledger.proof(hist)
     return HistoryProof(len(hist.entries), hist.head, replayed.approvals, [w for _, w in replayed.warnings],
                         len(replayed.directories))
+
+
+def current_principals(ws: Workspace) -> Directory | None:
+    """The Principals document in force: the last ``principals.recorded`` entry of a history whose
+    chain verifies (raises DiagnosticError when it does not; None when none is recorded)."""
+    hist = history.load(ws.history_file, ws.relative(ws.history_file))
+    return ledger.proof(hist).current
+
+
+def applied_record(ws: Workspace, request: str, digest: str) -> dict | None:
+    """The ``request.applied`` entry of this request with exactly this content, if there is one."""
+    hist = history.load(ws.history_file, ws.relative(ws.history_file))
+    entry = ledger.applied_requests(hist).get(request)
+    return entry if entry is not None and entry["data"]["digest"] == digest else None
 
 
 def entry_signature(ws: Workspace, seq: int) -> tuple[bytes, str, str]:

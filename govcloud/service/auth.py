@@ -35,7 +35,7 @@ from govcloud.diagnostics import DiagnosticError
 from govcloud.service import db
 from govcloud.service.config import OidcSettings
 from govcloud.service.errors import ServiceError, unauthenticated
-from govcloud.tenants import history, ledger
+from govcloud.app import onboarding
 from govcloud.tenants.models import Principal
 from govcloud.tenants.principals import Directory
 from govcloud.workspace import Workspace
@@ -90,11 +90,11 @@ class Directories:
         with self._lock:
             if key != self._key:
                 try:
-                    hist = history.load(path, self.ws.relative(path))
+                    self._current = onboarding.current_principals(self.ws)
                 except DiagnosticError:
                     raise ServiceError(503, "workspace_broken", "the workspace history does not verify; "
                                                                 "run govcloud history verify") from None
-                self._current, self._key = ledger.proof(hist).current, key
+                self._key = key
             return self._current
 
     def require(self) -> Directory:

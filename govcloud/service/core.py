@@ -390,11 +390,7 @@ class Service:
                  "cloud": t.spec.cloud, "region": t.spec.region, "zone": t.spec.zone} for t in tenants]
 
     def _applied_entry(self, name: str | None, digest: str | None) -> dict | None:
-        from govcloud.tenants import history, ledger
-
-        hist = history.load(self.ws.history_file, self.ws.relative(self.ws.history_file))
-        entry = ledger.applied_requests(hist).get(name or "")
-        return entry if entry is not None and entry["data"]["digest"] == digest else None
+        return onboarding.applied_record(self.ws, name or "", digest or "")
 
     def _mark_applied(self, sid: int, rev: db.Revision, caller: Caller, tenants: dict[str, str]) -> None:
         with self.Session.begin() as s:
