@@ -150,6 +150,17 @@ def parse_public_key(text: str) -> PublicKey:
 
 
 def public_key_from_blob(blob: bytes) -> PublicKey:
+    """The key a wire blob names, refused unless the blob is the one encoding OpenSSH writes for
+    it: otherwise one key would have several blobs and fingerprints (RSA numbers with leading
+    zero bytes, compressed ECDSA points), and the Principals rule "a key belongs to one person"
+    could be dodged by spelling a key twice."""
+    key = _public_key_from_blob(blob)
+    if _blob_of(key.key) != blob:
+        raise SignatureError(f"not a canonical {key.algorithm} key encoding (write the key as ssh-keygen prints it)")
+    return key
+
+
+def _public_key_from_blob(blob: bytes) -> PublicKey:
     r = _Reader(blob)
     try:
         kind = r.string().decode("ascii")
@@ -165,6 +176,8 @@ def public_key_from_blob(blob: bytes) -> PublicKey:
         if kind == "ssh-rsa":
             e, n = r.mpint(), r.mpint()
             r.end()
+            if e < 3 or e % 2 == 0 or n <= 0:
+                raise SignatureError("not a valid ssh-rsa key (the exponent or modulus is impossible)")
             if n.bit_length() < 2048:
                 raise SignatureError("RSA keys shorter than 2048 bits are refused")
             return PublicKey(blob, rsa.RSAPublicNumbers(e, n).public_key())
@@ -175,7 +188,8 @@ def public_key_from_blob(blob: bytes) -> PublicKey:
             if curve not in _CURVES or kind != f"ecdsa-sha2-{curve}":
                 raise SignatureError(f"unsupported ECDSA curve {curve}")
             return PublicKey(blob, ec.EllipticCurvePublicKey.from_encoded_point(_CURVES[curve][0], point))
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, UnsupportedAlgorithm, ArithmeticError) as exc:
+        # ArithmeticError: cryptography raises OverflowError on numbers it cannot hold.
         if isinstance(exc, SignatureError):
             raise
         raise SignatureError(f"not a valid {kind} key") from None
@@ -282,7 +296,10 @@ def parse(armored: str) -> Signature:
         namespace = r.string().decode("utf-8")
     except UnicodeDecodeError:
         raise SignatureError("the signature's namespace is not text") from None
-    r.string()                                   # reserved
+    # PROTOCOL.sshsig: "string reserved"; ssh-keygen writes it empty. Anything else would give one
+    # signature several spellings, so it is refused.
+    if r.string():
+        raise SignatureError("not an SSH signature: the reserved field is not empty")
     hash_alg = r.string().decode("ascii", "replace")
     if hash_alg not in ("sha256", "sha512"):
         raise SignatureError(f"unsupported hash algorithm {hash_alg!r} (sha256 or sha512)")
@@ -326,6 +343,6 @@ def verify(message: bytes, armored: str, namespace: str, allowed: PublicKey | No
     except InvalidSignature:
         raise SignatureError("the signature does not match the statement: it was made for other content "
                              "or by another key") from None
-    except ValueError as exc:
+    except (ValueError, ArithmeticError) as exc:
         raise SignatureError(f"malformed signature ({exc})") from None
     return sig

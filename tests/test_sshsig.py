@@ -139,3 +139,72 @@ def test_non_canonical_padding_bits_are_refused():
 def test_random_blobs_are_refused(blob):
     with pytest.raises(sshsig.SignatureError):
         sshsig.verify(b"m", sshsig.armor(blob), NS)
+
+
+# --- crafted keys and signatures (found by review: they crashed or had several spellings) ----------
+
+S = sshsig._string
+RSA_N = (1 << 2048) - 159
+
+
+def _rsa_blob(e: bytes, n: bytes) -> bytes:
+    return S(b"ssh-rsa") + S(e) + S(n)
+
+
+def _armour(key_blob: bytes, sig: bytes, reserved: bytes = b"") -> str:
+    import struct
+    blob = (sshsig.MAGIC + struct.pack(">I", 1) + S(key_blob) + S(NS.encode()) + S(reserved)
+            + S(b"sha512") + S(sig))
+    return sshsig.armor(blob)
+
+
+@pytest.mark.parametrize("blob", [
+    _rsa_blob(b"\xff", b"\x00" + RSA_N.to_bytes(256, "big")),             # e = -1
+    _rsa_blob(b"\x01\x00\x01", b"\xff" + RSA_N.to_bytes(256, "big")),      # n < 0
+    _rsa_blob(b"\x02", b"\x00" + RSA_N.to_bytes(256, "big")),              # even exponent
+], ids=["negative-e", "negative-n", "even-e"])
+def test_impossible_rsa_numbers_are_refused_not_crashed(blob):
+    with pytest.raises(sshsig.SignatureError, match="impossible"):
+        sshsig.public_key_from_blob(blob)
+    with pytest.raises(sshsig.SignatureError):
+        sshsig.verify(b"m", _armour(blob, S(b"rsa-sha2-512") + S(b"\x01" * 256)), NS)
+
+
+def test_one_key_has_one_spelling():
+    """A leading zero byte on an RSA number, or a compressed ECDSA point, is the same key written
+    another way: refused, so "a key belongs to one person" cannot be dodged."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    public = rsa.generate_private_key(65537, 2048).public_key()
+    canonical = sshsig.public_key_from_blob(sshsig._blob_of(public))
+    n = public.public_numbers().n
+    padded = _rsa_blob(b"\x00\x01\x00\x01", b"\x00" + n.to_bytes((n.bit_length() + 8) // 8, "big"))
+    assert padded != canonical.blob
+    with pytest.raises(sshsig.SignatureError, match="canonical"):
+        sshsig.public_key_from_blob(padded)
+
+    point = ec.generate_private_key(ec.SECP256R1()).public_key()
+    compressed = point.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
+    blob = S(b"ecdsa-sha2-nistp256") + S(b"nistp256") + S(compressed)
+    with pytest.raises(sshsig.SignatureError, match="canonical"):
+        sshsig.public_key_from_blob(blob)
+
+
+def test_negative_ecdsa_numbers_and_a_used_reserved_field_are_refused():
+    key = sshsig.load_private_key((SAMPLE_KEYS / "yamada-taro").read_bytes())
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ecd = ec.generate_private_key(ec.SECP256R1())
+    ec_key = sshsig.load_private_key(ecd.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    negative = S(b"ecdsa-sha2-nistp256") + S(S(b"\xff") + S(b"\x01"))
+    with pytest.raises(sshsig.SignatureError, match="malformed"):
+        sshsig.verify(b"m", _armour(ec_key.public.blob, negative), NS)
+
+    good = sshsig.parse(sshsig.sign(b"m", key, NS))
+    inner = S(good.algorithm.encode()) + S(good.raw)
+    sshsig.verify(b"m", _armour(key.public.blob, inner), NS)          # the same, rebuilt: verifies
+    with pytest.raises(sshsig.SignatureError, match="reserved"):
+        sshsig.verify(b"m", _armour(key.public.blob, inner, reserved=b"x"), NS)
