@@ -172,6 +172,12 @@ def replay(hist: history.History) -> ChainProof:
                                             "it proves nothing about who approved"))
         elif entry["event"] == "request.applied" and directory is not None:
             counted = data.get("approvals")
+            if not data.get("municipalities"):
+                # A request serves at least one municipality (TenantRequest.spec.municipalities);
+                # the ledger checks this list against the applied request itself.
+                proof.problems.append((seq, "GC604", f"entry #{seq}: request {data['request']} was applied without "
+                                                     "naming the municipalities whose approvals it needed"))
+                continue
             if counted is None:
                 proof.problems.append((seq, "GC604", f"entry #{seq}: request {data['request']} was applied without "
                                                      "naming the signed approvals it counted"))

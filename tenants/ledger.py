@@ -225,6 +225,15 @@ def _applied_record_problems(ws: Workspace, hist: history.History, live: dict[st
             out.append(_diag(src, path, ("spec",), "GC603",
                              f"the applied record of {path.stem} has digest {request_digest(req)}, but history entry "
                              f"#{entry['seq']} applied {entry['data']['digest']}: the record was edited"))
+        elif (entry["data"].get("municipalities") is not None
+              and sorted(entry["data"]["municipalities"]) != sorted(req.spec.municipalities)):
+            # The replay asks for one municipality approval per code the entry lists; the list must
+            # be the request's own (bound by the digest just checked), or an entry written with
+            # fewer codes would have skipped an approval.
+            out.append(Diagnostic(display, entry["seq"], 1, "GC604",
+                                  f"history entry #{entry['seq']} applied {path.stem} for municipalities "
+                                  f"{entry['data']['municipalities']}, but the request serves "
+                                  f"{list(req.spec.municipalities)}: approvals were counted for the wrong municipalities"))
     present = {p.stem for p in files}
     live_requests = {entry["data"]["request"]: entry for entry in live.values()}
     for name, entry in sorted(live_requests.items()):

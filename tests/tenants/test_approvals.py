@@ -166,3 +166,34 @@ def test_an_invalid_principals_document_is_not_recorded(ws, run):
     path.write_text(text)
     proc = run("principals", "record", "--key", key("platform"))
     refused(proc, "GC606", "also declared for", "GC607", "municipality 999999 is not onboarded")
+
+
+@pytest.mark.parametrize("written", [[], ["132012", "131016"]], ids=["none", "not-the-requests"])
+def test_an_apply_entry_cannot_choose_whose_approval_it_needed(ws, run, monkeypatch, written):
+    """Found in review: the replay asked for the approvals of the municipalities the apply entry
+    itself listed. Someone who writes the workspace with the product's own code, but lists other
+    municipalities, applies with the platform's approval alone; the chain must say so."""
+    from govcloud.tenants import approvals, workflow
+
+    run(*approve_args(EXAMPLE, "platform"), check=True)
+    if written:
+        run(*approve_args(EXAMPLE, "132012"), check=True)
+    real_count, real_with_event = approvals.count, history.History.with_event
+    monkeypatch.setattr(workflow, "tally", lambda req, digest, hist: real_count(
+        req.metadata.name, digest, [c for c in written if c in req.spec.municipalities], workflow.proof(hist), workflow.proof(hist).current))
+
+    def with_event(self, event, actor, data):
+        if event == "request.applied":
+            data = {**data, "municipalities": written}
+        return real_with_event(self, event, actor, data)
+
+    monkeypatch.setattr(history.History, "with_event", with_event)
+    monkeypatch.chdir(ws)
+    workflow.apply(Workspace(ws), ws / EXAMPLE, actor="mallory")
+    monkeypatch.undo()
+    if written:
+        refused(run("history", "verify"), "GC604", "but the request serves ['132012']",
+                "missing municipality 131016")
+    else:
+        refused(run("history", "verify"), "GC604", "without naming the municipalities")
+    refused(run("validate"), "GC604")
