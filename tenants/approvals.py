@@ -9,7 +9,8 @@ An approval counts only when
    approval; ``municipality`` with that code for a municipality's approval. Vendors and the
    security team never approve;
 3. at apply time, the principal is still declared with that role and scope (a removed person's
-   approval is void), and no two counted approvals come from one principal.
+   approval is void), the key that signed is still declared (removing a compromised key voids
+   what it signed and was not applied yet), and no two counted approvals come from one principal.
 
 Unsigned approvals (written before approvals were signed) are reported as such and never count.
 """
@@ -46,6 +47,11 @@ class ApprovalRecord:
     status: Status
     signer: str              # "key SHA256:…", "service <id> for <principal>", "unsigned"
     reason: str = ""
+    # The key that made the signature, and the service key id when the service signed: at apply
+    # time the key must still be declared, so removing a (compromised) key voids what it signed
+    # and has not been applied yet.
+    key: sshsig.PublicKey | None = None
+    service_key: str | None = None
 
     @property
     def slot(self) -> str:
@@ -160,8 +166,10 @@ def replay(hist: history.History) -> ChainProof:
             status, signer, reason = check_signature(data, directory)
             if status == "unsigned" and directory is not None:
                 status, reason = "invalid", "unsigned approval recorded after approvals had to be signed"
+            key = sshsig.parse(data["signature"]).public if status == "verified" else None
             record = ApprovalRecord(seq, entry["time"], data["request"], data["digest"], data["role"],
-                                    data.get("municipality"), data["by"], data.get("principal"), status, signer, reason)
+                                    data.get("municipality"), data["by"], data.get("principal"), status, signer, reason,
+                                    key, data.get("serviceKey") if data.get("signedBy") == "service" else None)
             proof.approvals.append(record)
             if status == "invalid":
                 proof.problems.append((seq, "GC604", f"entry #{seq}: approval of {data['request']} ({record.slot}) "
@@ -219,6 +227,12 @@ def count(request: str, digest: str, municipalities: list[str], proof: ChainProo
         why = may_approve(p, a.role, a.municipality)
         if why:
             ignored.append((a, f"no longer allowed: {why}"))
+            continue
+        if a.service_key is not None and now.service_keys.get(a.service_key) != a.key:
+            ignored.append((a, f"service key {a.service_key} that signed it is no longer declared"))
+            continue
+        if a.service_key is None and a.key is not None and a.key not in now.keys_of(p.id):
+            ignored.append((a, f"key {a.key.fingerprint} that signed it is no longer declared for {p.id}"))
             continue
         if a.role == "municipality" and a.municipality not in municipalities:
             ignored.append((a, f"municipality {a.municipality} is not listed in the request"))

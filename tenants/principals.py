@@ -75,6 +75,12 @@ class Directory:
 
     @classmethod
     def build(cls, doc: Principals) -> "Directory":
+        # Enforced here, not only by the callers: a document replayed from the history was signed
+        # by a platform key, but nothing else vouches that its ids, keys and subjects are unique
+        # (found in review: a hand-signed document with a duplicate id silently kept the last one).
+        found = problems(doc)
+        if found:
+            raise ValueError("; ".join(f"{'.'.join(map(str, loc))}: {message}" for loc, _, message in found))
         by_key, samples = {}, set()
         for p in doc.spec.principals:
             for line in p.ssh_keys:

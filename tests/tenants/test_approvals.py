@@ -197,3 +197,46 @@ def test_an_apply_entry_cannot_choose_whose_approval_it_needed(ws, run, monkeypa
     else:
         refused(run("history", "verify"), "GC604", "without naming the municipalities")
     refused(run("validate"), "GC604")
+
+
+def test_removing_a_key_voids_what_it_signed_and_was_not_applied(ws, run, tmp_path):
+    """A key is removed because it leaked: its approvals no longer count (found in review: only
+    the principal's role and scope were checked again at apply time)."""
+    run(*approve_args(EXAMPLE, "132012"), check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "new")], check=True)
+    path = ws / "tenants/principals.yaml"
+    old = (SAMPLE_KEYS / "hachioji-takahashi.pub").read_text().split()[1]
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, (tmp_path / "new.pub").read_text().split()[1]))
+    run("principals", "record", "--key", key("platform"), check=True)
+    run(*approve_args(EXAMPLE, "platform"), check=True)
+    refused(run("request", "apply", EXAMPLE), "municipality 132012", "that signed it is no longer declared")
+    # The approver signs again with the new key: now it counts.
+    run("request", "approve", EXAMPLE, "--key", str(tmp_path / "new"), check=True)
+    run("request", "apply", EXAMPLE, check=True)
+    run("history", "verify", check=True)
+
+
+def test_a_signed_principals_document_with_duplicates_is_refused_by_the_replay(ws, run):
+    """Someone with a platform key signs a document the record command would refuse (two
+    principals with one id) and appends it by hand: the replay refuses it too."""
+    from govcloud.tenants.models import Principals
+    from govcloud.tenants.principals import (PRINCIPALS_NAMESPACE, document_digest, document_json,
+                                             principals_statement)
+    from govcloud.yamlio import load_file
+
+    doc, _ = load_file(ws / "tenants/principals.yaml")
+    people = doc["spec"]["principals"]
+    twin = dict(next(p for p in people if p["id"] == "hachioji-takahashi"))
+    twin.update(displayName="別人", email="other@city.hachioji.example", sshKeys=[], oidcSubjects=[],
+                municipalities=["131016"])
+    people.append(twin)
+    model = Principals.model_validate(doc)
+    digest = document_digest(model)
+    platform = sshsig.load_private_key((SAMPLE_KEYS / "yamada-taro").read_bytes())
+    signature = sshsig.sign(principals_statement(digest=digest, principal="yamada-taro"), platform,
+                            PRINCIPALS_NAMESPACE)
+    forge(ws, "principals.recorded", {"digest": digest, "document": document_json(model), "principal": "yamada-taro",
+                                      "signature": signature})
+    refused(run("history", "verify"), "GC604", "principal id hachioji-takahashi is declared twice")
