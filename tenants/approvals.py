@@ -29,6 +29,7 @@ from govcloud.tenants.principals import (
     Directory,
     approval_statement,
     principals_statement,
+    withdrawal_statement,
 )
 
 Status = Literal["verified", "unsigned", "invalid"]
@@ -69,6 +70,7 @@ class ChainProof:
     warnings: list[tuple[int, str]] = field(default_factory=list)
     current: Directory | None = None
     current_seq: int | None = None
+    withdrawn: dict[int, int] = field(default_factory=dict)     # approval seq -> withdrawal seq
 
     def of(self, request: str, digest: str) -> list[ApprovalRecord]:
         return [a for a in self.approvals if a.request == request and a.digest == digest]
@@ -100,6 +102,20 @@ def check_signature(data: dict, directory: Directory | None) -> tuple[Status, st
         return "invalid", "?", f"principal {data.get('principal')} is not declared in the Principals document in force"
     statement = approval_statement(request=data["request"], digest=data["digest"], role=data["role"],
                                    municipality=data.get("municipality"), principal=principal.id)
+    status, signer, reason = _signed_by(data, directory, principal, statement)
+    if status != "verified":
+        return status, signer, reason
+    why = may_approve(principal, data["role"], data.get("municipality"))
+    if why:
+        return "invalid", signer, why
+    if data.get("by") != principal.display_name:
+        return "invalid", signer, f"recorded as by {data.get('by')!r}, but {principal.id} is {principal.display_name!r}"
+    return "verified", signer, ""
+
+
+def _signed_by(data: dict, directory: Directory, principal: Principal, statement: bytes) -> tuple[Status, str, str]:
+    """Whether ``data["signature"]`` is ``principal``'s signature of ``statement``: made with a
+    key declared for them, or with a declared service key when the service signed for them."""
     try:
         sig = sshsig.parse(data["signature"])
         if data.get("signedBy") == "service":
@@ -108,21 +124,37 @@ def check_signature(data: dict, directory: Directory | None) -> tuple[Status, st
             if key is None:
                 return "invalid", f"service {key_id}", f"service key {key_id} is not declared"
             sshsig.verify(statement, data["signature"], APPROVAL_NAMESPACE, key)
-            signer = f"service {key_id} for {principal.id}"
-        else:
-            if sig.public not in directory.keys_of(principal.id):
-                return "invalid", f"key {sig.public.fingerprint}", (
-                    f"key {sig.public.fingerprint} is not declared for {principal.id}")
-            sshsig.verify(statement, data["signature"], APPROVAL_NAMESPACE, sig.public)
-            signer = f"key {sig.public.fingerprint}"
+            return "verified", f"service {key_id} for {principal.id}", ""
+        if sig.public not in directory.keys_of(principal.id):
+            return "invalid", f"key {sig.public.fingerprint}", (
+                f"key {sig.public.fingerprint} is not declared for {principal.id}")
+        sshsig.verify(statement, data["signature"], APPROVAL_NAMESPACE, sig.public)
+        return "verified", f"key {sig.public.fingerprint}", ""
     except sshsig.SignatureError as exc:
         return "invalid", "?", f"signature does not verify: {exc}"
-    why = may_approve(principal, data["role"], data.get("municipality"))
-    if why:
-        return "invalid", signer, why
-    if data.get("by") != principal.display_name:
-        return "invalid", signer, f"recorded as by {data.get('by')!r}, but {principal.id} is {principal.display_name!r}"
-    return "verified", signer, ""
+
+
+def check_withdrawal(data: dict, directory: Directory | None, proof: "ChainProof") -> str | None:
+    """Why a ``request.approval-withdrawn`` entry does not verify, or None: it names a verified
+    approval of this request and content, not withdrawn already, and is signed by its approver."""
+    if directory is None:
+        return "withdrawal recorded before any Principals document"
+    target = proof.by_seq.get(data["withdraws"])
+    if target is None:
+        return f"entry #{data['withdraws']} is not an approval"
+    if (target.request, target.digest) != (data["request"], data["digest"]):
+        return f"entry #{data['withdraws']} approved {target.request} {target.digest}, not this request and content"
+    if target.principal != data["principal"]:
+        return f"entry #{data['withdraws']} is {target.principal}'s approval, not {data['principal']}'s"
+    if target.seq in proof.withdrawn:
+        return f"entry #{data['withdraws']} was withdrawn already (#{proof.withdrawn[target.seq]})"
+    principal = directory.by_id.get(data["principal"])
+    if principal is None:
+        return f"principal {data['principal']} is not declared in the Principals document in force"
+    statement = withdrawal_statement(request=data["request"], digest=data["digest"], principal=principal.id,
+                                     withdraws=data["withdraws"])
+    status, _, reason = _signed_by(data, directory, principal, statement)
+    return None if status == "verified" else reason
 
 
 def check_principals_entry(data: dict, before: Directory | None) -> tuple[Directory | None, str | None]:
@@ -178,6 +210,13 @@ def replay(hist: history.History) -> ChainProof:
                 proof.warnings.append((seq, f"entry #{seq}: approval of {data['request']} ({record.slot}) by "
                                             f"{data['by']!r} is unsigned (recorded before approvals were signed); "
                                             "it proves nothing about who approved"))
+        elif entry["event"] == "request.approval-withdrawn":
+            why = check_withdrawal(data, directory, proof)
+            if why:
+                proof.problems.append((seq, "GC604", f"entry #{seq}: withdrawal of an approval of {data['request']} "
+                                                     f"does not verify: {why}"))
+                continue
+            proof.withdrawn[data["withdraws"]] = seq
         elif entry["event"] == "request.applied" and directory is not None:
             counted = data.get("approvals")
             if not data.get("municipalities"):
@@ -219,6 +258,9 @@ def count(request: str, digest: str, municipalities: list[str], proof: ChainProo
             continue
         if a.status != "verified":
             ignored.append((a, a.reason))
+            continue
+        if a.seq in proof.withdrawn:
+            ignored.append((a, f"withdrawn by its approver (history #{proof.withdrawn[a.seq]})"))
             continue
         p = now.by_id.get(a.principal or "") if now else None
         if p is None:

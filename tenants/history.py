@@ -127,6 +127,23 @@ class Approved(_Strict):
     authentication: Literal["oidc", "token"] | None = None
 
 
+class ApprovalWithdrawn(_Strict):
+    """The approver of entry ``withdraws`` takes that approval back (signed like an approval, over
+    ``principals.withdrawal_statement``); it no longer counts."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    request: StrictStr = Field(min_length=1)
+    digest: StrictStr = Field(pattern=DIGEST)
+    withdraws: StrictInt = Field(ge=1)
+    by: StrictStr = Field(min_length=1)
+    principal: StrictStr = Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    reason: StrictStr = Field(default="", max_length=2000)
+    signature: StrictStr = Field(max_length=16384)
+    signed_by: Literal["key", "service"] = Field(alias="signedBy")
+    service_key: StrictStr | None = Field(default=None, alias="serviceKey")
+    authentication: Literal["oidc", "token"] | None = None
+
+
 class Applied(_Strict):
     request: StrictStr = Field(min_length=1)
     digest: StrictStr = Field(pattern=DIGEST)
@@ -157,6 +174,7 @@ class AccountRecorded(_Strict):
 EVENT_DATA: dict[str, type[_Strict]] = {
     "request.approved": Approved,
     "request.applied": Applied,
+    "request.approval-withdrawn": ApprovalWithdrawn,
     "tenant.removed": Removed,
     "tenant.account-recorded": AccountRecorded,
     "principals.recorded": PrincipalsRecorded,
@@ -167,8 +185,8 @@ class Entry(_Strict):
     v: Literal[2] | None = None
     seq: StrictInt = Field(ge=1)
     time: StrictStr = Field(pattern=TIME)
-    event: Literal["request.approved", "request.applied", "tenant.removed", "tenant.account-recorded",
-                   "principals.recorded"]
+    event: Literal["request.approved", "request.applied", "request.approval-withdrawn", "tenant.removed",
+                   "tenant.account-recorded", "principals.recorded"]
     actor: StrictStr = Field(min_length=1)
     data: dict[StrictStr, Any]
     prev: StrictStr = Field(pattern=HASH)

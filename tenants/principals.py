@@ -54,6 +54,14 @@ def approval_statement(*, request: str, digest: str, role: str, municipality: st
     return rfc8785.dumps(body) + b"\n"
 
 
+def withdrawal_statement(*, request: str, digest: str, principal: str, withdraws: int) -> bytes:
+    """What an approver signs to withdraw their approval (history entry ``withdraws``) of this
+    content: a rejection after an approval, or a change of mind before apply."""
+    body = {"type": "govcloud.approval-withdrawal/v1", "request": request, "digest": digest,
+            "principal": principal, "withdraws": withdraws}
+    return rfc8785.dumps(body) + b"\n"
+
+
 def principals_statement(*, digest: str, principal: str) -> bytes:
     return rfc8785.dumps({"type": "govcloud.principals/v1", "digest": digest, "principal": principal}) + b"\n"
 

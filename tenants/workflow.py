@@ -39,6 +39,7 @@ from govcloud.tenants.principals import (
     ServiceSigner,
     Signer,
     approval_statement,
+    withdrawal_statement,
     document_json,
     principals_statement,
 )
@@ -224,21 +225,7 @@ def approve(ws: Workspace, source: RequestSource | Path, signer: Signer, *, muni
                 "principal": p.id}
         if code:
             data["municipality"] = code
-        if isinstance(signer, KeySigner):
-            data["signature"], data["signedBy"] = sshsig.sign(message, signer.key, APPROVAL_NAMESPACE), "key"
-        elif isinstance(signer, ServiceSigner):
-            data["signature"], data["signedBy"] = sshsig.sign(message, signer.key, APPROVAL_NAMESPACE), "service"
-            data["serviceKey"], data["authentication"] = signer.key_id, signer.authentication
-        else:
-            try:
-                sig = sshsig.verify(message, signer.signature, APPROVAL_NAMESPACE)
-            except sshsig.SignatureError as exc:
-                raise UsageError(f"the signature is not {p.id}'s approval of this request ({exc}); sign exactly what "
-                                 f"`govcloud request statement` prints, with namespace {APPROVAL_NAMESPACE}") from None
-            if sig.public not in directory.keys_of(p.id):
-                raise UsageError(f"the signature was made with key {sig.public.fingerprint}, which is not declared "
-                                 f"for {p.id} in tenants/principals.yaml")
-            data["signature"], data["signedBy"] = signer.signature.strip() + "\n", "key"
+        _sign(message, signer, directory, p, data, "approval of this request")
         status, _, reason = approvals.check_signature(data, directory)
         if status != "verified":            # never write an entry that would not count
             raise UsageError(f"refusing an approval that does not verify: {reason}")
@@ -250,6 +237,85 @@ def approve(ws: Workspace, source: RequestSource | Path, signer: Signer, *, muni
                 raise UsageError(f"request {req.metadata.name} already has the {prior.slot} approval "
                                  f"(by {prior.by}, history #{prior.seq})")
         return _append(ws, reg, hist, "request.approved", p.id, data)
+
+
+def _sign(message: bytes, signer: Signer, directory: Directory, p: Principal, data: dict, what: str) -> None:
+    """Put ``signer``'s signature of ``message`` into ``data`` (with signedBy, serviceKey)."""
+    if isinstance(signer, KeySigner):
+        data["signature"], data["signedBy"] = sshsig.sign(message, signer.key, APPROVAL_NAMESPACE), "key"
+    elif isinstance(signer, ServiceSigner):
+        data["signature"], data["signedBy"] = sshsig.sign(message, signer.key, APPROVAL_NAMESPACE), "service"
+        data["serviceKey"], data["authentication"] = signer.key_id, signer.authentication
+    else:
+        try:
+            sig = sshsig.verify(message, signer.signature, APPROVAL_NAMESPACE)
+        except sshsig.SignatureError as exc:
+            raise UsageError(f"the signature is not {p.id}'s {what} ({exc}); sign exactly what "
+                             f"`govcloud request statement` prints, with namespace {APPROVAL_NAMESPACE}") from None
+        if sig.public not in directory.keys_of(p.id):
+            raise UsageError(f"the signature was made with key {sig.public.fingerprint}, which is not declared "
+                             f"for {p.id} in tenants/principals.yaml")
+        data["signature"], data["signedBy"] = signer.signature.strip() + "\n", "key"
+
+
+def _active_approval(hist: history.History, req: TenantRequest, digest: str,
+                     principal: str) -> approvals.ApprovalRecord | None:
+    replayed = proof(hist)
+    mine = [a for a in replayed.of(req.metadata.name, digest)
+            if a.principal == principal and a.status == "verified" and a.seq not in replayed.withdrawn]
+    return mine[-1] if mine else None
+
+
+def _nothing_to_withdraw(principal: str, req: TenantRequest) -> UsageError:
+    return UsageError(f"{principal} has no approval of this content of request {req.metadata.name} to withdraw")
+
+
+def withdrawal_statement_for(ws: Workspace, source: RequestSource, principal: str) -> bytes:
+    """The exact bytes ``principal`` signs to withdraw their approval of this request's content."""
+    reg = load_registry(ws)
+    hist = ledger.require_intact(ws, reg)
+    checked = validate_request(source, reg)
+    if principal not in _directory(hist).by_id:
+        raise UsageError(f"no principal {principal!r} is declared in tenants/principals.yaml")
+    target = _active_approval(hist, checked.request, checked.digest, principal)
+    if target is None:
+        raise _nothing_to_withdraw(principal, checked.request)
+    return withdrawal_statement(request=checked.request.metadata.name, digest=checked.digest, principal=principal,
+                                withdraws=target.seq)
+
+
+def withdraw_approval(ws: Workspace, source: RequestSource | Path, signer: Signer, *, reason: str = "",
+                      missing_ok: bool = False) -> dict | None:
+    """Record that an approver takes back their approval of this content (before it is applied):
+    a rejection after approving, or a change of mind. Signed like the approval, so only the
+    approver can withdraw it; the approval no longer counts. With ``missing_ok``, None when the
+    signer has no approval of this content to withdraw (a rejection without a prior approval)."""
+    if len(reason) > 2000:
+        raise UsageError("the reason is longer than 2000 characters")
+    with ws.locked():
+        reg = load_registry(ws)
+        hist = ledger.require_intact(ws, reg)
+        checked = validate_request(source, reg)
+        req = checked.request
+        _refuse_applied_name(ws, hist, req.metadata.name)
+        directory = _directory(hist)
+        p = signer_principal(directory, signer)
+        target = _active_approval(hist, req, checked.digest, p.id)
+        if target is None:
+            if missing_ok:
+                return None
+            raise _nothing_to_withdraw(p.id, req)
+        message = withdrawal_statement(request=req.metadata.name, digest=checked.digest, principal=p.id,
+                                       withdraws=target.seq)
+        data = {"request": req.metadata.name, "digest": checked.digest, "withdraws": target.seq,
+                "by": p.display_name, "principal": p.id}
+        if reason:
+            data["reason"] = reason
+        _sign(message, signer, directory, p, data, "withdrawal of that approval")
+        why = approvals.check_withdrawal(data, directory, proof(hist))
+        if why:                              # never write an entry that would not verify
+            raise UsageError(f"refusing a withdrawal that does not verify: {why}")
+        return _append(ws, reg, hist, "request.approval-withdrawn", p.id, data)
 
 
 def _append(ws: Workspace, reg: Registry, hist: history.History, event: str, actor: str, data: dict,

@@ -124,6 +124,15 @@ def statement(ws: Workspace, source: RequestSource, principal: str, municipality
     return workflow.statement_for(ws, source, principal, municipality)
 
 
+def withdraw_approval(ws: Workspace, source: RequestSource, signer: Signer, *, reason: str = "",
+                      missing_ok: bool = False) -> dict | None:
+    return workflow.withdraw_approval(ws, source, signer, reason=reason, missing_ok=missing_ok)
+
+
+def withdrawal_statement(ws: Workspace, source: RequestSource, principal: str) -> bytes:
+    return workflow.withdrawal_statement_for(ws, source, principal)
+
+
 def apply(ws: Workspace, source: RequestSource, *, actor: str):
     return workflow.apply(ws, source, actor=actor)
 
@@ -295,6 +304,12 @@ def entry_signature(ws: Workspace, seq: int) -> tuple[bytes, str, str]:
 
         message = approval_statement(request=data["request"], digest=data["digest"], role=data["role"],
                                      municipality=data.get("municipality"), principal=data["principal"])
+        return message, data["signature"], APPROVAL_NAMESPACE
+    if entry["event"] == "request.approval-withdrawn":
+        from govcloud.tenants.principals import APPROVAL_NAMESPACE, withdrawal_statement
+
+        message = withdrawal_statement(request=data["request"], digest=data["digest"], principal=data["principal"],
+                                       withdraws=data["withdraws"])
         return message, data["signature"], APPROVAL_NAMESPACE
     if entry["event"] == "principals.recorded":
         from govcloud.tenants.principals import PRINCIPALS_NAMESPACE, principals_statement

@@ -103,16 +103,39 @@ def request_approve(
                   f"(history #{entry['seq']})", highlight=False)
 
 
+@request_app.command("withdraw-approval")
+@report_errors
+def request_withdraw_approval(
+    file: Path = typer.Argument(..., help="TenantRequest YAML file."),
+    key: Optional[Path] = typer.Option(None, "--key", help="Your SSH private key, the one declared for you in tenants/principals.yaml."),
+    signature: Optional[Path] = typer.Option(None, "--signature", help="A signature made with ssh-keygen -Y sign -n govcloud-approval over `govcloud request statement --withdrawal` (instead of --key)."),
+    principal: Optional[str] = typer.Option(None, "--principal", help="With --signature: the principal id that signed."),
+    reason: str = typer.Option("", "--reason", help="Why (recorded in the history; at most 2000 characters)."),
+) -> None:
+    """Take back your approval of the request's exact content before it is applied (signed like
+    the approval, so only you can). The approval no longer counts."""
+    signer = _signer(key, signature, principal)
+    entry = onboarding.withdraw_approval(workspace(), RequestSource.from_path(file), signer, reason=reason)
+    d = entry["data"]
+    console.print(f"withdrew {d['principal']}'s approval of {d['request']} (history #{d['withdraws']}), signed "
+                  f"(history #{entry['seq']})", highlight=False)
+
+
 @request_app.command("statement")
 @report_errors
 def request_statement(
     file: Path = typer.Argument(..., help="TenantRequest YAML file."),
     principal: str = typer.Option(..., "--principal", help="The principal id who will sign."),
     municipality: Optional[str] = typer.Option(None, "--municipality", help="Approving municipality code (when the principal approves for several)."),
+    withdrawal: bool = typer.Option(False, "--withdrawal", help="The statement that withdraws the principal's approval instead (for request withdraw-approval --signature)."),
 ) -> None:
     """Print the exact statement an approval signs, for signing elsewhere:
     govcloud request statement F --principal ID | ssh-keygen -Y sign -f KEY -n govcloud-approval"""
-    message = onboarding.statement(workspace(), RequestSource.from_path(file), principal, municipality)
+    if withdrawal and municipality:
+        bad_usage("--withdrawal names the principal's own approval: --municipality does not apply")
+    source = RequestSource.from_path(file)
+    message = (onboarding.withdrawal_statement(workspace(), source, principal) if withdrawal else
+               onboarding.statement(workspace(), source, principal, municipality))
     sys.stdout.buffer.write(message)
     sys.stdout.flush()
 

@@ -354,18 +354,30 @@ class Service:
         if not comment.strip():
             raise ServiceError(400, "comment_required", "say why: a rejection carries a comment")
         _check_comment(comment)
+        sub = self.get(caller, sid)
+        self._require_approver(caller, sub)
+        rev = self._approvable(sub)
+        code = None
+        if caller.role == "municipality":
+            mine = [c for c in sub.codes if c in caller.principal.municipalities]
+            if not mine:
+                raise forbidden(f"{caller.id} approves for none of this request's municipalities")
+            code = mine[0]
+        # A rejection takes back the rejecter's own approval of this content in the history, where
+        # approvals count, not only here: otherwise the same content resubmitted would still carry
+        # it (found in review). Workspace first, then the database, as approve does.
+        withdrawn = onboarding.withdraw_approval(
+            self.ws, self.source(rev), ServiceSigner(self.service_key_id, self.service_key, caller.id,
+                                                     caller.authentication), reason=comment, missing_ok=True)
         with self.Session.begin() as s:
             sub = self._load(s, caller, sid)
-            self._require_approver(caller, sub)
-            rev = self._approvable(sub)
-            code = None
-            if caller.role == "municipality":
-                mine = [c for c in sub.codes if c in caller.principal.municipalities]
-                if not mine:
-                    raise forbidden(f"{caller.id} approves for none of this request's municipalities")
-                code = mine[0]
+            if sub.latest.number != rev.number:
+                raise conflict(f"submission {sid} was revised meanwhile (revision {sub.latest.number}); look again")
+            self._approvable(sub)
             s.add(db.Decision(submission_id=sid, revision=rev.number, digest=rev.digest or "", kind="reject",
-                              principal=caller.id, role=caller.role, municipality=code, comment=comment))
+                              principal=caller.id, role=caller.role, municipality=code, comment=comment,
+                              history_seq=withdrawn["seq"] if withdrawn else None,
+                              signed_by=withdrawn["data"]["signedBy"] if withdrawn else ""))
             sub.status, sub.updated_at = "rejected", db.utcnow()
             self._notify(s, "submission.rejected", sub, [sub.principal], {"by": caller.id, "comment": comment})
         return self.get(caller, sid)

@@ -180,3 +180,25 @@ def test_the_summary_shows_the_cidrs_that_would_be_allocated_now(client, tokens)
     taken = {"10.16.6.0/24", "10.16.7.0/24"}
     cidr = lambda s: {t["cidr"] for t in s["summary"]["tenants"]}  # noqa: E731
     assert cidr(after).isdisjoint(taken) and cidr(after) != cidr(before)
+
+
+def test_a_rejection_takes_back_the_rejecters_approval(client, tokens, run, service_ws) -> None:
+    """Found in review: a rejection was only a database row, so the same content resubmitted
+    still carried the rejecter's signed approval and could be applied without them."""
+    sid = submit(client, tokens["asuka-sato"])
+    muni, platform = bearer(tokens["hachioji-takahashi"]), bearer(tokens["yamada-taro"])
+    assert client.post(f"/api/v1/submissions/{sid}/approvals", json={}, headers=muni).status_code == 201
+    r = client.post(f"/api/v1/submissions/{sid}/reject", json={"comment": "住所が違います"}, headers=muni)
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    reject = [e for e in r.json()["timeline"] if e["kind"] == "reject"][0]
+    assert reject["historySeq"] and reject["signedBy"] == "service"
+    # The vendor submits the identical text again; the platform approves; apply needs Hachioji again.
+    again = submit(client, tokens["asuka-sato"])
+    assert client.post(f"/api/v1/submissions/{again}/approvals", json={}, headers=platform).status_code == 201
+    r = client.post(f"/api/v1/submissions/{again}/apply", headers=platform)
+    assert r.status_code == 409 and "municipality 132012" in r.text, r.text
+    status = run("request", "status", str(service_ws / "tenants/requests/examples/hachioji-juki.yaml"), root=service_ws)
+    assert "withdrawn by its approver" in status.stdout
+    run("history", "verify", root=service_ws, check=True)
+    assert client.post(f"/api/v1/submissions/{again}/approvals", json={}, headers=muni).status_code == 201
+    assert client.post(f"/api/v1/submissions/{again}/apply", headers=platform).status_code == 200

@@ -240,3 +240,58 @@ def test_a_signed_principals_document_with_duplicates_is_refused_by_the_replay(w
     forge(ws, "principals.recorded", {"digest": digest, "document": document_json(model), "principal": "yamada-taro",
                                       "signature": signature})
     refused(run("history", "verify"), "GC604", "principal id hachioji-takahashi is declared twice")
+
+
+def test_an_approver_withdraws_their_approval_and_it_stops_counting(ws, run, tmp_path):
+    run(*approve_args(EXAMPLE, "132012"), check=True)
+    run(*approve_args(EXAMPLE, "platform"), check=True)
+    # Only the approver can withdraw it; the platform's key cannot withdraw Hachioji's approval.
+    refused(run("request", "withdraw-approval", EXAMPLE, "--key", key("kobayashi-aiko")),
+            "kobayashi-aiko has no approval of this content")
+    proc = run("request", "withdraw-approval", EXAMPLE, "--key", key("132012"), "--reason", "住所の誤り", check=True)
+    assert "withdrew hachioji-takahashi's approval" in proc.stdout
+    refused(run("request", "withdraw-approval", EXAMPLE, "--key", key("132012")), "has no approval of this content")
+    status = run("request", "status", EXAMPLE)
+    assert status.returncode == 1 and "withdrawn by its approver" in status.stdout
+    refused(run("request", "apply", EXAMPLE), "municipality 132012")
+    run("history", "verify", check=True)
+    # A detached signature over the printed statement works the same way: approve again, withdraw again.
+    run(*approve_args(EXAMPLE, "132012"), check=True)
+    statement = run("request", "statement", EXAMPLE, "--principal", "hachioji-takahashi", "--withdrawal", check=True).stdout
+    (tmp_path / "w").write_text(statement)
+    keyfile = tmp_path / "k"
+    shutil.copy(key("132012"), keyfile)
+    keyfile.chmod(0o600)
+    subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-f", str(keyfile), "-n", APPROVAL_NAMESPACE, str(tmp_path / "w")],
+                   check=True, capture_output=True)
+    run("request", "withdraw-approval", EXAMPLE, "--signature", str(tmp_path / "w.sig"),
+        "--principal", "hachioji-takahashi", check=True)
+    # ... and ssh-keygen checks the recorded withdrawal by hand.
+    seq = len((ws / "tenants/history.jsonl").read_text().splitlines())
+    run("history", "signature", str(seq), "--out", str(tmp_path / "export"), check=True)
+    verdict = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(tmp_path / "export/allowed_signers"), "-I",
+                              "signer", "-n", APPROVAL_NAMESPACE, "-s", str(tmp_path / "export/statement.sig")],
+                             stdin=open(tmp_path / "export/statement", "rb"), capture_output=True, text=True)
+    assert verdict.returncode == 0 and "Good" in verdict.stdout
+    refused(run("request", "apply", EXAMPLE), "municipality 132012")
+    # Approve once more and apply: the withdrawals left a verifiable chain.
+    run(*approve_args(EXAMPLE, "132012"), check=True)
+    run("request", "apply", EXAMPLE, check=True)
+    run("history", "verify", check=True)
+
+
+def test_a_forged_withdrawal_is_caught(ws, run):
+    """A withdrawal signed by someone else (here the vendor's key) breaks the chain: a forged
+    withdrawal could otherwise void a real approval."""
+    from govcloud.tenants.principals import withdrawal_statement
+
+    run(*approve_args(EXAMPLE, "132012"), check=True)
+    seq = len((ws / "tenants/history.jsonl").read_text().splitlines())
+    digest = digest_of(run, EXAMPLE)
+    mallory = sshsig.load_private_key((SAMPLE_KEYS / "asuka-sato").read_bytes())
+    statement = withdrawal_statement(request="hachioji-juki", digest=digest, principal="hachioji-takahashi", withdraws=seq)
+    forge(ws, "request.approval-withdrawn", {"request": "hachioji-juki", "digest": digest, "withdraws": seq,
+                                             "by": "x", "principal": "hachioji-takahashi", "signedBy": "key",
+                                             "signature": sshsig.sign(statement, mallory, APPROVAL_NAMESPACE)})
+    refused(run("history", "verify"), "GC604", "withdrawal of an approval of hachioji-juki does not verify",
+            "is not declared for hachioji-takahashi")
