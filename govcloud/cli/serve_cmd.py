@@ -44,6 +44,7 @@ def serve(
     oidc_client_secret: Optional[str] = typer.Option(None, "--oidc-client-secret", envvar="GOVCLOUD_OIDC_CLIENT_SECRET", show_envvar=False,
                                                      help="The portal's OIDC client secret (prefer $GOVCLOUD_OIDC_CLIENT_SECRET: a command line is visible to other users)."),
     oidc_audience: Optional[str] = typer.Option(None, "--oidc-audience", help="The aud claim API access tokens must carry (without it, OIDC bearer tokens are refused)."),
+    oidc_token_types: list[str] = typer.Option(["at+jwt", "application/at+jwt"], "--oidc-access-token-type", help="A JWT typ header accepted on API access tokens (repeatable; RFC 9068 says at+jwt; add JWT for providers that type access tokens JWT)."),
     public_url: Optional[str] = typer.Option(None, "--public-url", help="The URL users reach the service at (behind a reverse proxy), e.g. https://onboarding.example.jp."),
     secure_cookies: Literal["auto", "on", "off"] = typer.Option("auto", "--secure-cookies", help="Secure cookies: on, off, or auto (off only when listening on loopback without an https --public-url)."),
     trust_proxy: bool = typer.Option(False, "--trust-proxy", help="Take the client address from X-Forwarded-For (only behind your own reverse proxy)."),
@@ -74,7 +75,8 @@ def serve(
         bad_usage("--public-url must be an https:// URL (or http://127.0.0.1 for development)")
     try:
         if oidc_issuer:
-            oidc = OidcSettings(oidc_issuer, oidc_client_id, oidc_client_secret, oidc_audience)
+            oidc = OidcSettings(oidc_issuer, oidc_client_id, oidc_client_secret, oidc_audience,
+                                access_token_types=tuple(oidc_token_types))
     except ValueError as exc:
         bad_usage(str(exc))
     if secure_cookies == "auto":

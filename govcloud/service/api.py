@@ -8,9 +8,9 @@ CSRF surface. Every refusal is JSON ``{"error", "message"[, "diagnostics"]}`` wi
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Annotated, Optional
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,8 @@ YAML_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["yaml"],
                                     "properties": {"yaml": {"type": "string"}}}},
 }}}
+
+SubmissionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A submission's id")]
 
 
 def service(request: Request) -> Service:
@@ -144,40 +146,40 @@ def submissions(caller: Caller = Depends(api_caller), svc: Service = Depends(ser
 
 
 @router.get("/submissions/{sid}", summary="One submission with its revisions and timeline")
-def submission(sid: int, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
+def submission(sid: SubmissionId, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
     return submission_json(svc, svc.get(caller, sid), detail=True)
 
 
 @router.post("/submissions/{sid}/revisions", status_code=201, summary="Revise (vendors)", openapi_extra=YAML_BODY)
-def revise(sid: int, text: str = Depends(yaml_body), caller: Caller = Depends(api_caller),
+def revise(sid: SubmissionId, text: str = Depends(yaml_body), caller: Caller = Depends(api_caller),
            svc: Service = Depends(service)) -> dict:
     return submission_json(svc, svc.revise(caller, sid, text), detail=True)
 
 
 @router.post("/submissions/{sid}/withdraw", summary="Withdraw (vendors)")
-def withdraw(sid: int, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
+def withdraw(sid: SubmissionId, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
     return submission_json(svc, svc.withdraw(caller, sid), detail=True)
 
 
 @router.get("/submissions/{sid}/summary", summary="What approvers see, and which approvals count")
-def summary(sid: int, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
+def summary(sid: SubmissionId, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
     return svc.summary(caller, sid)
 
 
 @router.get("/submissions/{sid}/statement", summary="The exact bytes your approval signs",
             response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-def statement(sid: int, municipality: Optional[str] = Query(None, pattern=r"^\d{6}$"),
+def statement(sid: SubmissionId, municipality: Optional[str] = Query(None, pattern=r"^\d{6}$"),
               caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> Response:
     return Response(svc.statement(caller, sid, municipality), media_type="text/plain; charset=utf-8")
 
 
 @router.post("/submissions/{sid}/preflight", summary="Plan, check and prove the request's tenants before approving (platform)")
-def preflight(sid: int, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
+def preflight(sid: SubmissionId, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
     return svc.preflight(caller, sid)
 
 
 @router.post("/submissions/{sid}/approvals", status_code=201, summary="Approve (municipality approvers, platform)")
-def approve(sid: int, body: ApprovalBody, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
+def approve(sid: SubmissionId, body: ApprovalBody, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
     entry = svc.approve(caller, sid, municipality=body.municipality, signature=body.signature, comment=body.comment)
     d = entry["data"]
     return {"historySeq": entry["seq"], "hash": entry["hash"], "request": d["request"], "digest": d["digest"],
@@ -186,18 +188,18 @@ def approve(sid: int, body: ApprovalBody, caller: Caller = Depends(api_caller), 
 
 
 @router.post("/submissions/{sid}/reject", summary="Reject with a comment (municipality approvers, platform)")
-def reject(sid: int, body: CommentBody, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
+def reject(sid: SubmissionId, body: CommentBody, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
     return submission_json(svc, svc.reject(caller, sid, body.comment), detail=True)
 
 
 @router.post("/submissions/{sid}/comments", status_code=201, summary="Comment on a submission")
-def comment(sid: int, body: CommentBody, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
+def comment(sid: SubmissionId, body: CommentBody, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
     svc.comment(caller, sid, body.comment)
     return submission_json(svc, svc.get(caller, sid), detail=True)
 
 
 @router.post("/submissions/{sid}/apply", summary="Apply an approved request (platform)")
-def apply(sid: int, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
+def apply(sid: SubmissionId, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
     return {"tenants": svc.apply(caller, sid)}
 
 

@@ -130,16 +130,28 @@ def list_tokens(Session: sessionmaker) -> list[db.ApiToken]:
 
 
 def revoke_token(Session: sessionmaker, token_id: int) -> db.ApiToken | None:
+    """Revoke a token and every portal session opened with it."""
     with Session.begin() as s:
         row = s.get(db.ApiToken, token_id)
         if row is not None and row.revoked_at is None:
-            row.revoked_at = db.utcnow()
+            now = db.utcnow()
+            row.revoked_at = now
+            for session in s.scalars(select(db.WebSession).where(db.WebSession.token_id == token_id,
+                                                                 db.WebSession.revoked_at.is_(None))):
+                session.revoked_at = now
         return row
 
 
-def token_principal(Session: sessionmaker, secret: str) -> str | None:
-    """The principal id of a valid (known, unexpired, unrevoked) token, or None. Looked up by
-    hash: the secret itself is never compared or stored."""
+@dataclass(frozen=True)
+class ValidToken:
+    id: int
+    principal: str
+    expires_at: dt.datetime
+
+
+def valid_token(Session: sessionmaker, secret: str) -> ValidToken | None:
+    """A known, unexpired, unrevoked token, or None. Looked up by hash: the secret itself is
+    never compared or stored."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     now = db.utcnow()
@@ -149,18 +161,30 @@ def token_principal(Session: sessionmaker, secret: str) -> str | None:
             return None
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
             row.last_used_at = now   # coarse, so that reads do not all write
-        return row.principal
+        return ValidToken(row.id, row.principal, row.expires_at)
+
+
+def token_principal(Session: sessionmaker, secret: str) -> str | None:
+    """The principal id of a valid token, or None."""
+    token = valid_token(Session, secret)
+    return token.principal if token else None
 
 
 # --- sessions ----------------------------------------------------------------------------------------------
 
 
-def open_session(Session: sessionmaker, principal: str, authentication: str, hours: float) -> tuple[str, db.WebSession]:
+def open_session(Session: sessionmaker, principal: str, authentication: str, hours: float,
+                 token: ValidToken | None = None) -> tuple[str, db.WebSession]:
+    """A portal session; opened with an access token, it ends no later than the token and is
+    revoked with it."""
     secret = new_secret()
     now = db.utcnow()
+    expires = now + dt.timedelta(hours=hours)
+    if token is not None:
+        expires = min(expires, token.expires_at)
     row = db.WebSession(session_hash=digest(secret), principal=principal, authentication=authentication,
-                        csrf_token=secrets.token_urlsafe(32), created_at=now,
-                        expires_at=now + dt.timedelta(hours=hours))
+                        csrf_token=secrets.token_urlsafe(32), created_at=now, expires_at=expires,
+                        token_id=token.id if token else None)
     with Session.begin() as s:
         # Expired sessions are kept a day (an audit trail of who was signed in), then dropped.
         s.execute(delete(db.WebSession).where(db.WebSession.expires_at < now - dt.timedelta(days=1)))
@@ -171,10 +195,16 @@ def open_session(Session: sessionmaker, principal: str, authentication: str, hou
 def session_for(Session: sessionmaker, secret: str | None) -> db.WebSession | None:
     if not secret or len(secret) > 100:
         return None
+    now = db.utcnow()
     with Session() as s:
         row = s.scalar(select(db.WebSession).where(db.WebSession.session_hash == digest(secret)))
-    if row is None or row.revoked_at is not None or row.expires_at <= db.utcnow():
-        return None
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return None
+        if row.token_id is not None:
+            # Belt and braces beside revoke_token: the token itself must still be valid.
+            token = s.get(db.ApiToken, row.token_id)
+            if token is None or token.revoked_at is not None or token.expires_at <= now:
+                return None
     return row
 
 
@@ -263,6 +293,10 @@ class OidcClient:
             except (JoseError, ValueError, KeyError, TypeError) as exc:
                 if attempt or "key" not in str(exc).lower():
                     raise unauthenticated("the bearer token does not verify") from None
+        if nonce is None:                           # an API access token, not an ID token
+            typ = str(decoded.header.get("typ", "")).lower()
+            if typ not in {t.lower() for t in self.settings.access_token_types}:
+                raise unauthenticated("the bearer token is not an access token (typ)")
         claims = decoded.claims
         registry = jwt.JWTClaimsRegistry(leeway=self.settings.leeway, iss={"essential": True, "value": self.settings.issuer},
                                          aud={"essential": True, "value": audience},

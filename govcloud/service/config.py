@@ -28,8 +28,16 @@ class OidcSettings:
     audience: str | None = None          # the API's `aud`; None: bearer JWTs are refused
     scope: str = "openid email profile"
     leeway: int = 30                     # seconds of clock skew tolerated on exp/iat/nbf
+    # RFC 9068 §4: a resource server "MUST verify that the typ header value is at+jwt or
+    # application/at+jwt and reject tokens carrying any other type value". Some providers issue
+    # access tokens typed JWT; they can be allowed explicitly (--oidc-access-token-type JWT).
+    access_token_types: tuple[str, ...] = ("at+jwt", "application/at+jwt")
 
     def __post_init__(self) -> None:
+        if self.audience is not None and self.audience == self.client_id:
+            # The portal's ID tokens carry aud = client id: an API audience equal to it would let an
+            # ID token pass as an API access token.
+            raise ValueError("the API audience (--oidc-audience) must differ from the portal's client id")
         if not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             # OpenID Connect Discovery 1.0 §3 and RFC 6749 §3.1: the issuer is an https URL;
             # plain http only for a provider on this machine (development and tests).

@@ -40,6 +40,9 @@ APPROVERS = ("municipality", "platform")
 OPEN = ("draft", "submitted", "rejected")
 MAX_COMMENT = 4000
 
+# Submission ids are 32-bit in PostgreSQL's INTEGER; anything larger names no submission.
+MAX_ID = 2**31 - 1
+
 
 class StartupError(Exception):
     """The service cannot start (the message says why and what to do)."""
@@ -81,6 +84,8 @@ class Service:
         return False
 
     def _load(self, s: OrmSession, caller: Caller, sid: int) -> db.Submission:
+        if not 1 <= sid <= MAX_ID:           # SQLite raised OverflowError (a 500) on a 20-digit id
+            raise not_found(f"submission {sid}")
         sub = s.scalar(select(db.Submission).where(db.Submission.id == sid).options(
             selectinload(db.Submission.revisions), selectinload(db.Submission.comments),
             selectinload(db.Submission.decisions)))

@@ -85,6 +85,9 @@ class WebSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The access token a session was opened with: revoking or expiring the token ends the session
+    # (tokens are never deleted, only revoked, so no foreign key is needed to keep this meaningful).
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class OidcLogin(Base):

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Optional
 
 from fastapi import APIRouter, Request
+# Portal handlers are async (they read forms); the service calls block (the workspace lock, planning
+# in a preflight), so they run in the thread pool instead of stalling every request of the process.
+from starlette.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -178,14 +181,14 @@ async def signin(request: Request):
     if not auth.same(posted if isinstance(posted, str) else None, cookie):
         raise forbidden("the sign-in form's CSRF token is missing or wrong: reload the page")
     token = form.get("token")
-    pid = auth.token_principal(svc.Session, token.strip()) if isinstance(token, str) else None
-    if pid is None or svc.directories.principal(pid) is None:
+    valid = auth.valid_token(svc.Session, token.strip()) if isinstance(token, str) else None
+    if valid is None or svc.directories.principal(valid.principal) is None:
         return redirect("/signin?failed=1")
-    return _start_session(svc, pid, "token")
+    return _start_session(svc, valid.principal, "token", valid)
 
 
-def _start_session(svc: Service, pid: str, how: str) -> Response:
-    secret, _ = auth.open_session(svc.Session, pid, how, svc.config.session_hours)
+def _start_session(svc: Service, pid: str, how: str, token: auth.ValidToken | None = None) -> Response:
+    secret, _ = auth.open_session(svc.Session, pid, how, svc.config.session_hours, token)
     response = redirect("/portal")
     names = cookie_names(svc)
     response.set_cookie(names[0], secret, httponly=True, samesite="lax", secure=svc.config.secure_cookies,
@@ -257,7 +260,7 @@ async def oidc_callback(request: Request, code: Optional[str] = None, state: Opt
 async def dashboard(request: Request):
     caller = require_caller(request)
     svc = _svc(request)
-    return render(request, "dashboard.html", caller=caller, submissions=svc.list(caller))
+    return render(request, "dashboard.html", caller=caller, submissions=await run_in_threadpool(svc.list, caller))
 
 
 @router.get("/portal/submissions/new")
@@ -274,7 +277,7 @@ async def new_submission(request: Request):
 async def create_submission(request: Request):
     caller = require_caller(request)
     form = await form_of(request, caller)
-    sub = _svc(request).submit(caller, await request_text(form))
+    sub = await run_in_threadpool(_svc(request).submit, caller, await request_text(form))
     return redirect(f"/portal/submissions/{sub.id}")
 
 
@@ -283,14 +286,14 @@ async def create_submission(request: Request):
 async def submission_page(request: Request, sid: int):
     caller = require_caller(request)
     svc = _svc(request)
-    sub = svc.get(caller, sid)
+    sub = await run_in_threadpool(svc.get, caller, sid)
     rev = sub.latest
     result = rev.result
     by_line: dict[int, list[dict]] = {}
     for d in result["diagnostics"]:
         by_line.setdefault(d["line"], []).append(d)
     lines = rev.yaml_text.split("\n")
-    summary = svc.summary(caller, sid) if rev.valid else None
+    summary = await run_in_threadpool(svc.summary, caller, sid) if rev.valid else None
     mine = []
     if caller.role == "municipality":
         mine = [c for c in sub.codes if c in caller.principal.municipalities]
@@ -316,7 +319,7 @@ def _text(form, name: str) -> str:
 @_with_signin
 async def revise(request: Request, sid: int):
     async def do(svc, caller, form):
-        svc.revise(caller, sid, await request_text(form))
+        await run_in_threadpool(svc.revise, caller, sid, await request_text(form))
     return await _action(request, sid, do)
 
 
@@ -324,7 +327,7 @@ async def revise(request: Request, sid: int):
 @_with_signin
 async def withdraw(request: Request, sid: int):
     async def do(svc, caller, form):
-        svc.withdraw(caller, sid)
+        await run_in_threadpool(svc.withdraw, caller, sid)
     return await _action(request, sid, do)
 
 
@@ -333,8 +336,8 @@ async def withdraw(request: Request, sid: int):
 async def approve(request: Request, sid: int):
     async def do(svc, caller, form):
         signature = _text(form, "signature").strip() or None
-        svc.approve(caller, sid, municipality=_text(form, "municipality") or None, signature=signature,
-                    comment=_text(form, "comment"))
+        await run_in_threadpool(lambda: svc.approve(caller, sid, municipality=_text(form, "municipality") or None,
+                                                    signature=signature, comment=_text(form, "comment")))
     return await _action(request, sid, do)
 
 
@@ -342,7 +345,7 @@ async def approve(request: Request, sid: int):
 @_with_signin
 async def reject(request: Request, sid: int):
     async def do(svc, caller, form):
-        svc.reject(caller, sid, _text(form, "comment"))
+        await run_in_threadpool(svc.reject, caller, sid, _text(form, "comment"))
     return await _action(request, sid, do)
 
 
@@ -350,7 +353,7 @@ async def reject(request: Request, sid: int):
 @_with_signin
 async def apply(request: Request, sid: int):
     async def do(svc, caller, form):
-        svc.apply(caller, sid)
+        await run_in_threadpool(svc.apply, caller, sid)
     return await _action(request, sid, do)
 
 
@@ -358,7 +361,7 @@ async def apply(request: Request, sid: int):
 @_with_signin
 async def comment(request: Request, sid: int):
     async def do(svc, caller, form):
-        svc.comment(caller, sid, _text(form, "comment"))
+        await run_in_threadpool(svc.comment, caller, sid, _text(form, "comment"))
     return await _action(request, sid, do)
 
 
@@ -368,15 +371,16 @@ async def preflight(request: Request, sid: int):
     caller = require_caller(request)
     await form_of(request, caller)
     svc = _svc(request)
-    result = svc.preflight(caller, sid)
-    return render(request, "preflight.html", caller=caller, sub=svc.get(caller, sid), result=result)
+    result = await run_in_threadpool(svc.preflight, caller, sid)
+    return render(request, "preflight.html", caller=caller, sub=await run_in_threadpool(svc.get, caller, sid),
+                  result=result)
 
 
 @router.get("/portal/submissions/{sid}/statement")
 @_with_signin
 async def statement(request: Request, sid: int, municipality: Optional[str] = None):
     caller = require_caller(request)
-    body = _svc(request).statement(caller, sid, municipality)
+    body = await run_in_threadpool(_svc(request).statement, caller, sid, municipality)
     return Response(body, media_type="text/plain; charset=utf-8")
 
 
@@ -384,18 +388,18 @@ async def statement(request: Request, sid: int, municipality: Optional[str] = No
 @_with_signin
 async def tenants(request: Request):
     caller = require_caller(request)
-    return render(request, "tenants.html", caller=caller, tenants=_svc(request).tenants(caller))
+    return render(request, "tenants.html", caller=caller, tenants=await run_in_threadpool(_svc(request).tenants, caller))
 
 
 @router.get("/portal/findings")
 @_with_signin
 async def findings(request: Request):
     caller = require_caller(request)
-    return render(request, "findings.html", caller=caller, result=_svc(request).findings(caller))
+    return render(request, "findings.html", caller=caller, result=await run_in_threadpool(_svc(request).findings, caller))
 
 
 @router.get("/portal/history")
 @_with_signin
 async def history(request: Request):
     caller = require_caller(request)
-    return render(request, "history.html", caller=caller, proof=_svc(request).history(caller))
+    return render(request, "history.html", caller=caller, proof=await run_in_threadpool(_svc(request).history, caller))

@@ -264,3 +264,11 @@ def test_behind_a_proxy_a_spoofed_forwarded_for_does_not_reset_the_limit(make_cl
                                                "X-Forwarded-For": f"10.0.0.{i}, 192.0.2.7"}).status_code
              for i in range(4)]
     assert codes == [401, 401, 429, 429]
+
+
+@pytest.mark.parametrize("sid", ["99999999999999999999", "2147483648", "0", "-1"])
+def test_an_impossible_submission_id_is_not_found_never_a_500(client, tokens, sid) -> None:
+    """Found in review: a 20-digit id overflowed SQLite's integer and gave a 500."""
+    headers = {"Authorization": f"Bearer {tokens['yamada-taro']}"}
+    assert client.get(f"/api/v1/submissions/{sid}", headers=headers).status_code in (404, 422)
+    assert client.post(f"/api/v1/submissions/{sid}/apply", headers=headers).status_code in (404, 422)

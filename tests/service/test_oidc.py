@@ -103,3 +103,21 @@ def test_another_audience_or_an_expired_token_is_refused(make_client, oidc_provi
     claims = json.loads(base64.urlsafe_b64decode(fresh.split(".")[1] + "=="))
     time.sleep(max(0.0, claims["exp"] - time.time()) + 1.5)       # past its lifetime
     assert client2.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 401
+
+
+def test_only_typed_access_tokens_reach_the_api(make_client, oidc_provider) -> None:
+    """RFC 9068 §4: the typ header must say at+jwt. The provider's access tokens do; a service
+    configured to take only JWT-typed tokens refuses them, and an API audience equal to the
+    portal's client id (which would let ID tokens through) is refused at start."""
+    from govcloud.service.config import OidcSettings
+
+    other = oidc_provider(redirect_uris=[CALLBACK], audience="typed-api")
+    token = other.login("asuka-sato")["access_token"]
+    typed = make_client(oidc=OidcSettings(other.issuer, other.client_id, other.client_secret, "typed-api"))
+    assert typed.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    untyped = make_client(oidc=OidcSettings(other.issuer, other.client_id, other.client_secret, "typed-api",
+                                            access_token_types=("JWT",)))
+    # (the response does not say which check failed: no oracle; only the typ differs here)
+    assert untyped.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    with pytest.raises(ValueError, match="must differ"):
+        OidcSettings(other.issuer, other.client_id, other.client_secret, other.client_id)

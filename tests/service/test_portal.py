@@ -169,6 +169,30 @@ def test_an_expired_or_signed_out_session_signs_in_again(client, tokens) -> None
     assert client.get("/portal", follow_redirects=False).headers["location"] == "/signin"
 
 
+def test_revoking_or_expiring_the_token_ends_its_sessions(client) -> None:
+    """Found in review: a session opened with a token outlived the token's revocation."""
+    from sqlalchemy import select, update
+
+    from govcloud.service import auth, db
+
+    Session = client.app.state.service.Session
+    secret, row = auth.create_token(Session, principal="asuka-sato", name="t", created_by="yamada-taro", days=1)
+    sign_in(client, secret)
+    assert client.get("/portal").status_code == 200
+    with Session() as s:
+        session = s.scalar(select(db.WebSession).where(db.WebSession.token_id == row.id))
+        assert session.expires_at <= row.expires_at          # never outlives its token
+    auth.revoke_token(Session, row.id)
+    assert client.get("/portal", follow_redirects=False).headers["location"] == "/signin"
+
+    secret, row = auth.create_token(Session, principal="asuka-sato", name="t2", created_by="yamada-taro", days=1)
+    sign_in(client, secret)
+    assert client.get("/portal").status_code == 200
+    with Session.begin() as s:         # the token expires; the session row alone would still be valid
+        s.execute(update(db.ApiToken).where(db.ApiToken.id == row.id).values(expires_at=db.utcnow()))
+    assert client.get("/portal", follow_redirects=False).headers["location"] == "/signin"
+
+
 def test_changes_are_announced_in_the_outbox(client, tokens) -> None:
     import json
 
