@@ -74,7 +74,38 @@ def _write_synced(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
+def _writable_target(path: Path) -> None:
+    """Refuse, before anything is written, a target that is not a regular file (a directory, a
+    FIFO, a device) or whose folder is a file: writing there fails half-way, or blocks."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"{path} is a dangling symbolic link: remove it or point it at a file")
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise UsageError(f"{path} is {kind}: cannot write a file there; move it away")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{parent} is a file, not a folder: cannot write {path}")
+            break
+
+
+def make_dir(path: Path) -> None:
+    """Create an output folder (``--out DIR``), refusing a path that exists as something else
+    instead of failing with FileExistsError half-way through the output."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path} exists and is not a folder: give a folder (or a new path) for the output")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{parent} is a file, not a folder: cannot create {path}")
+            break
+    path.mkdir(parents=True, exist_ok=True)
+
+
 def _stage(path: Path, data: bytes) -> Path:
+    _writable_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -163,6 +194,7 @@ def _stage_all(root: Path, journal: Path, writes: dict[Path, str | bytes | None]
     for index, (path, content) in enumerate(writes.items()):
         relative = os.path.relpath(Path(path).absolute(), root.absolute())
         _inside(root, relative)
+        _writable_target(Path(path))
         if Path(path).parent.exists() and os.stat(Path(path).parent).st_dev != device:
             raise JournalError(f"{path} is on another file system than the journal {journal}; "
                                "renames across file systems are not atomic")
@@ -184,21 +216,30 @@ def _roll_forward(root: Path, journal: Path, entries: list[dict]) -> None:
         target = _inside(root, entry["target"])
         touched.add(target.parent)
         if entry["staged"] is None:
-            if target.exists():
+            if target.exists() or target.is_symlink():
                 crash_point(f"delete {entry['target']}")
-                target.unlink()
+                try:
+                    target.unlink()
+                except OSError as exc:
+                    raise JournalError(f"the last transaction is committed but could not delete {target}: "
+                                       f"{exc.strerror or exc}. Fix that, then run any govcloud command to finish "
+                                       f"it (the journal is {journal})") from None
             continue
         staged = journal / entry["staged"]
         if not staged.exists():
             continue                       # renamed into place before an interruption
-        target.parent.mkdir(parents=True, exist_ok=True)
         crash_point(f"rename into {entry['target']}")
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged, target)
         except OSError as exc:
             if exc.errno == errno.EXDEV:
                 raise JournalError(f"{target} is on another file system than the journal {journal}") from None
-            raise
+            # Committed but not finished (someone put a folder where a file goes, meanwhile): the
+            # journal stays, and the next command finishes it once the obstacle is gone.
+            raise JournalError(f"the last transaction is committed but could not be finished: {target}: "
+                               f"{exc.strerror or exc}. Fix that, then run any govcloud command to finish it "
+                               f"(the journal is {journal})") from None
     for directory in touched:
         _fsync_dir(directory)
     crash_point("finish (remove manifest)")

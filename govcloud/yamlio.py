@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,7 +206,13 @@ def load_text(text: str, path: str | Path, limits: Limits = DEFAULT_LIMITS) -> t
 def read_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     """A file's text: bounded in size, UTF-8 only (the diagnostic names the line of the bad byte)."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO or a device would block the read, or never end.
+            raise _error(path, 1, 1, "not a regular file (a FIFO, socket or device)")
+        size = st.st_size
         if size > limits.max_bytes:
             raise _error(path, 1, 1, f"file is {size} bytes, more than the limit of {limits.max_bytes}", "GC106")
         raw = path.read_bytes()

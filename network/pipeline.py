@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from govcloud.diagnostics import UsageError
-from govcloud.fsio import atomic_write
+from govcloud.fsio import atomic_write, make_dir
 from govcloud.network.compile import TARGETS, Compiled, compile_network
 from govcloud.network.fabric import Fabric, load_fabrics
 from govcloud.network.intent import Intent, build_intent, load_exceptions
@@ -63,7 +63,7 @@ def write_compiled(out_dir: Path, compiled: Compiled) -> list[Path]:
         elif any(str(p.relative_to(out_dir)) not in KNOWN_FILES for p in out_dir.rglob("*") if not p.is_dir()):
             raise UsageError(f"refusing to write into {out_dir}: it holds files govcloud network compile did not "
                              f"create (no {OWNER_MARK}); pass an empty or new folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     previous = sorted(set(previous) | {str(p.relative_to(out_dir)) for p in out_dir.rglob("*.json")
                                        if str(p.relative_to(out_dir)) in KNOWN_FILES})
     atomic_write(mark, json.dumps({"files": sorted(set(previous) | set(rendered))}, indent=1) + "\n")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from govcloud import yamlio
-from govcloud.fsio import atomic_write
+from govcloud.fsio import atomic_write, make_dir
 from govcloud.plans import FOUNDATION, INDEX_FILE, NETWORK, PLAN_VERSION, iter_plan_json, render_plan as render_document, tenant_of, tenant_stack
 from govcloud.tenants.catalogue import CATALOGUE_DIR
 from govcloud.tenants.models import Tenant
@@ -303,7 +303,7 @@ def run_plans(ws: Workspace, stacks: list[tuple[str, Tenant | None]], out_dir: P
               progress: Callable[[PlanResult], None] | None = None) -> PlanRun:
     started = time.perf_counter()
     cache_dir = ws.plan_cache_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     run = PlanRun()
     todo: list[StackJob] = []
     for stack, tenant in stacks:

@@ -196,3 +196,38 @@ def validate_data(model: type[M], data, path: Path | str, positions: dict | None
         for err in exc.errors():
             _report_pydantic(out, err, data if isinstance(data, dict) else {}, model)
         raise DiagnosticError(out.items) from None
+
+
+def document_files(folder: Path, root: Path | None = None) -> tuple[list[Path], list[Diagnostic]]:
+    """The ``*.yaml`` documents of a document folder (tenants/active, municipalities, vendors,
+    requests/applied), and a GC100 problem for everything else found there: a document a reader
+    skipped would be a document nobody checked. Hidden files (``.gitkeep``) are left alone."""
+    if not folder.is_dir():
+        return [], []
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+
+    def refuse(path: Path, message: str) -> None:
+        problems.append(Diagnostic(str(path), 1, 1, "GC100", message))
+
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.exists():
+                refuse(path, "a dangling symbolic link in a document folder: remove it")
+                continue
+            if root is not None and not target.is_relative_to(Path(root).resolve()):
+                refuse(path, f"a symbolic link to {target}, outside the workspace: documents live in the workspace")
+                continue
+        if path.suffix == ".yaml":
+            if path.is_file():
+                files.append(path)
+            else:
+                refuse(path, "named like a document but not a regular file (a folder, FIFO or device)")
+        elif path.suffix == ".yml":
+            refuse(path, f"documents are named *.yaml: rename it to {path.stem}.yaml (it was not read)")
+        else:
+            refuse(path, "not a document: only *.yaml documents belong in this folder (it was not read)")
+    return files, problems

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -257,13 +258,21 @@ def scan(path: Path) -> tuple[History, list[tuple[int, str]]]:
 
     The chain is intact exactly when the problem list is empty; only then may anyone build on it.
     """
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return History(()), []
     problems: list[tuple[int, str]] = []
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        return History(()), [(1, f"history is {size} bytes, more than the limit of {MAX_FILE_BYTES}")]
-    raw = path.read_bytes()
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # A folder cannot be read; a FIFO or device would block the read.
+            return History(()), [(1, "the history is not a regular file (a folder, FIFO or device)")]
+        if st.st_size > MAX_FILE_BYTES:
+            return History(()), [(1, f"history is {st.st_size} bytes, more than the limit of {MAX_FILE_BYTES}")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return History(()), [(1, f"cannot read the history: {exc.strerror or exc}")]
+    if not raw:
+        return History(()), []     # no entries yet; the anchors (ipam.yaml, tenants) catch a truncation
     if raw and not raw.endswith(b"\n"):
         problems.append((raw.count(b"\n") + 1, "the last entry is cut off (no line end): the file was truncated"))
     entries: list[dict] = []

@@ -206,7 +206,8 @@ def _applied_record_problems(ws: Workspace, hist: history.History, live: dict[st
     out: list[Diagnostic] = []
     applied = applied_requests(hist)
     folder = ws.requests_dir / "applied"
-    files = sorted(p for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
+    files, found = documents.document_files(folder, ws.root)
+    out += found
     for path in files:
         entry = applied.get(path.stem)
         if entry is None:

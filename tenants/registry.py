@@ -36,8 +36,6 @@ class Registry:
         return out
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
 
 
 @dataclass
@@ -57,9 +55,17 @@ def collect_workspace(ws: Workspace, *, require_plan: bool = True) -> LoadedWork
     broken: list[tuple[object, Collector]] = []
     sources: dict[str, Collector] = {}
 
+    listed: dict[Path, list[Path]] = {}
+
+    def files_of(folder: Path) -> list[Path]:
+        if folder not in listed:
+            listed[folder], found = documents.document_files(folder, ws.root)
+            problems.extend(found)
+        return listed[folder]
+
     def load(folder: Path, model) -> list[tuple]:
         good = []
-        for path in _yaml_files(folder):
+        for path in files_of(folder):
             try:
                 doc, src = documents.parse(path, model)
             except DiagnosticError as exc:
@@ -105,7 +111,7 @@ def collect_workspace(ws: Workspace, *, require_plan: bool = True) -> LoadedWork
     principals = load_one(ws.principals_file, Principals, "Principals")
     unreadable = set()
     for folder, kind in ((ws.municipalities_dir, "Municipality"), (ws.vendors_dir, "Vendor"), (ws.active_dir, "Tenant")):
-        unreadable |= {f"{kind}/{p.stem}" for p in _yaml_files(folder)}
+        unreadable |= {f"{kind}/{p.stem}" for p in files_of(folder)}
     unreadable -= set(sources)
     return LoadedWorkspace(Registry(municipalities, vendors, tenants, plan, sources, principals=principals,
                                     unreadable=frozenset(unreadable)),

@@ -140,7 +140,8 @@ def check_applied_records(ws: Workspace, reg: Registry, problems: list[Diagnosti
     claims: dict[str, str] = {}              # tenant name -> request that creates it
     records: dict[str, TenantRequest] = {}
     out: list[Collector] = []
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+    # (document_files' problems for this folder are reported once, by the ledger's check)
+    for path in documents.document_files(folder, ws.root)[0]:
         try:
             req, src = documents.parse(path, TenantRequest)
         except DiagnosticError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from govcloud.fsio import make_dir
 from govcloud.app.progress import Progress, Step, bracket, counted, ignore
 from govcloud.diagnostics import UsageError
 from govcloud.plans import read_plan_folder
@@ -86,7 +87,7 @@ def check(ws: Workspace, request: CheckRequest = CheckRequest(), *, progress: Pr
     if request.export_dir:
         from govcloud.policies.export import write_exports
 
-        request.export_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(request.export_dir)
         outcome.exported = write_exports(documents, request.export_dir)
     if request.checkov is not False:
         _with_checkov(ws, outcome, required=bool(request.checkov), progress=progress)

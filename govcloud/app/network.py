@@ -172,16 +172,16 @@ class DocumentCache:
         return result
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
-
-
 def cached_registry(ws: Workspace, cache: DocumentCache) -> Registry:
     """``load_registry(ws)`` through the cache. Only a workspace whose every document parses
     cleanly is assembled here; anything else goes to ``load_registry``, which reports every
     problem as it always does (tests/network/test_incremental.py compares the two)."""
+    listed = {folder: documents.document_files(folder, ws.root)
+              for folder in (ws.municipalities_dir, ws.vendors_dir, ws.active_dir)}
+    if any(found for _, found in listed.values()):
+        return load_registry(ws)          # reports what does not belong in a document folder
     try:
-        parsed = {kind: [cache.parse(p, model) for p in _yaml_files(folder)]
+        parsed = {kind: [cache.parse(p, model) for p in listed[folder][0]]
                   for kind, folder, model in (("Municipality", ws.municipalities_dir, Municipality),
                                               ("Vendor", ws.vendors_dir, Vendor), ("Tenant", ws.active_dir, Tenant))}
         plan = cache.parse(ws.ipam_file, AddressPlan) if ws.ipam_file.exists() else None
@@ -212,7 +212,7 @@ def cached_registry(ws: Workspace, cache: DocumentCache) -> Registry:
         sources["Principals"] = principals[1]
     unreadable = set()
     for folder, kind in ((ws.municipalities_dir, "Municipality"), (ws.vendors_dir, "Vendor"), (ws.active_dir, "Tenant")):
-        unreadable |= {f"{kind}/{p.stem}" for p in _yaml_files(folder)}
+        unreadable |= {f"{kind}/{p.stem}" for p in listed[folder][0]}
     return Registry(municipalities, vendors, tenants, plan[0], sources,
                     principals=principals[0] if principals is not None else None,
                     unreadable=frozenset(unreadable - set(sources)))

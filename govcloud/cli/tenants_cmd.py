@@ -15,7 +15,7 @@ from rich.table import Table
 from govcloud.app import onboarding
 from govcloud.cli import bad_usage, console, current_lang, err_console, report_errors, workspace
 from govcloud.diagnostics import DiagnosticError, UsageError
-from govcloud.fsio import atomic_write
+from govcloud.fsio import atomic_write, make_dir
 from govcloud.tenants import history, schema, workflow
 from govcloud.tenants.principals import DetachedSignature, KeySigner
 from govcloud.tenants.workflow import RequestSource
@@ -293,7 +293,7 @@ def history_signature(
     message, signature, namespace = onboarding.entry_signature(ws, seq)
     from govcloud import sshsig
     signer = sshsig.parse(signature).public
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     atomic_write(out / "statement", message.decode("utf-8"))
     atomic_write(out / "statement.sig", signature)
     atomic_write(out / "allowed_signers", f"signer {signer.openssh}\n")
