@@ -88,25 +88,50 @@ def code_fingerprint() -> str:
 
 
 def read_stack_config(ws: Workspace, stack: str) -> dict[str, str]:
-    """Project config defaults from Pulumi.yaml overlaid with Pulumi.<stack>.yaml, as the CLI does."""
+    """Project config defaults from Pulumi.yaml overlaid with Pulumi.<stack>.yaml, as the CLI does.
+
+    Each file's ``govcloud:`` keys are read the way the program reads them at run time, and a key
+    the program would silently ignore (misspelt) or misread (wrong type) is a diagnostic naming
+    the file and line, before anything is planned (found in review: govcloud:logRetentionDay: 30
+    planned with the default 400 days)."""
     from govcloud import yamlio
+    from govcloud.diagnostics import Diagnostic, DiagnosticError, locate
+    from govcloud.templates.base import settings_from_config
 
     config: dict[str, str] = {}
-    project_file = ws.root / "Pulumi.yaml"
-    if project_file.exists():
-        data, _ = yamlio.load_file(project_file)
-        for key, spec in ((data or {}).get("config") or {}).items():
-            if isinstance(spec, dict) and ({"default", "value", "type"} & set(spec)):
+    problems: list[Diagnostic] = []
+
+    def read(path: Path, project: bool) -> None:
+        data, positions = yamlio.load_file(path)
+        section = (data or {}).get("config") if isinstance(data, dict) else None
+        if section is None:
+            return
+        if not isinstance(section, dict):
+            line, col = locate(positions, ("config",))
+            problems.append(Diagnostic(str(path), line, col, "GC101", "config must be a mapping of key to value", "config"))
+            return
+        for key, spec in section.items():
+            if project and isinstance(spec, dict) and ({"default", "value", "type"} & set(spec)):
                 value = spec.get("value", spec.get("default"))
             else:
                 value = spec
-            if value is not None:
-                config[_qualify(key)] = value if isinstance(value, str) else json.dumps(value)
-    stack_file = ws.root / f"Pulumi.{stack}.yaml"
-    if stack_file.exists():
-        data, _ = yamlio.load_file(stack_file)
-        for key, value in ((data or {}).get("config") or {}).items():
-            config[_qualify(key)] = value if isinstance(value, str) else json.dumps(value)
+            if value is None:
+                continue
+            text = value if isinstance(value, str) else json.dumps(value)
+            try:
+                settings_from_config({_qualify(str(key)): text})
+            except ValueError as exc:
+                line, col = locate(positions, ("config", key))
+                code = "GC102" if "unknown config key" in str(exc) else "GC101"
+                problems.append(Diagnostic(str(path), line, col, code, str(exc), f"config.{key}"))
+                continue
+            config[_qualify(str(key))] = text
+
+    for path, project in ((ws.root / "Pulumi.yaml", True), (ws.root / f"Pulumi.{stack}.yaml", False)):
+        if path.exists():
+            read(path, project)
+    if problems:
+        raise DiagnosticError(problems)
     return dict(sorted(config.items()))
 
 

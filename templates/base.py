@@ -7,6 +7,7 @@ clouds by changing one field of its request.
 from __future__ import annotations
 
 import hashlib
+import difflib
 import json
 from dataclasses import dataclass, field, fields
 from typing import Mapping
@@ -53,8 +54,16 @@ def settings_from_config(values: Mapping[str, str | None]) -> PlatformSettings:
     types = {f.name: f.type for f in fields(PlatformSettings)}
     chosen: dict = {}
     for key, raw in values.items():
+        if ":" in key and not key.startswith("govcloud:"):
+            continue                       # another namespace (aws:region, pulumi:tags): not ours
         key = key.removeprefix("govcloud:")
-        if raw is None or raw == "" or key not in CONFIG_KEYS:
+        if key not in CONFIG_KEYS:
+            # A misspelt key would otherwise leave the default in place without a word
+            # (found in review: govcloud:logRetentionDay: 30 planned with 400 days).
+            near = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
+            hint = f" (did you mean govcloud:{near[0]}?)" if near else f" (known: {', '.join(sorted(CONFIG_KEYS))})"
+            raise ValueError(f"unknown config key govcloud:{key}{hint}")
+        if raw is None or raw == "":
             continue
         name = CONFIG_KEYS[key]
         if types[name] in ("int", int):

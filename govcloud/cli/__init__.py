@@ -49,6 +49,13 @@ Lang = Literal["ja", "en"]
 def workspace() -> Workspace:
     """The workspace, with any transaction a killed command left behind finished or undone first."""
     ws = _state.get("ws") or find_workspace()
+    if not (ws.root / "tenants").is_dir():
+        # $GOVCLOUD_ROOT naming the wrong folder, or no workspace here or above: say so, instead of
+        # reporting the first missing file of an empty folder.
+        where = "$GOVCLOUD_ROOT" if os.environ.get("GOVCLOUD_ROOT") and "ws" not in _state else "here"
+        err_console.print(f"error: {ws.root} is not a govcloud workspace (no tenants/ folder; {where}). Run inside "
+                          "a workspace, or name one with --root DIR or GOVCLOUD_ROOT", markup=False, highlight=False)
+        raise typer.Exit(1)
     try:
         ws.recover()
     except UsageError as exc:

@@ -11,7 +11,7 @@ from typing import List, Literal, Optional
 
 import typer
 
-from govcloud.cli import console, err_console, report_errors, workspace
+from govcloud.cli import bad_usage, console, err_console, report_errors, workspace
 from govcloud.diagnostics import UsageError
 
 network_app = typer.Typer(help="SDN WAN and zero-trust network controller.", no_args_is_help=True)
@@ -46,7 +46,7 @@ def _quota_overrides(values: list[str]) -> dict[str, int]:
     for value in values or []:
         key, sep, number = value.partition("=")
         if not sep or not number.isdigit() or key not in quotas():
-            raise UsageError(f"--quota wants ID=N with a known quota id ({', '.join(quotas())}), got {value!r}")
+            bad_usage(f"--quota wants ID=N with a known quota id ({', '.join(quotas())}), got {value!r}")
         out[key] = int(number)
     return out
 
@@ -153,7 +153,7 @@ def _render_reports(outcome) -> None:
 def explain_cmd(
     source: str = typer.Option(..., "--from", help="Tenant name, site (CODE/SITE) or external:NAME."),
     destination: str = typer.Option(..., "--to", help="Tenant name."),
-    port: Optional[int] = typer.Option(None, "--port", help="Only this destination port."),
+    port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Only this destination port (0-65535)."),
     compiled: Optional[Path] = typer.Option(None, "--compiled", help="Explain this folder of compiled configuration instead of the plans."),
 ) -> None:
     """Show, hop by hop, whether and how SOURCE reaches DESTINATION in what the plans deploy."""

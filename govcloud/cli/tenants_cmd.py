@@ -201,7 +201,7 @@ def request_apply(file: Path = typer.Argument(..., help="Approved TenantRequest 
 
 @tenant_app.command("list")
 @report_errors
-def tenant_list(fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
+def tenant_list(fmt: Literal["table", "json"] = typer.Option("table", "--format", help="table or json.")) -> None:
     """List tenants."""
     reg = load_registry(workspace())
     tenants = sorted(reg.tenants.values(), key=lambda t: t.name)
