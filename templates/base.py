@@ -46,6 +46,27 @@ CONFIG_KEYS = {
 }
 
 
+# Keys one stack's program reads itself, beside the platform settings (stacks/foundation.py,
+# stacks/network.py): known, so that they are not refused as misspelt, and type-checked.
+STACK_CONFIG_KEYS: dict[str, type] = {
+    "logArchiveBucket": str, "logArchiveRetentionDays": int, "azurePlatformSubscriptionId": str,
+    "azureLogStorageAccount": str, "attachmentIds": dict, "inspectionCidr": str,
+}
+
+
+def _check_stack_key(key: str, raw: str) -> None:
+    kind = STACK_CONFIG_KEYS[key]
+    if kind is int and not raw.isdigit():
+        raise ValueError(f"config govcloud:{key} must be a whole number, not {raw!r}")
+    if kind is dict:
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise ValueError(f"config govcloud:{key} must be a map")
+
+
 def settings_from_config(values: Mapping[str, str | None]) -> PlatformSettings:
     """PlatformSettings from Pulumi config values as strings (``key`` or ``govcloud:key``), the way
     both the Pulumi runtime and the offline planner see them; unset keys keep their defaults.
@@ -57,11 +78,16 @@ def settings_from_config(values: Mapping[str, str | None]) -> PlatformSettings:
         if ":" in key and not key.startswith("govcloud:"):
             continue                       # another namespace (aws:region, pulumi:tags): not ours
         key = key.removeprefix("govcloud:")
+        if key in STACK_CONFIG_KEYS:
+            if raw:
+                _check_stack_key(key, raw)
+            continue
         if key not in CONFIG_KEYS:
             # A misspelt key would otherwise leave the default in place without a word
             # (found in review: govcloud:logRetentionDay: 30 planned with 400 days).
-            near = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
-            hint = f" (did you mean govcloud:{near[0]}?)" if near else f" (known: {', '.join(sorted(CONFIG_KEYS))})"
+            known = sorted({*CONFIG_KEYS, *STACK_CONFIG_KEYS})
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean govcloud:{near[0]}?)" if near else f" (known: {', '.join(known)})"
             raise ValueError(f"unknown config key govcloud:{key}{hint}")
         if raw is None or raw == "":
             continue

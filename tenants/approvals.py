@@ -119,7 +119,9 @@ def _signed_by(data: dict, directory: Directory, principal: Principal, statement
     try:
         sig = sshsig.parse(data["signature"])
         if data.get("signedBy") == "service":
-            key_id = data.get("serviceKey", "")
+            key_id = data.get("serviceKey") or ""
+            if not key_id:
+                return "invalid", "service ?", "signed by the service, but the entry names no serviceKey"
             key = directory.service_keys.get(key_id)
             if key is None:
                 return "invalid", f"service {key_id}", f"service key {key_id} is not declared"

@@ -37,3 +37,11 @@ def test_other_namespaces_are_left_to_their_providers(ws):
     stack_file = ws / "Pulumi.foundation.yaml"
     stack_file.write_text("config:\n  aws:region: ap-northeast-1\n  pulumi:tags: {a: b}\n")
     assert read_stack_config(Workspace(ws), "foundation")["aws:region"] == "ap-northeast-1"
+
+
+def test_stack_keys_read_by_one_program_are_known(ws):
+    config = read_stack_config(Workspace(ws), "network")
+    assert "govcloud:attachmentIds" in config
+    (ws / "Pulumi.foundation.yaml").write_text("config:\n  govcloud:logArchiveRetentionDays: seven\n")
+    with pytest.raises(DiagnosticError, match="must be a whole number"):
+        read_stack_config(Workspace(ws), "foundation")
