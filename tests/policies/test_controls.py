@@ -169,3 +169,19 @@ def test_internet_zone_may_have_an_internet_gateway():
     plan = sample_plan("tenant-271004-denshi-shinsei-prod")
     assert any(r["type"] == "aws:ec2/internetGateway:InternetGateway" for r in plan["deployment"]["resources"])
     assert "GC-AWS-VPC-3" not in failed(plan)
+
+
+def findings(plan) -> list:
+    run = CheckRun()
+    check_plan(plan, load_controls(), [], run)
+    return run.findings
+
+
+def test_a_resource_marked_non_custom_is_judged_all_the_same():
+    """The engine judges every resource but the stack and govcloud's components, whatever its
+    `custom` says (the plan reader also refuses such a plan: tests/test_plans.py)."""
+    plan = copy.deepcopy(sample_plan(T))
+    trail = first(plan, TRAIL)
+    trail["custom"] = False
+    trail["inputs"]["enableLogFileValidation"] = False
+    assert "GC-AWS-CT-2" in failed(plan)
