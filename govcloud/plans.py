@@ -154,7 +154,8 @@ class PlanDocument(BaseModel):
 #                provider's resource marked ``custom: false`` (only the stack and components are);
 #   GC902        no ``govcloud`` section: which stack it is cannot be known, so nothing can be judged;
 #   GC903        nothing to judge: no plan documents in the folder (or only an index), no resources;
-#   GC904        a plan lacks what a control needs: ``cloud``/``zone`` of a tenant plan, a resource's inputs.
+#   GC904        a plan lacks what a control needs: ``cloud``/``zone`` of a tenant plan, a resource's
+#                inputs, the provider a resource names (its region).
 # A plan may be edited by hand (that is how a check is tried), so its summary is not held against
 # its resources.
 
@@ -189,6 +190,11 @@ def is_component(type_token: str) -> bool:
     component resources (govcloud:aws:TenantNetwork, ...). Anything else is a provider's resource
     (aws:, azure-native:, pulumi:providers:, ...), which the controls judge."""
     return type_token == STACK_TYPE or type_token.startswith(COMPONENT_PACKAGE)
+
+
+def provider_urn(reference: str) -> str:
+    """The URN part of a provider reference (``<provider URN>::<provider id>``)."""
+    return reference.rsplit("::", 1)[0]
 
 
 def _validate(data: Any, where: _Where) -> tuple[PlanDocument | None, list[Diagnostic]]:
@@ -239,6 +245,13 @@ def _validate(data: Any, where: _Where) -> tuple[PlanDocument | None, list[Diagn
         if not is_component(raw["type"]) and raw.get("inputs") is None:
             out.append(where("GC904", f"resource {raw['urn']} has no inputs: its controls cannot be evaluated",
                              ("deployment", "resources", i, "inputs")))
+    # The provider a resource names decides its region (GC-GEN-REGION-1 judges the provider): one
+    # that is not a provider of this plan leaves the region unknown.
+    providers = {r.urn for r in doc.resources if _is_provider(r.type)}
+    for i, r in enumerate(doc.resources):
+        if r.provider is not None and provider_urn(r.provider) not in providers:
+            out.append(where("GC904", f"resource {r.urn} names provider {r.provider!r}, which is not a provider of "
+                                      f"this plan: its region cannot be known", ("deployment", "resources", i, "provider")))
     seen: set[str] = set()
     for i, r in enumerate(doc.resources):
         if r.urn in seen:

@@ -125,6 +125,17 @@ def test_a_non_custom_resource_without_inputs_is_refused_too(tmp_path: Path, rea
     assert codes == {("GC901", f"deployment.resources[{i}].custom"), ("GC904", f"deployment.resources[{i}].inputs")}
 
 
+@pytest.mark.parametrize("reference", ["urn:nope::x", "",
+                                       "urn:pulumi:tenant-131016-juki-prod::govcloud::pulumi:pulumi:Stack::govcloud-tenant-131016-juki-prod::id"])
+def test_a_provider_reference_that_is_not_a_provider_of_the_plan_is_refused(tmp_path: Path, real: dict, reference: str) -> None:
+    """The provider decides a resource's region: one not in the plan leaves it unknown."""
+    broken = json.loads(json.dumps(real))
+    i = _index(broken, lambda r: r["type"] == "aws:cloudtrail/trail:Trail")
+    broken["deployment"]["resources"][i]["provider"] = reference
+    (d,) = refused(write(tmp_path, "p.json", broken))
+    assert d.code == "GC904" and d.field == f"deployment.resources[{i}].provider" and "region cannot be known" in d.message
+
+
 @pytest.mark.parametrize("text, expect, code", [
     ("", "invalid JSON", "GC100"),
     ("{", "invalid JSON", "GC100"),
