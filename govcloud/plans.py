@@ -260,6 +260,17 @@ def _validate(data: Any, where: _Where) -> tuple[PlanDocument | None, list[Diagn
     return doc, out
 
 
+def plan_diagnostic(doc: PlanDocument, code: str, message: str, loc: tuple = ()) -> Diagnostic:
+    """A diagnostic about a plan that was read, at the line of its field ``loc`` (for rules that
+    join a plan with other documents, which this module does not read)."""
+    path = doc.source or Path("<plan>")
+    try:
+        text = yamlio.read_text(path, PLAN_LIMITS) if doc.source else None
+    except (OSError, DiagnosticError):
+        text = None
+    return _Where(path, text)(code, message, loc)
+
+
 def plan_problems(data: Any, path: Path, text: str | None = None) -> list[Diagnostic]:
     """Why a parsed value cannot be read as a plan (empty when it can). ``text``, the JSON it was
     parsed from, lets each diagnostic name the line of its field."""
