@@ -150,10 +150,12 @@ class PlanDocument(BaseModel):
 # `govcloud report --plans` read plan files through here. Its diagnostics:
 #   GC100/GC106  the file is not JSON, or exceeds a limit (govcloud.yamlio's rules for every document);
 #   GC901        not a plan document: wrong shape or types, another plan version, not a stack name,
-#                a tenant that disagrees with its stack, a URN twice, a stack planned twice;
+#                a tenant that disagrees with its stack, a URN twice, a stack planned twice, a
+#                provider's resource marked ``custom: false`` (only the stack and components are);
 #   GC902        no ``govcloud`` section: which stack it is cannot be known, so nothing can be judged;
 #   GC903        nothing to judge: no plan documents in the folder (or only an index), no resources;
-#   GC904        a plan lacks what a control needs: ``cloud``/``zone`` of a tenant plan, a resource's inputs.
+#   GC904        a plan lacks what a control needs: ``cloud``/``zone`` of a tenant plan, a resource's
+#                inputs, the provider a resource names (its region).
 # A plan may be edited by hand (that is how a check is tried), so its summary is not held against
 # its resources.
 
@@ -177,6 +179,22 @@ class _Where:
 
 def _is_provider(type_token: object) -> bool:
     return isinstance(type_token, str) and type_token.startswith("pulumi:providers:")
+
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+COMPONENT_PACKAGE = "govcloud:"
+
+
+def is_component(type_token: str) -> bool:
+    """The resources a plan legitimately marks ``custom: false``: the stack itself and govcloud's
+    component resources (govcloud:aws:TenantNetwork, ...). Anything else is a provider's resource
+    (aws:, azure-native:, pulumi:providers:, ...), which the controls judge."""
+    return type_token == STACK_TYPE or type_token.startswith(COMPONENT_PACKAGE)
+
+
+def provider_urn(reference: str) -> str:
+    """The URN part of a provider reference (``<provider URN>::<provider id>``)."""
+    return reference.rsplit("::", 1)[0]
 
 
 def _validate(data: Any, where: _Where) -> tuple[PlanDocument | None, list[Diagnostic]]:
@@ -215,17 +233,42 @@ def _validate(data: Any, where: _Where) -> tuple[PlanDocument | None, list[Diagn
             if not getattr(meta, name):
                 out.append(where("GC904", f"tenant plan without govcloud.{name}: the controls that select by {name} "
                                           f"cannot be applied", ("govcloud", name)))
+    # Only the stack and govcloud's components are not custom: a provider's resource marked
+    # `custom: false` would pass by every control (they judge custom resources), so it is refused.
+    for i, r in enumerate(doc.resources):
+        if not r.custom and not is_component(r.type):
+            out.append(where("GC901", f"resource {r.urn} of type {r.type} is marked custom: false, which only the "
+                                      f"stack ({STACK_TYPE}) and govcloud components are: re-plan with govcloud plan",
+                             ("deployment", "resources", i, "custom")))
     # A resource's inputs are what its controls judge: absent (or null) is not "nothing to judge".
     for i, raw in enumerate(data["deployment"]["resources"]):
-        if (raw.get("custom") or _is_provider(raw.get("type"))) and raw.get("inputs") is None:
+        if not is_component(raw["type"]) and raw.get("inputs") is None:
             out.append(where("GC904", f"resource {raw['urn']} has no inputs: its controls cannot be evaluated",
                              ("deployment", "resources", i, "inputs")))
+    # The provider a resource names decides its region (GC-GEN-REGION-1 judges the provider): one
+    # that is not a provider of this plan leaves the region unknown.
+    providers = {r.urn for r in doc.resources if _is_provider(r.type)}
+    for i, r in enumerate(doc.resources):
+        if r.provider is not None and provider_urn(r.provider) not in providers:
+            out.append(where("GC904", f"resource {r.urn} names provider {r.provider!r}, which is not a provider of "
+                                      f"this plan: its region cannot be known", ("deployment", "resources", i, "provider")))
     seen: set[str] = set()
     for i, r in enumerate(doc.resources):
         if r.urn in seen:
             out.append(where("GC901", f"resource URN {r.urn} appears twice", ("deployment", "resources", i, "urn")))
         seen.add(r.urn)
     return doc, out
+
+
+def plan_diagnostic(doc: PlanDocument, code: str, message: str, loc: tuple = ()) -> Diagnostic:
+    """A diagnostic about a plan that was read, at the line of its field ``loc`` (for rules that
+    join a plan with other documents, which this module does not read)."""
+    path = doc.source or Path("<plan>")
+    try:
+        text = yamlio.read_text(path, PLAN_LIMITS) if doc.source else None
+    except (OSError, DiagnosticError):
+        text = None
+    return _Where(path, text)(code, message, loc)
 
 
 def plan_problems(data: Any, path: Path, text: str | None = None) -> list[Diagnostic]:

@@ -11,12 +11,11 @@ from typing import Iterable, Literal
 from pydantic import Field
 
 from govcloud.diagnostics import Collector, DiagnosticError
+from govcloud.plans import STACK_TYPE, is_component
 from govcloud.policies.catalogue import Control, load_controls
 from govcloud.policies.controls import RESOURCE, STACK, applies
 from govcloud.tenants import documents
 from govcloud.tenants.models import Model, TimeLimitedApproval
-
-STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,9 @@ def check_plan(plan: dict, controls: dict[str, Control], waivers: list[Waiver], 
 
     resource_controls = [c for c in controls.values() if c.scope == "resource"]
     for r in resources:
-        if not r.get("custom") and not r["type"].startswith("pulumi:providers:"):
+        # The stack and govcloud's components carry nothing to judge; every other resource is judged
+        # whatever its `custom` says (the plan reader refuses a provider's resource marked non-custom).
+        if is_component(r["type"]):
             continue
         ctx = {"type": r["type"], "zone": zone, "tenant": tenant, "stack": stack}
         for control in resource_controls:

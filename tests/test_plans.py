@@ -90,6 +90,52 @@ def test_what_a_control_needs_is_named_at_its_line(tmp_path: Path, real: dict) -
     assert dup.code == "GC901" and "appears twice" in dup.message and '"urn"' in lines[dup.line - 1]
 
 
+def _index(doc: dict, pred) -> int:
+    return next(i for i, r in enumerate(doc["deployment"]["resources"]) if pred(r))
+
+
+@pytest.mark.parametrize("type_", ["aws:cloudtrail/trail:Trail", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                                   "pulumi:providers:aws", "pulumi:pulumi:StackReference"])
+def test_a_provider_resource_marked_non_custom_is_refused(tmp_path: Path, real: dict, type_: str) -> None:
+    """Only the stack and govcloud's components are `custom: false`; a cloud resource marked so
+    would have passed every control unjudged."""
+    broken = json.loads(json.dumps(real))
+    i = _index(broken, lambda r: r["type"] == type_)
+    broken["deployment"]["resources"][i]["custom"] = False
+    path = write(tmp_path, "p.json", broken)
+    (d,) = refused(path)
+    urn = broken["deployment"]["resources"][i]["urn"]
+    assert d.code == "GC901" and d.field == f"deployment.resources[{i}].custom" and urn in d.message
+    assert '"custom": false' in path.read_text().splitlines()[d.line - 1]
+
+
+def test_the_stack_and_components_may_be_non_custom(real: dict) -> None:
+    kinds = {r["type"] for r in real["deployment"]["resources"] if not r["custom"]}
+    assert kinds and all(plans.is_component(t) for t in kinds)
+    assert "pulumi:pulumi:Stack" in kinds and any(t.startswith("govcloud:") for t in kinds)
+    assert not plans.is_component("aws:ec2/vpc:Vpc") and not plans.is_component("pulumi:providers:aws")
+
+
+def test_a_non_custom_resource_without_inputs_is_refused_too(tmp_path: Path, real: dict) -> None:
+    broken = json.loads(json.dumps(real))
+    i = _index(broken, lambda r: r["type"] == "aws:kms/key:Key")
+    broken["deployment"]["resources"][i]["custom"] = False
+    del broken["deployment"]["resources"][i]["inputs"]
+    codes = {(d.code, d.field) for d in refused(write(tmp_path, "p.json", broken))}
+    assert codes == {("GC901", f"deployment.resources[{i}].custom"), ("GC904", f"deployment.resources[{i}].inputs")}
+
+
+@pytest.mark.parametrize("reference", ["urn:nope::x", "",
+                                       "urn:pulumi:tenant-131016-juki-prod::govcloud::pulumi:pulumi:Stack::govcloud-tenant-131016-juki-prod::id"])
+def test_a_provider_reference_that_is_not_a_provider_of_the_plan_is_refused(tmp_path: Path, real: dict, reference: str) -> None:
+    """The provider decides a resource's region: one not in the plan leaves it unknown."""
+    broken = json.loads(json.dumps(real))
+    i = _index(broken, lambda r: r["type"] == "aws:cloudtrail/trail:Trail")
+    broken["deployment"]["resources"][i]["provider"] = reference
+    (d,) = refused(write(tmp_path, "p.json", broken))
+    assert d.code == "GC904" and d.field == f"deployment.resources[{i}].provider" and "region cannot be known" in d.message
+
+
 @pytest.mark.parametrize("text, expect, code", [
     ("", "invalid JSON", "GC100"),
     ("{", "invalid JSON", "GC100"),

@@ -10,10 +10,13 @@ from pathlib import Path
 
 from govcloud.fsio import make_dir
 from govcloud.app.progress import Progress, Step, bracket, counted, ignore
-from govcloud.diagnostics import UsageError
-from govcloud.plans import read_plan_folder
+from govcloud.diagnostics import Diagnostic, DiagnosticError, UsageError
+from govcloud.plans import FOUNDATION, NETWORK, PlanDocument, plan_diagnostic, read_plan_folder, tenant_stack
 from govcloud.policies.catalogue import Control, load_controls
+from govcloud.policies.controls.common import PROVIDER_REGION
 from govcloud.policies.engine import CheckRun, Finding, run_checks
+from govcloud.tenants.catalogue import load_catalogue
+from govcloud.tenants.registry import Registry, load_registry
 from govcloud.workspace import Workspace
 
 
@@ -22,6 +25,7 @@ class CheckRequest:
     plans_dir: Path | None = None          # default: the workspace's plans folder
     checkov: bool | None = None            # None: when installed; True: required; False: never
     export_dir: Path | None = None         # also write what checkov reads, one file per stack
+    partial: bool = False                  # the folder holds some stacks on purpose: do not require every one
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,10 @@ def check(ws: Workspace, request: CheckRequest = CheckRequest(), *, progress: Pr
     # The plan contract's fail-closed reading (govcloud/plans.py): bounded, typed, and what every
     # control needs present; a folder or a plan that cannot be judged is an error, never a pass.
     read = read_plan_folder(plans_dir, progress=counted(progress, "read"))
+    notes = confirm_plans(ws, read, plans_dir, partial=request.partial)
     documents = [doc.as_json() for doc in read]
     run = run_checks(_judged(documents, progress or ignore), ws.waivers_file)
-    outcome = CheckOutcome(run, dict(load_controls()), documents, plans_dir, notes=list(run.waiver_notes),
+    outcome = CheckOutcome(run, dict(load_controls()), documents, plans_dir, notes=notes + list(run.waiver_notes),
                            sources={doc.stack: source_uri(ws, doc.source) for doc in read})
     if request.export_dir:
         from govcloud.policies.export import write_exports
@@ -92,6 +97,76 @@ def check(ws: Workspace, request: CheckRequest = CheckRequest(), *, progress: Pr
     if request.checkov is not False:
         _with_checkov(ws, outcome, required=bool(request.checkov), progress=progress)
     return outcome
+
+
+def expected_stacks(reg: Registry) -> list[str]:
+    """The stacks a workspace defines (what `govcloud plan --all` plans): foundation, network and
+    one per tenant of tenants/active."""
+    return [FOUNDATION, NETWORK, *(tenant_stack(name) for name in sorted(reg.tenants))]
+
+
+def confirm_plans(ws: Workspace, read: list[PlanDocument], plans_dir: Path, *, partial: bool = False) -> list[str]:
+    """What a plan says of itself, held against what govcloud and the workspace know, failing closed:
+
+    - its zone must be one govcloud models (tenants/catalogues/zones.yaml): the zone picks the
+      controls, so an unknown one would skip the closed-zone controls;
+    - a tenant plan's tenant, cloud, zone and its providers' region must be those of the tenant's
+      document (tenants/active): a plan that says ``internet`` for a mynumber tenant is stale or edited;
+    - every stack the workspace defines must have a plan in the folder, unless ``partial``.
+
+    Raises DiagnosticError with every problem; returns notes (a folder outside a workspace, where
+    there is nothing to compare the plans with)."""
+    zones = load_catalogue().zones
+    problems: list[Diagnostic] = []
+    for doc in read:
+        zone = doc.govcloud.zone
+        if zone is not None and zone not in zones:
+            problems.append(plan_diagnostic(doc, "GC904", f"govcloud.zone {zone!r} is not a zone govcloud models "
+                                            f"({', '.join(zones)}): the controls of its zone cannot be chosen",
+                                            ("govcloud", "zone")))
+    if not ws.tenants_dir.is_dir():
+        if problems:
+            raise DiagnosticError(problems)
+        return [f"{ws.root} is not a workspace (no tenants/ folder): the plans were not compared with tenant "
+                "documents, nor the folder checked for missing stacks"]
+    reg = load_registry(ws, require_plan=False)
+    for doc in read:
+        problems += _against_tenant(doc, reg)
+    if not partial:
+        present = {doc.stack for doc in read}
+        for stack in expected_stacks(reg):
+            if stack not in present:
+                problems.append(Diagnostic(str(plans_dir / f"{stack}.json"), 1, 1, "GC903",
+                                           f"missing plan for stack {stack}: run govcloud plan --stack {stack} "
+                                           "(or check --partial when the folder is meant to hold only some stacks)"))
+    if problems:
+        raise DiagnosticError(problems)
+    return []
+
+
+def _against_tenant(doc: PlanDocument, reg: Registry) -> list[Diagnostic]:
+    meta = doc.govcloud
+    if meta.tenant is None:
+        return []
+    tenant = reg.tenants.get(meta.tenant)
+    if tenant is None:
+        return [plan_diagnostic(doc, "GC901", f"the plan is for tenant {meta.tenant}, which the workspace does not "
+                                f"define (tenants/active): its zone and cloud cannot be confirmed; remove the stale "
+                                f"plan or re-plan with govcloud plan --all", ("govcloud", "tenant"))]
+    out = []
+    for label, want in (("cloud", tenant.spec.cloud), ("zone", tenant.spec.zone)):
+        got = getattr(meta, label)
+        if got is not None and got != want:      # absent: the reader's GC904
+            out.append(plan_diagnostic(doc, "GC901", f"the plan says {label} {got}, tenant {tenant.name} is {want}: "
+                                       f"re-plan with govcloud plan --stack {doc.stack}", ("govcloud", label)))
+    for i, r in enumerate(doc.resources):
+        key = PROVIDER_REGION.get(r.type)
+        got = r.inputs.get(key) if key else None
+        if isinstance(got, str) and got and got != tenant.spec.region:   # absent or unreadable: GC-GEN-REGION-1 fails it
+            out.append(plan_diagnostic(doc, "GC901", f"provider {r.urn} says {key} {got}, tenant {tenant.name} is in "
+                                       f"{tenant.spec.region}: re-plan with govcloud plan --stack {doc.stack}",
+                                       ("deployment", "resources", i, "inputs", key)))
+    return out
 
 
 def _with_checkov(ws: Workspace, outcome: CheckOutcome, *, required: bool, progress: Progress | None = None) -> None:

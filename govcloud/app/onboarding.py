@@ -217,7 +217,7 @@ def preflight(ws: Workspace, source: RequestSource) -> Preflight:
             resources += outcome.resources
         if not refusals:
             try:
-                result = check(scratch, CheckRequest(plans_dir=plans_dir, checkov=False))
+                result = check(scratch, CheckRequest(plans_dir=plans_dir, checkov=False, partial=True))
                 findings = [{"control": f.control, "stack": f.stack, "resource": f.resource, "message": f.message}
                             for f in result.failures]
             except DiagnosticError as exc:

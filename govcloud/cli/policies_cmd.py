@@ -23,15 +23,19 @@ def check_cmd(
                                                 help="Also run checkov's catalogue (default: when checkov is installed)."),
     export: Optional[Path] = typer.Option(None, "--export", help="Also write the exported Terraform-plan and ARM "
                                           "documents (what checkov reads) to this folder, one file per stack.", metavar="DIR"),
+    partial: bool = typer.Option(False, "--partial", help="The folder holds only some stacks on purpose: check "
+                                 "the plans in it, without requiring one for every stack of the workspace."),
 ) -> None:
-    """Run the Government Cloud baseline over every plan; exit 1 when a mandatory control fails."""
+    """Run the Government Cloud baseline over every plan; exit 1 when a mandatory control fails, a plan
+    cannot be judged or disagrees with its tenant's document, or a stack of the workspace has no plan."""
     from govcloud.app.check import CheckRequest, check
     from govcloud.policies import report
 
     lang = current_lang(lang)
     ws = workspace()
     with progress_bar(lang) as progress:
-        outcome = check(ws, CheckRequest(plans_dir=plans, checkov=with_checkov, export_dir=export), progress=progress)
+        outcome = check(ws, CheckRequest(plans_dir=plans, checkov=with_checkov, export_dir=export, partial=partial),
+                        progress=progress)
     if outcome.exported:
         err_console.print(f"exported {len(outcome.exported)} document(s) to {export}", markup=False)
     if outcome.checkov:

@@ -52,7 +52,7 @@ TARGETS = {
     "waivers": ("policies/waivers.yaml", ["validate"]),
     "history": ("tenants/history.jsonl", ["validate"]),
     "request": ("request.yaml", ["request", "validate", "{file}"]),
-    "plan": ("plans/tenant-131016-juki-prod.json", ["check", "--no-checkov", "--plans", "{dir}"]),
+    "plan": ("plans/tenant-131016-juki-prod.json", ["check", "--no-checkov", "--partial", "--plans", "{dir}"]),
     "compiled": ("compiled/attachments.json", ["network", "verify", "--compiled", "{dir}"]),
 }
 COMPILED_FILES = ["attachments.json", "declared-flows.json", "tenants.json", "manifest.json", "firewall.json",

@@ -169,3 +169,32 @@ def test_internet_zone_may_have_an_internet_gateway():
     plan = sample_plan("tenant-271004-denshi-shinsei-prod")
     assert any(r["type"] == "aws:ec2/internetGateway:InternetGateway" for r in plan["deployment"]["resources"])
     assert "GC-AWS-VPC-3" not in failed(plan)
+
+
+def findings(plan) -> list:
+    run = CheckRun()
+    check_plan(plan, load_controls(), [], run)
+    return run.findings
+
+
+@pytest.mark.parametrize("stack, provider, key", [(T, "pulumi:providers:aws", "region"),
+                                                  (A, "pulumi:providers:azure-native", "location")])
+@pytest.mark.parametrize("value", [DELETE, None, "", 5, {"secret": "x"}])
+def test_a_provider_without_a_readable_region_fails_the_region_control(stack, provider, key, value):
+    """A control that cannot read what it judges fails the resource: a provider with no region
+    (or one that is not a region name) cannot be shown to be in Japan."""
+    plan = copy.deepcopy(sample_plan(stack))
+    set_(provider, key, value)(plan)
+    found = [f for f in findings(plan) if f.control == "GC-GEN-REGION-1"]
+    assert len(found) == 1 and found[0].resource_type == provider and "cannot evaluate" in found[0].message
+    assert failed(plan) == {"GC-GEN-REGION-1"}
+
+
+def test_a_resource_marked_non_custom_is_judged_all_the_same():
+    """The engine judges every resource but the stack and govcloud's components, whatever its
+    `custom` says (the plan reader also refuses such a plan: tests/test_plans.py)."""
+    plan = copy.deepcopy(sample_plan(T))
+    trail = first(plan, TRAIL)
+    trail["custom"] = False
+    trail["inputs"]["enableLogFileValidation"] = False
+    assert "GC-AWS-CT-2" in failed(plan)

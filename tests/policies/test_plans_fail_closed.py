@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 from govcloud import plans as plan_reader
+from govcloud.app.check import CheckRequest, check, expected_stacks
+from govcloud.diagnostics import DiagnosticError
+from govcloud.plans import render_plan
+from govcloud.tenants.registry import load_registry
+from govcloud.workspace import Workspace
 from govcloud.policies.catalogue import load_controls
 from govcloud.policies.engine import CheckRun, check_plan
 from tests.plans import sample_plan
@@ -83,7 +88,7 @@ def test_check_cli_empty_stack_fails(ws, run, tenant_plan):
 
 def test_check_cli_accepts_a_real_plan(ws, run, tenant_plan):
     write(ws / "plans", "tenant-131016-juki-prod.json", tenant_plan)
-    proc = run("check", "--no-checkov", "--plans", str(ws / "plans"))
+    proc = run("check", "--no-checkov", "--partial", "--plans", str(ws / "plans"))
     assert proc.returncode == 0, proc.stderr
     shutil.rmtree(ws / "plans")
 
@@ -102,3 +107,127 @@ def test_check_cli_names_the_line_of_the_field(ws, run, tenant_plan):
     assert proc.returncode == 1 and found, proc.stderr
     line = (ws / "plans" / "tenant-131016-juki-prod.json").read_text().splitlines()[int(found.group(1)) - 1]
     assert line.strip().startswith('"zone"')
+
+
+# --- what the plan says of itself is held against the workspace (govcloud.app.check) --------------
+
+JUKI = "tenant-131016-juki-prod"
+
+
+def resources_of(doc, type_):
+    return [r for r in doc["deployment"]["resources"] if r["type"] == type_]
+
+
+def with_igw(doc):
+    route = resources_of(doc, "aws:ec2/route:Route")[0]
+    doc["deployment"]["resources"].append({**copy.deepcopy(route), "type": "aws:ec2/internetGateway:InternetGateway",
+                                           "urn": route["urn"].replace("aws:ec2/route:Route", "aws:ec2/internetGateway:InternetGateway"),
+                                           "inputs": {"vpcId": "vpc-1"}})
+
+
+def judged(ws, doc, *, partial=True):
+    """The check service over a folder holding ``doc`` as the juki plan: its diagnostics, or []."""
+    folder = ws / "plans"
+    write(folder, f"{JUKI}.json", render_plan(doc))
+    try:
+        check(Workspace(ws), CheckRequest(plans_dir=folder, checkov=False, partial=partial))
+    except DiagnosticError as exc:
+        return exc.diagnostics
+    return []
+
+
+def edited(plan, edit):
+    doc = copy.deepcopy(plan)
+    edit(doc)
+    return doc
+
+
+def test_an_unknown_zone_is_refused_at_its_line(ws, tenant_plan):
+    doc = edited(tenant_plan, lambda d: (d["govcloud"].update(zone="foo"), with_igw(d)))
+    diags = judged(ws, doc)
+    unknown = [d for d in diags if d.code == "GC904"]
+    assert len(unknown) == 1 and "'foo' is not a zone govcloud models" in unknown[0].message
+    assert unknown[0].field == "govcloud.zone" and unknown[0].line > 1
+    assert unknown[0].path.endswith(f"{JUKI}.json")
+
+
+@pytest.mark.parametrize("label, value, says", [
+    ("zone", "internet", "the plan says zone internet, tenant 131016-juki-prod is mynumber: re-plan"),
+    ("zone", "lgwan", "the plan says zone lgwan, tenant 131016-juki-prod is mynumber"),
+    ("cloud", "azure", "the plan says cloud azure, tenant 131016-juki-prod is aws"),
+])
+def test_a_plan_that_disagrees_with_its_tenant_document_is_refused(ws, tenant_plan, label, value, says):
+    """An internet gateway in a mynumber tenant must not pass because the plan calls itself internet."""
+    doc = edited(tenant_plan, lambda d: (d["govcloud"].update({label: value}), with_igw(d)))
+    (d,) = judged(ws, doc)
+    assert d.code == "GC901" and says in d.message and d.field == f"govcloud.{label}", d
+
+
+def test_a_provider_in_another_region_than_its_tenant_is_refused(ws, tenant_plan):
+    def edit(d):
+        for p in resources_of(d, "pulumi:providers:aws"):
+            p["inputs"]["region"] = "ap-northeast-3"
+    diags = judged(ws, edited(tenant_plan, edit))
+    assert len(diags) == 2 and all(d.code == "GC901" and "says region ap-northeast-3" in d.message
+                                   and "is in ap-northeast-1" in d.message for d in diags)
+    assert all(d.field.endswith(".inputs.region") for d in diags)
+
+
+def test_a_plan_for_a_tenant_the_workspace_does_not_define_is_refused(ws, tenant_plan):
+    (ws / "tenants" / "active" / "131016-juki-prod.yaml").unlink()
+    (d,) = judged(ws, tenant_plan)
+    assert d.code == "GC901" and "which the workspace does not define" in d.message and d.field == "govcloud.tenant"
+
+
+def test_outside_a_workspace_the_plans_are_judged_with_a_note(ws, tenant_plan):
+    shutil.rmtree(ws / "tenants")
+    folder = ws / "plans"
+    write(folder, f"{JUKI}.json", render_plan(tenant_plan))
+    outcome = check(Workspace(ws), CheckRequest(plans_dir=folder, checkov=False))
+    assert not outcome.failures and any("not a workspace" in n for n in outcome.notes)
+    bad = edited(tenant_plan, lambda d: d["govcloud"].update(zone="foo"))
+    assert [d.code for d in judged(ws, bad)] == ["GC904"]       # an unknown zone is refused all the same
+
+
+def test_every_stack_of_the_workspace_needs_a_plan(ws, tenant_plan):
+    expected = expected_stacks(load_registry(Workspace(ws), require_plan=False))
+    assert expected[:2] == ["foundation", "network"] and JUKI in expected and len(expected) == 10
+    diags = judged(ws, tenant_plan, partial=False)
+    missing = {d.path.rsplit("/", 1)[-1] for d in diags}
+    assert {d.code for d in diags} == {"GC903"} and missing == {f"{s}.json" for s in expected if s != JUKI}
+    assert any(d.message.startswith("missing plan for stack network: run govcloud plan --stack network") for d in diags)
+    assert judged(ws, tenant_plan, partial=True) == []
+
+
+def test_check_cli_refuses_a_partial_folder_unless_told(ws, run, tenant_plan):
+    for folder in (ws / "build" / "plans", ws / "elsewhere"):      # the workspace's folder, and one given
+        write(folder, f"{JUKI}.json", tenant_plan)
+        args = ("check", "--no-checkov", "--lang", "en") + (("--plans", str(folder)) if folder.name == "elsewhere" else ())
+        proc = run(*args)
+        assert proc.returncode == 1 and "error[GC903]: missing plan for stack foundation" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
+        assert run(*args, "--partial").returncode == 0
+    assert "--partial" in run("--lang", "en", "check", "--help").stdout
+
+
+@pytest.mark.parametrize("edit, expect", [
+    (lambda d: resources_of(d, "aws:cloudtrail/trail:Trail")[0].update(custom=False), "error[GC901]"),
+    (lambda d: resources_of(d, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")[0].update(custom=False),
+     "error[GC901]"),
+    (lambda d: resources_of(d, "aws:cloudtrail/trail:Trail")[0].update(provider="urn:nope::x"), "error[GC904]"),
+    (lambda d: d["govcloud"].update(zone="internet"), "error[GC901]: the plan says zone internet"),
+])
+def test_check_cli_refuses_what_the_review_found(ws, run, tenant_plan, edit, expect):
+    write(ws / "plans", f"{JUKI}.json", edited(tenant_plan, edit))
+    proc = run("check", "--no-checkov", "--partial", "--lang", "en", "--plans", str(ws / "plans"))
+    assert proc.returncode == 1 and expect in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_check_cli_fails_a_provider_without_a_region(ws, run, tenant_plan):
+    def edit(d):
+        for p in resources_of(d, "pulumi:providers:aws"):
+            del p["inputs"]["region"]
+    write(ws / "plans", f"{JUKI}.json", edited(tenant_plan, edit))
+    proc = run("check", "--no-checkov", "--partial", "--lang", "en", "--plans", str(ws / "plans"))
+    assert proc.returncode == 1 and proc.stdout.count("GC-GEN-REGION-1") == 2
+    assert "cannot evaluate: the provider has no region" in proc.stdout
