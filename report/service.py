@@ -95,7 +95,7 @@ def _in_child(fn):
 
 def snapshot(ws: Workspace, *, reg=None, plans: list[dict] | None = None, plans_dir: Path | None = None,
              today: dt.date | None = None, jobs: int | None = None, quota_overrides: dict[str, int] | None = None,
-             warn_days: int = WARN_DAYS) -> Snapshot:
+             warn_days: int = WARN_DAYS, network_from_compiled: bool = False) -> Snapshot:
     """Plan (cached) unless ``plans`` or ``plans_dir`` is given; run the controls over the plans
     and prove the network side by side."""
     from govcloud.report.workspaces import load_plan_folder, plan_workspace
@@ -117,7 +117,7 @@ def snapshot(ws: Workspace, *, reg=None, plans: list[dict] | None = None, plans_
     if waivers_file.exists():
         load_waivers(waivers_file, load_controls(), today)
     pending = _in_child(lambda: findings(plans, waivers_file, today))
-    found = prove_workspace(ws, reg, today, quota_overrides)
+    found = prove_workspace(ws, reg, today, quota_overrides, plans=plans, from_compiled=network_from_compiled)
     checked = pending()
     return Snapshot(ws, reg, found.proof, found.exceptions, checked,
                     approvals(waivers_file, found.exceptions, today, warn_days), today, warn_days, plans, plans_dir)

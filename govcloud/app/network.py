@@ -34,6 +34,8 @@ from govcloud.network.compile import TARGETS, Compiled, QuotaError, compile_netw
 from govcloud.network.fabric import Fabric, ReadMemo, fabrics_from_documents, load_fabrics
 from govcloud.network.intent import Intent, IntentMemo, build_intent, load_exceptions
 from govcloud.network.verify import Reach, Report, VerifyState, verify
+# (configured_attachment_ids and offline_stack_outputs are also imported from here by tests and benchmarks)
+from govcloud.stacks.network_plans import configured_attachment_ids, fabrics_from_plan_documents, offline_stack_outputs
 from govcloud.tenants import documents
 from govcloud.tenants.models import AddressPlan, Municipality, Principals, Tenant, Vendor
 from govcloud.tenants.registry import Registry, load_registry
@@ -250,28 +252,6 @@ def compile_to_folder(ws: Workspace, request: CompileRequest) -> CompileOutcome:
     return CompileOutcome(intent, pipeline.write_compiled(out_dir, compiled), out_dir)
 
 
-def configured_attachment_ids(ws: Workspace) -> dict[str, str]:
-    """`govcloud:attachmentIds` of Pulumi.network.yaml: links made outside the stacks."""
-    from govcloud.stacks import planner
-
-    raw = planner.read_stack_config(ws, "network").get("govcloud:attachmentIds", "{}")
-    try:
-        configured = json.loads(raw)
-        if not isinstance(configured, dict):
-            raise ValueError
-    except ValueError:
-        raise UsageError("Pulumi.network.yaml: govcloud:attachmentIds must map attachment names to ids") from None
-    return configured
-
-
-def offline_stack_outputs(stack: str) -> dict:
-    """What a stack reference reads under the offline (mock) planner: the plan reader needs a
-    tenant's attachment id as the network stack's offline plan saw it."""
-    from govcloud.stacks.mocks import reference_outputs
-
-    return reference_outputs(f"organization/govcloud/{stack}")
-
-
 @dataclass(frozen=True)
 class PlannedStacks:
     plans: dict[str, dict]                # stack name -> plan document
@@ -319,16 +299,11 @@ def fabrics_from_plans(ws: Workspace, *, plans: dict[str, dict] | None = None, p
     """What the plans deploy, read into the model (planned now unless ``plans`` are given). The
     compiled configuration supplies only the inventory (who serves which municipality, site
     prefixes, declared flows, the inter-cloud link)."""
-    from govcloud.network.plans import documents_from_plans
-
     reg = reg or load_registry(ws)
     intent, compiled = _compile(ws, PLANNED, quotas or {}, reg=reg)
     if plans is None:
         plans = plan_stacks(ws, reg, plan_dir=plan_dir, jobs=jobs, quotas=quotas).plans
-    proof_plans = {s: p for s, p in plans.items() if s == "network" or s.startswith("tenant-")}
-    docs = documents_from_plans(proof_plans, compiled.files, configured_attachment_ids(ws),
-                                stack_outputs=offline_stack_outputs)
-    return intent, fabrics_from_documents(docs, source_prefix="plans: ")
+    return intent, fabrics_from_plan_documents(ws, plans, compiled.files)
 
 
 def _fabrics(ws_or_none, inputs: ProofInput) -> tuple[list[Fabric], Intent | None]:

@@ -215,3 +215,22 @@ def test_the_change_service_needs_a_base(tmp_path):
 
     with pytest.raises(UsageError, match="needs a base"):
         change(Workspace(tmp_path), ReportRequest(lang="en"))
+
+
+def test_the_proof_reads_what_the_plans_deploy(sample, snap):
+    """Found in review: the report proved the compiled intent, so a plan routing a mynumber tenant
+    to an internet gateway read "proof holds". It now proves the plans, like network verify."""
+    import copy
+
+    assert snap.proof.ok
+    plans = copy.deepcopy(snap.plans)
+    doc = next(p for p in plans if p["govcloud"].get("tenant") == "131016-juki-prod")
+    route = next(r for r in doc["deployment"]["resources"] if r["type"] == "aws:ec2/route:Route")
+    route["inputs"] = {"destinationCidrBlock": "0.0.0.0/0", "routeTableId": route["inputs"]["routeTableId"],
+                       "gatewayId": "igw-0123456789abcdef0"}
+    proof = snapshot(Workspace(sample), plans=plans, today=TODAY).proof
+    assert not proof.ok
+    assert any(v.invariant == "mynumber-never-reaches-internet" and "igw-" in v.message for v in proof.violations)
+    # A folder without the network stack's plan cannot be proven: refused, not passed.
+    with pytest.raises(UsageError, match="no plan of the network stack"):
+        snapshot(Workspace(sample), plans=[p for p in plans if p["govcloud"]["stack"] != "network"], today=TODAY)
