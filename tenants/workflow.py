@@ -208,16 +208,22 @@ def statement_for(ws: Workspace, source: RequestSource, principal: str, municipa
                               municipality=code, principal=p.id)
 
 
+def _signing(ws: Workspace, source: RequestSource | Path, signer: Signer):
+    """What an approval or its withdrawal starts from, under the lock: the verified workspace,
+    the request (not applied yet) and the declared principal behind the signer."""
+    reg = load_registry(ws)
+    hist = ledger.require_intact(ws, reg)
+    checked = validate_request(source, reg)
+    _refuse_applied_name(ws, hist, checked.request.metadata.name)
+    directory = _directory(hist)
+    return reg, hist, checked, directory, signer_principal(directory, signer)
+
+
 def approve(ws: Workspace, source: RequestSource | Path, signer: Signer, *, municipality: str | None = None) -> dict:
     """Record a signed approval of the request's exact content by a declared principal."""
     with ws.locked():
-        reg = load_registry(ws)
-        hist = ledger.require_intact(ws, reg)
-        checked = validate_request(source, reg)
+        reg, hist, checked, directory, p = _signing(ws, source, signer)
         req = checked.request
-        _refuse_applied_name(ws, hist, req.metadata.name)
-        directory = _directory(hist)
-        p = signer_principal(directory, signer)
         role, code = _approval_role(p, req, municipality)
         message = approval_statement(request=req.metadata.name, digest=checked.digest, role=role,
                                      municipality=code, principal=p.id)
@@ -293,13 +299,8 @@ def withdraw_approval(ws: Workspace, source: RequestSource | Path, signer: Signe
     if len(reason) > 2000:
         raise UsageError("the reason is longer than 2000 characters")
     with ws.locked():
-        reg = load_registry(ws)
-        hist = ledger.require_intact(ws, reg)
-        checked = validate_request(source, reg)
+        reg, hist, checked, directory, p = _signing(ws, source, signer)
         req = checked.request
-        _refuse_applied_name(ws, hist, req.metadata.name)
-        directory = _directory(hist)
-        p = signer_principal(directory, signer)
         target = _active_approval(hist, req, checked.digest, p.id)
         if target is None:
             if missing_ok:
