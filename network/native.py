@@ -18,15 +18,12 @@ from govcloud.network.errors import NetworkInputError
 
 
 def _load(path: Path, what: str):
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NetworkInputError(str(path), "", f"no such {what} file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NetworkInputError(str(path), "", f"cannot read: {exc}") from None
-    from govcloud.network.fabric import parse_json
+    """Through the bounded JSON loader: duplicate keys, NaN and excessive depth or size are refused."""
+    from govcloud.network.fabric import parse_json, read_json_text
 
-    return parse_json(text, path)
+    if not path.exists():
+        raise NetworkInputError(str(path), "", f"no such {what} file")
+    return parse_json(read_json_text(path), path)
 
 
 def native_documents(policy: dict, attachments) -> dict[str, object]:

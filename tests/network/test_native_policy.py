@@ -144,7 +144,33 @@ def test_policy_without_attachments_is_an_error(run, tmp_path):
     assert proc.returncode == 1 and "attaches nothing" in proc.stderr
     p.write_text("{not json")
     proc = run("network", "verify", "--policy", str(p), "--attachments", str(p))
-    assert proc.returncode == 1 and "p.json:1:2: not valid JSON" in proc.stderr
+    assert proc.returncode == 1 and "p.json:1:2: invalid JSON" in proc.stderr
+
+
+SHARE_INTO_MYNUMBER = {**TWO_SEGMENTS, "segment-actions": [{"action": "share", "mode": "attachment-route",
+                                                            "segment": "internet", "share-with": ["mynumber"]}]}
+
+
+@pytest.mark.parametrize("which, text, where", [
+    # A second segment-actions silently overrode the violating share: exit 0 with every invariant ok.
+    ("policy", json.dumps(SHARE_INTO_MYNUMBER, indent=1)[:-2] + ',\n "segment-actions": []\n}',
+     "duplicate key 'segment-actions' (at $.segment-actions)"),
+    ("policy", json.dumps(SHARE_INTO_MYNUMBER).replace('"segments"', '"version": "2021.12",\n"segments"', 1),
+     "duplicate key 'version' (at $.version)"),
+    ("attachments", json.dumps(ATTACHMENTS).replace('"zone": "mynumber"', '"zone": "mynumber",\n"zone": "lgwan"', 1),
+     "duplicate key 'zone' (at $[0].zone)"),
+    ("policy", json.dumps(SHARE_INTO_MYNUMBER).replace('"version": "2021.12"', '"version": NaN', 1), "not a JSON number"),
+    ("policy", "[" * 100 + "]" * 100, "nested deeper than"),
+])
+def test_policy_and_attachments_go_through_the_bounded_json_loader(run, tmp_path, which, text, where):
+    p, a = write(tmp_path, SHARE_INTO_MYNUMBER, ATTACHMENTS)
+    Path(p if which == "policy" else a).write_text(text)
+    proc = run("network", "verify", "--policy", p, "--attachments", a)
+    assert proc.returncode == 1 and where in proc.stderr and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    assert f"{which}.json:" in proc.stderr and "violation" not in proc.stdout
+    if "duplicate" in where:   # named at the repeated key's line
+        line = int(proc.stderr.split(f"{which}.json:")[1].split(":")[0])
+        assert line > 1 or which == "policy" and "version" in where
 
 
 def _args(tmp_path, policy, attachments):

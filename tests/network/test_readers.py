@@ -185,6 +185,25 @@ def test_families_never_overlap():
     assert span("::/0")[0] > span("0.0.0.0/0")[1]
 
 
+@pytest.mark.parametrize("name, text, expect", [
+    (CW, None, "duplicate key 'segment-actions' (at $.segment-actions)"),
+    ("attachments.json", '[{"name": "a",\n  "name": "b"}]', "attachments.json:2:3: invalid JSON: duplicate key 'name'"),
+    ("manifest.json", '{"version": 1, "targets": ["aws-tgw"], "targets": []}', "duplicate key 'targets'"),
+    ("tenants.json", '{"x": Infinity}', "not a JSON number"),
+])
+def test_compiled_files_go_through_the_bounded_json_loader(run, tmp_path, name, text, expect):
+    """A duplicate key overrode the first silently (plans and history refuse it); NaN, Infinity
+    and excessive depth likewise."""
+    out = tmp_path / "c"
+    run("network", "compile", "--out", str(out), check=True)
+    if text is None:   # a second, empty segment-actions after the real one
+        body = (out / name).read_text().rstrip().removesuffix("}")
+        text = body.rstrip() + ',\n "segment-actions": []\n}\n'
+    (out / name).write_text(text)
+    proc = run("network", "verify", "--compiled", str(out))
+    assert proc.returncode == 1 and expect in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
 def test_a_policy_file_the_manifest_lists_must_be_there(run, tmp_path):
     out = tmp_path / "c"
     run("network", "compile", "--out", str(out), check=True)
