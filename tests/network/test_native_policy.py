@@ -176,3 +176,31 @@ def test_policy_and_attachments_go_through_the_bounded_json_loader(run, tmp_path
 def _args(tmp_path, policy, attachments):
     p, a = write(tmp_path, policy, attachments)
     return [p, "--attachments", a]
+
+
+@pytest.mark.parametrize("edit, message", [
+    # The mynumber attachment's zone removed or misspelt exempted it from every invariant: a
+    # policy sharing internet with mynumber verified clean (exit 0).
+    (lambda a: a[0].pop("zone"), "attachment juki has no zone: give one of mynumber, lgwan, internet"),
+    (lambda a: a[0].update(zone="MyNumber"), "attachment juki: unknown zone 'MyNumber'"),
+    (lambda a: a[0].update(zone="unzoned"), "attachment juki: unknown zone 'unzoned'"),
+    (lambda a: a[1].pop("zone"), "attachment web has no zone"),
+    (lambda a: a[0].update(zone=7), "zone must be a string"),
+])
+def test_an_attachment_without_a_known_zone_is_an_error(run, tmp_path, edit, message):
+    atts = json.loads(json.dumps(ATTACHMENTS))
+    edit(atts)
+    proc = run("network", "verify", "--policy", *_args(tmp_path, SHARE_INTO_MYNUMBER, atts))
+    assert proc.returncode == 1 and message in proc.stderr and "attachments.json" in proc.stderr, proc.stdout + proc.stderr
+    assert ".zone)" in proc.stderr and "Traceback" not in proc.stderr and "ok " not in proc.stdout
+
+
+def test_the_zone_defaults_to_the_segment_tag_and_is_checked_there_too(run, tmp_path):
+    atts = json.loads(json.dumps(ATTACHMENTS))
+    del atts[0]["zone"]
+    atts[0]["tags"]["segment"] = "mynumber"
+    proc = run("network", "verify", "--policy", *_args(tmp_path, SHARE_INTO_MYNUMBER, atts))
+    assert proc.returncode == 1 and "violation internet-never-reaches-mynumber" in proc.stdout
+    atts[0]["tags"]["segment"] = "MyNumber"
+    proc = run("network", "verify", "--policy", *_args(tmp_path, SHARE_INTO_MYNUMBER, atts))
+    assert proc.returncode == 1 and "unknown zone 'MyNumber'" in proc.stderr and "did you mean 'mynumber'" in proc.stderr

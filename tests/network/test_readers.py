@@ -14,7 +14,7 @@ from govcloud.network.cidr import overlaps, span
 from govcloud.network.errors import NetworkInputError, Unsupported
 from govcloud.network.fabric import Table, fabrics_from_documents
 from govcloud.network.verify import verify
-from tests.network.test_mutation_suite import CW, FW, JUKI, MINATO, TENANTS, TGW, VWAN, create_route, nsg, share, sample  # noqa: F401
+from tests.network.test_mutation_suite import ATT, CW, FW, JUKI, MINATO, TENANTS, TGW, VWAN, create_route, nsg, share, sample  # noqa: F401
 
 
 def load(docs):
@@ -79,6 +79,10 @@ DANGLING = {
     "boolean port": lambda d: d["declared-flows.json"].append({"source": JUKI, "destination": JUKI, "protocol": "tcp",
                                                                "port": True}),
     "duplicate NSG priority": nsg(MINATO, name="dup", priority=300, sourceAddressPrefix="10.1.0.0/24"),
+    # the zone says which invariants apply: missing or unknown, the attachment would be exempt
+    "attachment zone missing": lambda d: next(a for a in d[ATT] if a["name"] == JUKI).pop("zone"),
+    "attachment zone unknown": lambda d: next(a for a in d[ATT] if a["name"] == JUKI).update(zone="MyNumber"),
+    "intercloud zone unknown": lambda d: d["intercloud.json"]["links"][0].update(zone="Internet"),
 }
 
 
