@@ -7,7 +7,7 @@ refused with ``Unsupported`` (exit 2); malformed input and dangling references r
 
 from __future__ import annotations
 
-from govcloud.network.cidr import CidrError, check
+from govcloud.network.cidr import CidrError, check, check_network
 from govcloud.network.errors import NetworkInputError, Unsupported, need, only
 from govcloud.network.model import BLACKHOLE, Firewall, Table
 
@@ -20,6 +20,15 @@ def _cidr(value, source: str, path: str) -> str:
         raise NetworkInputError(source, path, f"expected a network (string), got {type(value).__name__}")
     try:
         return check(value)
+    except CidrError as exc:
+        raise NetworkInputError(source, path, str(exc)) from None
+
+
+def network(value, source: str, path: str) -> str:
+    """An address block (an attachment's, a route's destination): host bits must be zero."""
+    _cidr(value, source, path)
+    try:
+        return check_network(value)
     except CidrError as exc:
         raise NetworkInputError(source, path, str(exc)) from None
 
@@ -151,7 +160,7 @@ def read_attachments(doc, source: str) -> dict[str, dict]:
         cloud = need(a, "cloud", str, source, path)
         if cloud not in ("aws", "azure"):
             raise Unsupported(source, f"cloud {cloud!r}", f"{path}.cloud")
-        cidrs = [_cidr(c, source, f"{path}.cidrs[{j}]") for j, c in enumerate(_list(a, "cidrs", source, path))]
+        cidrs = [network(c, source, f"{path}.cidrs[{j}]") for j, c in enumerate(_list(a, "cidrs", source, path))]
         if kind in ("tenant", "site") and not cidrs:
             raise NetworkInputError(source, f"{path}.cidrs", f"attachment {name} has no address space")
         munis = _list(a, "municipalities", source, path, [])

@@ -83,6 +83,9 @@ DANGLING = {
     "attachment zone missing": lambda d: next(a for a in d[ATT] if a["name"] == JUKI).pop("zone"),
     "attachment zone unknown": lambda d: next(a for a in d[ATT] if a["name"] == JUKI).update(zone="MyNumber"),
     "intercloud zone unknown": lambda d: d["intercloud.json"]["links"][0].update(zone="Internet"),
+    "attachment cidr host bits": lambda d: next(a for a in d[ATT] if a["name"] == JUKI).update(cidrs=["10.16.0.1/24"]),
+    "duplicate rule-number": lambda d: d[CW]["attachment-policies"].append(dict(d[CW]["attachment-policies"][0])),
+    "segment edge location": lambda d: d[CW]["segments"][0].update({"edge-locations": ["us-east-1"]}),
 }
 
 
