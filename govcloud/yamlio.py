@@ -273,6 +273,14 @@ def load_json_text(text: str, path: str | Path, limits: Limits = DEFAULT_LIMITS,
     except json.JSONDecodeError as exc:
         raise _error(path, line + exc.lineno - 1, exc.colno, f"invalid JSON: {exc.msg}") from None
     except ValueError as exc:
+        if str(exc).startswith("duplicate key"):
+            # Name the second occurrence of the key, where a reader looks for the override.
+            found: list = []
+            json_positions(text, duplicates=found)
+            if found:
+                loc, (at_line, col) = found[0]
+                raise DiagnosticError([Diagnostic(str(path), line + at_line - 1, col, "GC100",
+                                                  f"invalid JSON: duplicate key {loc[-1]!r}", dotted(loc))]) from None
         raise _error(path, line, 1, f"invalid JSON: {exc}") from None
     except RecursionError:
         raise _error(path, line, 1, f"nested deeper than {limits.max_depth} levels", "GC106") from None
@@ -331,10 +339,12 @@ _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _JSON_SCALAR = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|true|false|null")
 
 
-def json_positions(text: str) -> dict[tuple, tuple[int, int]]:
+def json_positions(text: str, *, duplicates: list | None = None) -> dict[tuple, tuple[int, int]]:
     """Line and column of every field of a JSON text, keyed like ``load_text``'s positions (a field
     at its key, a list item at its value), for diagnostics. One iterative pass (no recursion, so a
-    deep document cannot take it down); on text that is not JSON it returns what it found so far."""
+    deep document cannot take it down); on text that is not JSON it returns what it found so far.
+    ``duplicates``, when given, receives ``(field, (line, column))`` for every repeated key of an
+    object, at its second (or later) occurrence."""
     from bisect import bisect_right
     from json.decoder import scanstring
 
@@ -352,13 +362,17 @@ def json_positions(text: str) -> dict[tuple, tuple[int, int]]:
         """Read the key at ``index`` of the object ``frame``; return where its value starts."""
         name, end = scanstring(text, index + 1)
         frame[2] = frame[0] + (name,)
+        if duplicates is not None:
+            if name in frame[3]:
+                duplicates.append((frame[2], at(index)))
+            frame[3].add(name)
         positions[frame[2]] = at(index)
         end = space(end)
         if text[end] != ":":
             raise ValueError("expected ':'")
         return space(end + 1)
 
-    frames: list[list] = []          # open containers: [loc, kind, loc of the current child]
+    frames: list[list] = []          # open containers: [loc, kind, loc of the current child, keys seen]
     loc: tuple = ()
     i = space(0)
     try:
@@ -371,7 +385,7 @@ def json_positions(text: str) -> dict[tuple, tuple[int, int]]:
                 if text[j] in "}]":
                     i = j + 1
                 else:
-                    frame = [loc, c, loc + (0,)]
+                    frame = [loc, c, loc + (0,), set()]
                     frames.append(frame)
                     i = key(j, frame) if c == "{" else j
                     loc, done = frame[2], False

@@ -63,6 +63,17 @@ def check(cidr: str) -> str:
     return cidr
 
 
+def check_network(cidr: str) -> str:
+    """A network as a cloud takes an address block: host bits zero, so ``10.16.0.1/24`` is refused
+    instead of silently widened (as the address plan does, tenants/ipam.py parse_cidr)."""
+    _parse(cidr)
+    if cidr not in ANY_NAMES:
+        net = ipaddress.ip_network(cidr, strict=False)
+        if int(net.network_address) != int(ipaddress.ip_address(cidr.partition("/")[0])):
+            raise CidrError(f"{cidr!r} has host bits set: the network is {net}")
+    return cidr
+
+
 def overlaps(a: str, b: str) -> bool:
     a0, a1 = span(a)
     b0, b1 = span(b)

@@ -24,6 +24,8 @@ Anything else is refused by name.
 
 from __future__ import annotations
 
+import re
+
 from govcloud.network.errors import NetworkInputError, Unsupported, need, only
 
 VERSIONS = {"2021.12", "2025.11"}
@@ -41,6 +43,15 @@ ACTION_FIELDS = frozenset({"association-method", "segment", "tag-value-of-key", 
 CONDITION_TYPES = {"any", "resource-id", "account-id", "region", "attachment-type", "tag-exists", "tag-value"}
 OPERATORS = {"equals", "not-equals", "contains", "begins-with"}
 ATTRIBUTE = {"resource-id": "resourceId", "account-id": "accountId", "region": "region", "attachment-type": "attachmentType"}
+EDGE_LOCATION_FIELDS = frozenset({"location", "asn", "inside-cidr-blocks"})
+# An AWS Region code: ap-northeast-1, us-gov-west-1, eu-central-2, ...
+REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[1-9][0-9]?")
+# attachment-policies rule-number: "An integer from 1 to 65535 indicating the rule's order number.
+# Rules are processed in order from the lowest numbered rule to the highest. Rules stop processing
+# when a rule is matched." The order is defined by the number alone: two rules with one number
+# have no documented order, so which of them matches first cannot be proven (and is refused,
+# never taken from the file's order).
+RULE_NUMBERS = range(1, 65536)
 
 
 def _compare(operator: str, actual: str | None, expected: str) -> bool:
@@ -119,27 +130,77 @@ def _segment_names(value, segments: dict, source: str, path: str, own: str | Non
     return list(value)
 
 
+def _strings(obj: dict, key: str, source: str, path: str) -> list[str]:
+    """A list of strings where the policy wants one: a bare string is a type error, never read
+    letter by letter."""
+    values = need(obj, key, list, source, path)
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise NetworkInputError(source, f"{path}.{key}[{i}]", f"expected a string, got {type(v).__name__}")
+    return values
+
+
+def _region(value, source: str, path: str) -> str:
+    if not isinstance(value, str) or not REGION.fullmatch(value):
+        raise NetworkInputError(source, path, f"{value!r} is not an AWS Region code (such as ap-northeast-1)")
+    return value
+
+
+def _read_configuration(config, source: str) -> set[str]:
+    """The core network's edge locations (Regions); inside CIDR blocks must be networks."""
+    from govcloud.network.readers import network
+
+    cp = "$.core-network-configuration"
+    only(config, CONFIG_FIELDS, source, cp)
+    for j, cidr in enumerate(_strings(config, "inside-cidr-blocks", source, cp) if "inside-cidr-blocks" in config else []):
+        network(cidr, source, f"{cp}.inside-cidr-blocks[{j}]")
+    edges: set[str] = set()
+    for i, edge in enumerate(need(config, "edge-locations", list, source, cp) if "edge-locations" in config else []):
+        ep = f"{cp}.edge-locations[{i}]"
+        only(edge, EDGE_LOCATION_FIELDS, source, ep)
+        location = _region(need(edge, "location", str, source, ep), source, f"{ep}.location")
+        if location in edges:
+            raise NetworkInputError(source, f"{ep}.location", f"edge location {location} appears twice")
+        edges.add(location)
+        if "asn" in edge:
+            need(edge, "asn", int, source, ep)
+        for j, cidr in enumerate(_strings(edge, "inside-cidr-blocks", source, ep) if "inside-cidr-blocks" in edge else []):
+            network(cidr, source, f"{ep}.inside-cidr-blocks[{j}]")
+    return edges
+
+
 def read_cloudwan(policy, attachments: dict[str, dict], source: str):
     """(tables, associations, functions {attachment: group}, unattached [(attachment, why)])."""
     from govcloud.network.model import BLACKHOLE, Table
-    from govcloud.network.readers import _cidr
+    from govcloud.network.readers import network
 
     only(policy, TOP_FIELDS, source, "$")
     version = need(policy, "version", str, source, "$")
     if version not in VERSIONS:
         raise Unsupported(source, f"version {version!r}", "$.version")
+    edges = None
     if "core-network-configuration" in policy:
-        only(policy["core-network-configuration"], CONFIG_FIELDS, source, "$.core-network-configuration")
+        edges = _read_configuration(policy["core-network-configuration"], source)
     segments = {}
+    at = {}
     for i, seg in enumerate(need(policy, "segments", list, source, "$")):
         sp = f"$.segments[{i}]"
         only(seg, SEGMENT_FIELDS, source, sp)
-        segments[need(seg, "name", str, source, sp)] = seg
+        name = need(seg, "name", str, source, sp)
+        if name in segments:
+            raise NetworkInputError(source, f"{sp}.name", f"segment {name} appears twice")
+        segments[name], at[name] = seg, sp
+        # A segment's edge locations are a subset of the core network's.
+        for j, location in enumerate(_strings(seg, "edge-locations", source, sp) if "edge-locations" in seg else []):
+            _region(location, source, f"{sp}.edge-locations[{j}]")
+            if edges is not None and location not in edges:
+                raise NetworkInputError(source, f"{sp}.edge-locations[{j}]",
+                                        f"dangling reference: {location} is not an edge location of the core network")
     for name, seg in segments.items():
         for key in ("deny-filter", "allow-filter"):
-            for j, other in enumerate(seg.get(key, [])):
+            for j, other in enumerate(_strings(seg, key, source, at[name]) if key in seg else []):
                 if other not in segments:
-                    raise NetworkInputError(source, f"$.segments.{name}.{key}[{j}]", f"dangling reference: no segment {other!r}")
+                    raise NetworkInputError(source, f"{at[name]}.{key}[{j}]", f"dangling reference: no segment {other!r}")
     groups = {}
     for i, g in enumerate(policy.get("network-function-groups", [])):
         gp = f"$.network-function-groups[{i}]"
@@ -147,10 +208,18 @@ def read_cloudwan(policy, attachments: dict[str, dict], source: str):
         groups[need(g, "name", str, source, gp)] = g
 
     rules = []
+    numbers: dict[int, str] = {}
     for i, rule in enumerate(policy.get("attachment-policies", [])):
         rp = f"$.attachment-policies[{i}]"
         only(rule, POLICY_FIELDS, source, rp)
         number = need(rule, "rule-number", int, source, rp)
+        if number not in RULE_NUMBERS:
+            raise NetworkInputError(source, f"{rp}.rule-number", f"rule-number {number} is not from 1 to 65535")
+        if number in numbers:
+            raise NetworkInputError(source, f"{rp}.rule-number",
+                                    f"rule-number {number} is also {numbers[number]}'s: rules are ordered by number "
+                                    "alone, so which matches first cannot be told")
+        numbers[number] = rp
         conditions = _read_conditions(rule, source, rp)
         action = only(need(rule, "action", dict, source, rp), ACTION_FIELDS, source, f"{rp}.action")
         if "add-to-network-function-group" in action:
@@ -251,7 +320,7 @@ def read_cloudwan(policy, attachments: dict[str, dict], source: str):
                 destinations.append(name)
             for j, cidr in enumerate(need(action, "destination-cidr-blocks", list, source, ap)):
                 for dest in destinations:
-                    tables[f"cloudwan:{segment}"].add(_cidr(cidr, source, f"{ap}.destination-cidr-blocks[{j}]"), dest,
+                    tables[f"cloudwan:{segment}"].add(network(cidr, source, f"{ap}.destination-cidr-blocks[{j}]"), dest,
                                                       static=True)
         elif kind == "share":
             only(action, {"action", "segment", "mode", "share-with", "description"}, source, ap)

@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from govcloud import yamlio
+from govcloud.diagnostics import DiagnosticError
 from govcloud.network import readers
 from govcloud.network.cidr import ANY_NAMES, CidrError, span
 from govcloud.network.cloudwan import read_cloudwan
@@ -187,23 +189,36 @@ def _read(directory: Path, name: str, digests: dict | None = None, required: boo
             raise NetworkInputError(str(path), "", f"missing: no compiled configuration without it ({why}); "
                                                    "run govcloud network compile")
         return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (UnicodeDecodeError, OSError) as exc:
-        raise NetworkInputError(str(path), "", f"cannot read: {exc}") from None
+    text = read_json_text(path)
     if digests is not None:
         digests[name] = hashlib.sha256(text.encode()).hexdigest()
     return parse_json(text, path)
 
 
-def parse_json(text: str, path: Path):
-    """JSON of a network input file, or a NetworkInputError naming the file, line and column."""
+def read_json_text(path: Path) -> str:
+    """A network input file's text, read with the limits every document has (yamlio.read_text: a
+    size bound checked before reading, UTF-8 only, the line of a bad byte named)."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise NetworkInputError(f"{path}:{exc.lineno}:{exc.colno}", "", f"not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise NetworkInputError(str(path), "", "nested too deeply") from None
+        return yamlio.read_text(path)
+    except DiagnosticError as exc:
+        raise _input_error(exc) from None
+
+
+def parse_json(text: str, path: Path | str):
+    """JSON of a network input file through the bounded loader plans and the history use
+    (yamlio.load_json_text): a duplicate key (which would silently override the first, e.g. a
+    second ``segment-actions``), NaN or Infinity, nesting deeper than the limit or an oversized
+    text is refused, never read. A NetworkInputError names the file, line and column."""
+    try:
+        return yamlio.load_json_text(text, path)
+    except DiagnosticError as exc:
+        raise _input_error(exc) from None
+
+
+def _input_error(exc: DiagnosticError) -> NetworkInputError:
+    d = exc.diagnostics[0]
+    where = ("$" + ("" if d.field.startswith("[") else ".") + d.field) if d.field else ""
+    return NetworkInputError(f"{d.path}:{d.line}:{d.col}", where, d.message)
 
 
 def load_fabrics(directory: Path) -> list[Fabric]:

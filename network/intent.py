@@ -261,6 +261,9 @@ def build_intent(reg: Registry, exceptions: list[FlowException], *, today: dt.da
                 problems.add("GC702", f"exception {exc.id}: unknown site {exc.source.site}", loc + ("from", "site"))
                 continue
         elif exc.source.name and exc.source.zone and exc.source.cidrs:
+            if exc.source.zone not in closed:   # the zone says which invariants apply: never guessed
+                problems.add("GC207", f"unknown zone {exc.source.zone!r}", loc + ("from", "zone"))
+                continue
             src_name = f"external:{exc.source.name}"
             attachments.setdefault(src_name, Attachment(src_name, "external", exc.source.zone, "aws", "",
                                                         tuple(exc.source.cidrs), frozenset()))

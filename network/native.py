@@ -5,8 +5,10 @@
 The attachments file is a JSON list; each attachment gives ``name`` and ``cidrs`` and whatever
 the policy's conditions read: ``tags``, ``resourceId``, ``accountId``, ``region``,
 ``attachmentType`` (vpc, vpn, connect, direct-connect-gateway,
-transit-gateway-route-table). ``zone`` (mynumber, lgwan, internet, …) says which invariants apply;
-it defaults to the attachment's ``segment`` tag. Network function group members are network
+transit-gateway-route-table). ``zone`` (mynumber, lgwan or internet, the zone catalogue's) says
+which invariants apply; it defaults to the attachment's ``segment`` tag, and an attachment with
+neither, or with another zone, is refused (a network function's is ``inspection``, the default for
+``kind: function``). Network function group members are network
 functions; their firewalls are not in a policy, so they are taken to pass everything (the least
 safe reading). Without attachments the policy attaches nothing, which is refused."""
 
@@ -18,15 +20,12 @@ from govcloud.network.errors import NetworkInputError
 
 
 def _load(path: Path, what: str):
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NetworkInputError(str(path), "", f"no such {what} file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NetworkInputError(str(path), "", f"cannot read: {exc}") from None
-    from govcloud.network.fabric import parse_json
+    """Through the bounded JSON loader: duplicate keys, NaN and excessive depth or size are refused."""
+    from govcloud.network.fabric import parse_json, read_json_text
 
-    return parse_json(text, path)
+    if not path.exists():
+        raise NetworkInputError(str(path), "", f"no such {what} file")
+    return parse_json(read_json_text(path), path)
 
 
 def native_documents(policy: dict, attachments) -> dict[str, object]:
@@ -41,8 +40,15 @@ def native_documents(policy: dict, attachments) -> dict[str, object]:
             raise NetworkInputError("attachments", f"$[{i}]", "expected an object")
         tags = a.get("tags", {})
         kind = a.get("kind") or ("tenant" if a.get("attachmentType", "vpc") == "vpc" else "site")
-        zone = a.get("zone") or (tags.get("segment") if isinstance(tags, dict) else None) or "unzoned"
-        out.append({"municipalities": [], "cloud": "aws", **a, "kind": kind, "zone": zone})
+        entry = {"municipalities": [], "cloud": "aws", **a, "kind": kind}
+        # The zone says which invariants apply, so it is never guessed: without one (or the
+        # segment tag) the reader refuses the attachment, naming it. Network functions sit in none.
+        if "zone" not in entry:
+            if isinstance(tags, dict) and "segment" in tags:
+                entry["zone"] = tags["segment"]
+            elif kind in ("function", "inspection"):
+                entry["zone"] = "inspection"
+        out.append(entry)
     return {"attachments.json": out, "aws-cloudwan/core-network-policy.json": policy,
             "firewall.json": {"defaultAction": "pass", "rules": [], "name": "unmodelled network function"},
             "tenants.json": {}, "declared-flows.json": [], "intercloud.json": {"links": []}}

@@ -20,11 +20,11 @@ refused by name.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
 from govcloud.network.errors import NetworkInputError, Unsupported, only
+from govcloud.network.fabric import parse_json, read_json_text
 
 NETWORK_FAMILIES = ("aws:ec2/", "aws:vpc/", "aws:networkmanager/", "aws:networkfirewall/", "azure-native:network:")
 # Resources in the network families that do not change who reaches whom (logs, gateways whose
@@ -153,11 +153,12 @@ def documents_from_plans(plans: dict[str, dict], inventory: dict[str, object],
     if len(policies) != 1:
         raise NetworkInputError(net_source, "$.deployment.resources", f"expected one core network policy, found {len(policies)}")
     i, r = policies[0]
-    try:
-        policy = json.loads(r["inputs"]["policyDocument"])
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise NetworkInputError(net_source, f"$.deployment.resources[{i}].inputs.policyDocument",
-                                f"not a policy document: {exc}") from None
+    where = f"$.deployment.resources[{i}].inputs.policyDocument"
+    document = r["inputs"].get("policyDocument")
+    if not isinstance(document, str):
+        raise NetworkInputError(net_source, where, "not a policy document: expected the policy as JSON text")
+    # The bounded loader: a duplicate key in the deployed policy is refused, as in any other input.
+    policy = parse_json(document, f"{net_source} {where}")
     for action in policy.get("segment-actions", []) if isinstance(policy, dict) else []:
         if isinstance(action, dict) and isinstance(action.get("destinations"), list):
             action["destinations"] = [ids.get(d, d) if isinstance(d, str) else d for d in action["destinations"]]
@@ -445,8 +446,5 @@ def load_plans(plan_dir: Path) -> dict[str, dict]:
     for path in sorted(plan_dir.glob("*.json")):
         if path.name == "index.json" or path.stem == "foundation":
             continue
-        try:
-            out[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise NetworkInputError(str(path), "", f"not a plan document: {exc}") from None
+        out[path.stem] = parse_json(read_json_text(path), path)
     return out

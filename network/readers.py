@@ -7,7 +7,7 @@ refused with ``Unsupported`` (exit 2); malformed input and dangling references r
 
 from __future__ import annotations
 
-from govcloud.network.cidr import CidrError, check
+from govcloud.network.cidr import CidrError, check, check_network
 from govcloud.network.errors import NetworkInputError, Unsupported, need, only
 from govcloud.network.model import BLACKHOLE, Firewall, Table
 
@@ -20,6 +20,15 @@ def _cidr(value, source: str, path: str) -> str:
         raise NetworkInputError(source, path, f"expected a network (string), got {type(value).__name__}")
     try:
         return check(value)
+    except CidrError as exc:
+        raise NetworkInputError(source, path, str(exc)) from None
+
+
+def network(value, source: str, path: str) -> str:
+    """An address block (an attachment's, a route's destination): host bits must be zero."""
+    _cidr(value, source, path)
+    try:
+        return check_network(value)
     except CidrError as exc:
         raise NetworkInputError(source, path, str(exc)) from None
 
@@ -102,6 +111,35 @@ CONNECTION_TYPES = {"directconnect": "direct-connect-gateway", "vpn": "vpn", "lg
                     "expressroute": "expressroute"}
 
 
+# Network functions (the inspection VPC, a network function group member) sit in no trust zone.
+FUNCTION_ZONE = "inspection"
+FUNCTION_KINDS = ("inspection", "function")
+
+
+def trust_zones() -> tuple[str, ...]:
+    """The trust zones of the zone catalogue (tenants/catalogues/zones.yaml): mynumber, lgwan, internet."""
+    from govcloud.tenants.catalogue import load_catalogue
+
+    return tuple(load_catalogue().zones)
+
+
+def attachment_zone(a: dict, name: str, kind: str, source: str, path: str) -> str:
+    """The zone says which invariants apply to an attachment, so it is never guessed: a missing or
+    unknown zone (``MyNumber``, ``unzoned``) would exempt a mynumber tenant from every invariant
+    and verify clean. Network functions may say ``inspection``."""
+    zones = trust_zones()
+    allowed = zones + (FUNCTION_ZONE,) if kind in FUNCTION_KINDS else zones
+    if "zone" not in a:
+        raise NetworkInputError(source, f"{path}.zone", f"attachment {name} has no zone: give one of "
+                                                        f"{', '.join(allowed)} (it says which invariants apply)")
+    zone = need(a, "zone", str, source, path)
+    if zone not in allowed:
+        hint = next((f"; did you mean {z!r}?" for z in allowed if z.lower() == zone.strip().lower()), "")
+        raise NetworkInputError(source, f"{path}.zone", f"attachment {name}: unknown zone {zone!r} "
+                                                        f"(known zones: {', '.join(allowed)}){hint}")
+    return zone
+
+
 def read_attachments(doc, source: str) -> dict[str, dict]:
     if doc is None:
         raise NetworkInputError(source, "", "missing: no attachments")
@@ -118,11 +156,11 @@ def read_attachments(doc, source: str) -> dict[str, dict]:
         kind = need(a, "kind", str, source, path)
         if kind not in KINDS:
             raise Unsupported(source, f"kind {kind!r}", f"{path}.kind")
-        zone = need(a, "zone", str, source, path)
+        attachment_zone(a, name, kind, source, path)
         cloud = need(a, "cloud", str, source, path)
         if cloud not in ("aws", "azure"):
             raise Unsupported(source, f"cloud {cloud!r}", f"{path}.cloud")
-        cidrs = [_cidr(c, source, f"{path}.cidrs[{j}]") for j, c in enumerate(_list(a, "cidrs", source, path))]
+        cidrs = [network(c, source, f"{path}.cidrs[{j}]") for j, c in enumerate(_list(a, "cidrs", source, path))]
         if kind in ("tenant", "site") and not cidrs:
             raise NetworkInputError(source, f"{path}.cidrs", f"attachment {name} has no address space")
         munis = _list(a, "municipalities", source, path, [])
@@ -145,7 +183,11 @@ def read_intercloud(doc, source: str, attachments: dict) -> list[dict]:
     for i, link in enumerate(_list(doc, "links", source, "$")):
         path = f"$.links[{i}]"
         only(link, {"zone", "aws", "azure"}, source, path)
-        links.append({k: need(link, k, str, source, path) for k in ("zone", "aws", "azure")})
+        entry = {k: need(link, k, str, source, path) for k in ("zone", "aws", "azure")}
+        if entry["zone"] not in trust_zones():
+            raise NetworkInputError(source, f"{path}.zone", f"unknown zone {entry['zone']!r} "
+                                                            f"(known zones: {', '.join(trust_zones())})")
+        links.append(entry)
     return links
 
 

@@ -67,3 +67,17 @@ def test_expired_exception_stops_applying():
     after = build_intent(reg, [exc], today=dt.date(2026, 4, 1))
     assert [f.reason for f in before.flows] == ["exception:intake"] and before.flows[0].via_inspection
     assert after.flows == [] and [e.id for e in after.expired] == ["intake"]
+
+
+def test_an_external_exception_source_needs_a_known_zone():
+    from govcloud.network.intent import FlowException
+
+    provider = tenant("p-prod", "mynumber", "10.0.0.0/24")
+    exc = FlowException.model_validate({"id": "intake", "from": {"name": "partner", "zone": "Internet",
+                                                                 "cidrs": ["203.0.113.0/24"]},
+                                        "to": {"tenant": "p-prod"}, "port": 443,
+                                        "justification": "application intake", "approver": "x", "expires": "2099-03-31"})
+    reg = Registry({}, {}, {provider.name: provider}, None)
+    with pytest.raises(DiagnosticError) as err:
+        build_intent(reg, [exc], today=dt.date(2026, 3, 31))
+    assert "GC207" in str(err.value) and "unknown zone 'Internet'" in str(err.value)

@@ -144,9 +144,129 @@ def test_policy_without_attachments_is_an_error(run, tmp_path):
     assert proc.returncode == 1 and "attaches nothing" in proc.stderr
     p.write_text("{not json")
     proc = run("network", "verify", "--policy", str(p), "--attachments", str(p))
-    assert proc.returncode == 1 and "p.json:1:2: not valid JSON" in proc.stderr
+    assert proc.returncode == 1 and "p.json:1:2: invalid JSON" in proc.stderr
+
+
+SHARE_INTO_MYNUMBER = {**TWO_SEGMENTS, "segment-actions": [{"action": "share", "mode": "attachment-route",
+                                                            "segment": "internet", "share-with": ["mynumber"]}]}
+
+
+@pytest.mark.parametrize("which, text, where", [
+    # A second segment-actions silently overrode the violating share: exit 0 with every invariant ok.
+    ("policy", json.dumps(SHARE_INTO_MYNUMBER, indent=1)[:-2] + ',\n "segment-actions": []\n}',
+     "duplicate key 'segment-actions' (at $.segment-actions)"),
+    ("policy", json.dumps(SHARE_INTO_MYNUMBER).replace('"segments"', '"version": "2021.12",\n"segments"', 1),
+     "duplicate key 'version' (at $.version)"),
+    ("attachments", json.dumps(ATTACHMENTS).replace('"zone": "mynumber"', '"zone": "mynumber",\n"zone": "lgwan"', 1),
+     "duplicate key 'zone' (at $[0].zone)"),
+    ("policy", json.dumps(SHARE_INTO_MYNUMBER).replace('"version": "2021.12"', '"version": NaN', 1), "not a JSON number"),
+    ("policy", "[" * 100 + "]" * 100, "nested deeper than"),
+])
+def test_policy_and_attachments_go_through_the_bounded_json_loader(run, tmp_path, which, text, where):
+    p, a = write(tmp_path, SHARE_INTO_MYNUMBER, ATTACHMENTS)
+    Path(p if which == "policy" else a).write_text(text)
+    proc = run("network", "verify", "--policy", p, "--attachments", a)
+    assert proc.returncode == 1 and where in proc.stderr and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    assert f"{which}.json:" in proc.stderr and "violation" not in proc.stdout
+    if "duplicate" in where:   # named at the repeated key's line
+        line = int(proc.stderr.split(f"{which}.json:")[1].split(":")[0])
+        assert line > 1 or which == "policy" and "version" in where
 
 
 def _args(tmp_path, policy, attachments):
     p, a = write(tmp_path, policy, attachments)
     return [p, "--attachments", a]
+
+
+@pytest.mark.parametrize("edit, message", [
+    # The mynumber attachment's zone removed or misspelt exempted it from every invariant: a
+    # policy sharing internet with mynumber verified clean (exit 0).
+    (lambda a: a[0].pop("zone"), "attachment juki has no zone: give one of mynumber, lgwan, internet"),
+    (lambda a: a[0].update(zone="MyNumber"), "attachment juki: unknown zone 'MyNumber'"),
+    (lambda a: a[0].update(zone="unzoned"), "attachment juki: unknown zone 'unzoned'"),
+    (lambda a: a[1].pop("zone"), "attachment web has no zone"),
+    (lambda a: a[0].update(zone=7), "zone must be a string"),
+])
+def test_an_attachment_without_a_known_zone_is_an_error(run, tmp_path, edit, message):
+    atts = json.loads(json.dumps(ATTACHMENTS))
+    edit(atts)
+    proc = run("network", "verify", "--policy", *_args(tmp_path, SHARE_INTO_MYNUMBER, atts))
+    assert proc.returncode == 1 and message in proc.stderr and "attachments.json" in proc.stderr, proc.stdout + proc.stderr
+    assert ".zone)" in proc.stderr and "Traceback" not in proc.stderr and "ok " not in proc.stdout
+
+
+def test_the_zone_defaults_to_the_segment_tag_and_is_checked_there_too(run, tmp_path):
+    atts = json.loads(json.dumps(ATTACHMENTS))
+    del atts[0]["zone"]
+    atts[0]["tags"]["segment"] = "mynumber"
+    proc = run("network", "verify", "--policy", *_args(tmp_path, SHARE_INTO_MYNUMBER, atts))
+    assert proc.returncode == 1 and "violation internet-never-reaches-mynumber" in proc.stdout
+    atts[0]["tags"]["segment"] = "MyNumber"
+    proc = run("network", "verify", "--policy", *_args(tmp_path, SHARE_INTO_MYNUMBER, atts))
+    assert proc.returncode == 1 and "unknown zone 'MyNumber'" in proc.stderr and "did you mean 'mynumber'" in proc.stderr
+
+
+def _policy(**edits):
+    policy = json.loads(json.dumps(TWO_SEGMENTS))
+    for edit in edits.values():
+        edit(policy)
+    return policy
+
+
+@pytest.mark.parametrize("edit, message", [
+    # Two rules with one number: the order between them is not defined, the file's order was used.
+    (lambda p: p["attachment-policies"][1].update({"rule-number": 100}),
+     "rule-number 100 is also $.attachment-policies[0]'s: rules are ordered by number alone"),
+    (lambda p: p["attachment-policies"][0].update({"rule-number": 0}), "rule-number 0 is not from 1 to 65535"),
+    (lambda p: p["attachment-policies"][0].update({"rule-number": 65536}), "rule-number 65536 is not from 1 to 65535"),
+    # A string where a list is required was read letter by letter ("no segment 'i'").
+    (lambda p: p["segments"][0].update({"deny-filter": "internet"}),
+     "deny-filter must be a list, got str (at $.segments[0].deny-filter)"),
+    (lambda p: p["segments"][1].update({"allow-filter": "mynumber"}),
+     "allow-filter must be a list, got str (at $.segments[1].allow-filter)"),
+    (lambda p: p["segments"][0].update({"deny-filter": [["internet"]]}),
+     "expected a string, got list (at $.segments[0].deny-filter[0])"),
+    (lambda p: p["segments"][0].update({"deny-filter": ["nowhere"]}),
+     "dangling reference: no segment 'nowhere' (at $.segments[0].deny-filter[0])"),
+    (lambda p: p["segments"][0].update({"edge-locations": "ap-northeast-1"}), "edge-locations must be a list"),
+    (lambda p: p["segments"].append({"name": "mynumber"}), "segment mynumber appears twice (at $.segments[2].name)"),
+    # Host bits set: refused, as the address plan refuses them, instead of silently widened.
+    (lambda p: p["core-network-configuration"].update({"inside-cidr-blocks": ["169.254.0.1/24"]}),
+     "'169.254.0.1/24' has host bits set: the network is 169.254.0.0/24 (at $.core-network-configuration.inside-cidr-blocks[0])"),
+    (lambda p: p["core-network-configuration"]["edge-locations"][0].update({"inside-cidr-blocks": ["fd00::1/64"]}),
+     "the network is fd00::/64 (at $.core-network-configuration.edge-locations[0].inside-cidr-blocks[0])"),
+    (lambda p: p.update({"segment-actions": [{"action": "create-route", "segment": "internet", "destinations": ["web"],
+                                              "destination-cidr-blocks": ["10.16.0.1/24"]}]}),
+     "the network is 10.16.0.0/24 (at $.segment-actions[0].destination-cidr-blocks[0])"),
+    # Edge locations are AWS Region codes; a segment's are the core network's.
+    (lambda p: p["core-network-configuration"]["edge-locations"].append({"location": "Tokyo"}),
+     "(such as ap-northeast-1) (at $.core-network-configuration.edge-locations[2].location)"),
+    (lambda p: p["core-network-configuration"]["edge-locations"].append({"location": "ap-northeast-1"}),
+     "edge location ap-northeast-1 appears twice"),
+    (lambda p: p["segments"][0].update({"edge-locations": ["us-east-1"]}),
+     "dangling reference: us-east-1 is not an edge location of the core network (at $.segments[0].edge-locations[0])"),
+    (lambda p: p["segments"][0].update({"edge-locations": ["ap_northeast_1"]}), "'ap_northeast_1' is not an AWS Region code"),
+])
+def test_malformed_policy_fields_are_errors_naming_the_path(run, tmp_path, edit, message):
+    proc = run("network", "verify", "--policy", *_args(tmp_path, _policy(e=edit), ATTACHMENTS))
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+
+
+def test_edge_location_fields_beyond_the_documented_ones_are_refused(run, tmp_path):
+    policy = _policy(e=lambda p: p["core-network-configuration"]["edge-locations"][0].update({"bogus": 1}))
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, ATTACHMENTS))
+    assert proc.returncode == 2 and "unsupported: bogus at $.core-network-configuration.edge-locations[0].bogus" in proc.stderr
+
+
+def test_segment_edge_locations_within_the_core_network_verify(run, tmp_path):
+    policy = _policy(e=lambda p: p["segments"][0].update({"edge-locations": ["ap-northeast-1"], "deny-filter": ["internet"]}))
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, ATTACHMENTS))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_attachment_cidr_with_host_bits_is_an_error(run, tmp_path):
+    atts = json.loads(json.dumps(ATTACHMENTS))
+    atts[0]["cidrs"] = ["10.16.0.1/24"]
+    proc = run("network", "verify", "--policy", *_args(tmp_path, TWO_SEGMENTS, atts))
+    assert proc.returncode == 1 and "'10.16.0.1/24' has host bits set: the network is 10.16.0.0/24 (at $[0].cidrs[0])" \
+        in proc.stderr

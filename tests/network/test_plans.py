@@ -133,6 +133,16 @@ def test_unmodelled_plan_features_are_refused(planned, edit, field):
     assert f"unsupported: {field} at $.deployment.resources[" in str(exc.value)
 
 
+def test_a_duplicate_key_in_the_deployed_policy_document_is_refused(planned):
+    """The policy inside the plan is JSON text: read like every other network input, so a second
+    segment-actions cannot silently override the first."""
+    plans, inventory, configured = copy.deepcopy(planned)
+    r = resource(plans, "network", "CoreNetworkPolicyAttachment")
+    r["inputs"]["policyDocument"] = r["inputs"]["policyDocument"].rstrip().removesuffix("}") + ', "segment-actions": []}'
+    with pytest.raises(NetworkInputError, match="duplicate key 'segment-actions'"):
+        violations(plans, inventory, configured)
+
+
 def test_a_missing_tenant_plan_is_an_error(planned):
     plans, inventory, configured = copy.deepcopy(planned)
     del plans[MINATO]

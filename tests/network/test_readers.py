@@ -14,7 +14,7 @@ from govcloud.network.cidr import overlaps, span
 from govcloud.network.errors import NetworkInputError, Unsupported
 from govcloud.network.fabric import Table, fabrics_from_documents
 from govcloud.network.verify import verify
-from tests.network.test_mutation_suite import CW, FW, JUKI, MINATO, TENANTS, TGW, VWAN, create_route, nsg, share, sample  # noqa: F401
+from tests.network.test_mutation_suite import ATT, CW, FW, JUKI, MINATO, TENANTS, TGW, VWAN, create_route, nsg, share, sample  # noqa: F401
 
 
 def load(docs):
@@ -79,6 +79,13 @@ DANGLING = {
     "boolean port": lambda d: d["declared-flows.json"].append({"source": JUKI, "destination": JUKI, "protocol": "tcp",
                                                                "port": True}),
     "duplicate NSG priority": nsg(MINATO, name="dup", priority=300, sourceAddressPrefix="10.1.0.0/24"),
+    # the zone says which invariants apply: missing or unknown, the attachment would be exempt
+    "attachment zone missing": lambda d: next(a for a in d[ATT] if a["name"] == JUKI).pop("zone"),
+    "attachment zone unknown": lambda d: next(a for a in d[ATT] if a["name"] == JUKI).update(zone="MyNumber"),
+    "intercloud zone unknown": lambda d: d["intercloud.json"]["links"][0].update(zone="Internet"),
+    "attachment cidr host bits": lambda d: next(a for a in d[ATT] if a["name"] == JUKI).update(cidrs=["10.16.0.1/24"]),
+    "duplicate rule-number": lambda d: d[CW]["attachment-policies"].append(dict(d[CW]["attachment-policies"][0])),
+    "segment edge location": lambda d: d[CW]["segments"][0].update({"edge-locations": ["us-east-1"]}),
 }
 
 
@@ -183,6 +190,25 @@ def test_lookup_matches_a_scan_of_every_route(routes, destination):
 def test_families_never_overlap():
     assert not overlaps("0.0.0.0/0", "::/0") and overlaps("*", "::/0") and overlaps("*", "10.0.0.0/8")
     assert span("::/0")[0] > span("0.0.0.0/0")[1]
+
+
+@pytest.mark.parametrize("name, text, expect", [
+    (CW, None, "duplicate key 'segment-actions' (at $.segment-actions)"),
+    ("attachments.json", '[{"name": "a",\n  "name": "b"}]', "attachments.json:2:3: invalid JSON: duplicate key 'name'"),
+    ("manifest.json", '{"version": 1, "targets": ["aws-tgw"], "targets": []}', "duplicate key 'targets'"),
+    ("tenants.json", '{"x": Infinity}', "not a JSON number"),
+])
+def test_compiled_files_go_through_the_bounded_json_loader(run, tmp_path, name, text, expect):
+    """A duplicate key overrode the first silently (plans and history refuse it); NaN, Infinity
+    and excessive depth likewise."""
+    out = tmp_path / "c"
+    run("network", "compile", "--out", str(out), check=True)
+    if text is None:   # a second, empty segment-actions after the real one
+        body = (out / name).read_text().rstrip().removesuffix("}")
+        text = body.rstrip() + ',\n "segment-actions": []\n}\n'
+    (out / name).write_text(text)
+    proc = run("network", "verify", "--compiled", str(out))
+    assert proc.returncode == 1 and expect in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
 def test_a_policy_file_the_manifest_lists_must_be_there(run, tmp_path):

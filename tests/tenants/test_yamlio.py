@@ -93,7 +93,8 @@ def test_a_folder_is_not_a_file(tmp_path):
 
 
 @pytest.mark.parametrize("text,code,line", [
-    ('{"a": 1,\n "a": 2}', "GC100", 1),
+    ('{"a": 1,\n "a": 2}', "GC100", 2),      # at the repeated key
+    ('{"a": {"b": 1,\n\n "b": 2}}', "GC100", 3),
     ('{"a": NaN}', "GC100", 1),
     ("[" * 50_000 + "]" * 50_000, "GC106", 1),
     ('{\n"a": x}', "GC100", 2),
