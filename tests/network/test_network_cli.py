@@ -100,7 +100,7 @@ def test_quotas_fail_clearly_or_shard(run, ws, tmp_path):
     proc = run("network", "compile", "--quota", "sg-inbound-rules-per-security-group=1", "--quota",
                "sg-security-groups-per-interface=1", "--out", str(tmp_path / "y"))
     assert proc.returncode == 1 and "sg-security-groups-per-interface" in proc.stderr
-    assert run("network", "compile", "--quota", "bogus=1").returncode == 1
+    assert run("network", "compile", "--quota", "bogus=1").returncode == 2      # a usage error
 
 
 def test_bad_exceptions_file(run, ws):

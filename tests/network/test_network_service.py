@@ -43,6 +43,7 @@ def test_explain_reads_the_plans_and_a_compiled_folder_on_request(ws: Path, tmp_
 def test_explain_follows_a_plan_not_the_intent(ws: Path, monkeypatch):
     """A path the plans open (a template bug) shows in explain although the intent has none."""
     from govcloud.network import plans as plan_reader
+    from govcloud.stacks import network_plans
 
     original = plan_reader.documents_from_plans
 
@@ -55,7 +56,8 @@ def test_explain_follows_a_plan_not_the_intent(ws: Path, monkeypatch):
     workspace = Workspace(ws)
     request = service.ExplainRequest("131016/honcho-lgwan", "131016-juki-prod")
     before = service.explain_path(lambda: workspace, request).sections[0][1]
-    monkeypatch.setattr(plan_reader, "documents_from_plans", open_share)
+    # patched where the plans are read into the model (stacks/network_plans.py)
+    monkeypatch.setattr(network_plans, "documents_from_plans", open_share)
     after = service.explain_path(lambda: workspace, request).sections[0][1]
     assert any("no route" in line for line in before)
     assert not any("no route" in line for line in after)

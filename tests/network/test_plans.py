@@ -153,6 +153,7 @@ def test_a_missing_tenant_plan_is_an_error(planned):
 def test_deploy_gate_refuses_plans_that_fail_the_proof(ws: Path, monkeypatch):
     from govcloud.diagnostics import UsageError
     from govcloud.network import plans as plan_reader
+    from govcloud.stacks import network_plans
     from govcloud.tenants.registry import load_registry
 
     workspace = Workspace(ws)
@@ -166,6 +167,7 @@ def test_deploy_gate_refuses_plans_that_fail_the_proof(ws: Path, monkeypatch):
             {"action": "share", "mode": "attachment-route", "segment": "internet", "share-with": ["mynumber"]})
         return docs
 
-    monkeypatch.setattr(plan_reader, "documents_from_plans", open_share)
+    # patched where the plans are read into the model (stacks/network_plans.py)
+    monkeypatch.setattr(network_plans, "documents_from_plans", open_share)
     with pytest.raises(UsageError, match="refusing to deploy tenant-131016-juki-prod: the plans fail the network proof"):
         network_gate(workspace, reg, "tenant-131016-juki-prod")
