@@ -248,12 +248,14 @@ class HistoryProof:
     approvals: list[approvals.ApprovalRecord]
     warnings: list[str]
     principals_versions: int
+    withdrawn: dict[int, int] = field(default_factory=dict)     # approval seq -> its withdrawal's seq
 
     def as_dict(self) -> dict:
         return {"entries": self.entries, "head": self.head, "principalsVersions": self.principals_versions,
                 "approvals": [{"seq": a.seq, "time": a.time, "request": a.request, "digest": a.digest,
                                "role": a.role, "municipality": a.municipality, "by": a.by,
-                               "principal": a.principal, "status": a.status, "signer": a.signer}
+                               "principal": a.principal, "status": a.status, "signer": a.signer,
+                               "withdrawnBy": self.withdrawn.get(a.seq)}
                               for a in self.approvals],
                 "warnings": self.warnings}
 
@@ -275,7 +277,7 @@ def prove_history(ws: Workspace, expect_head: str | None = None) -> HistoryProof
         raise DiagnosticError(problems)
     replayed = ledger.proof(hist)
     return HistoryProof(len(hist.entries), hist.head, replayed.approvals, [w for _, w in replayed.warnings],
-                        len(replayed.directories))
+                        len(replayed.directories), dict(replayed.withdrawn))
 
 
 def current_principals(ws: Workspace) -> Directory | None:

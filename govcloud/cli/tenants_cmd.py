@@ -279,7 +279,8 @@ def history_verify(
     console.print(f"approvals: {len(signed)} signed and verified, {len(proof.approvals) - len(signed)} unsigned "
                   f"(legacy, proving nothing); principals recorded {proof.principals_versions} time(s)", highlight=False)
     for a in signed:
-        console.print(f"  #{a.seq} {a.request} {a.slot}: {a.by} ({a.principal}) {a.signer}", highlight=False)
+        withdrawn = f" — withdrawn by #{proof.withdrawn[a.seq]}" if a.seq in proof.withdrawn else ""
+        console.print(f"  #{a.seq} {a.request} {a.slot}: {a.by} ({a.principal}) {a.signer}{withdrawn}", highlight=False)
 
 
 @history_app.command("signature")

@@ -108,6 +108,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "role_municipality": ("地方公共団体", "municipality"),
     "role_platform": ("プラットフォーム", "platform"),
     "role_security": ("セキュリティ", "security"),
+    "approval_verified": ("検証済み", "verified"),
+    "approval_unsigned": ("署名なし（証明にならない）", "unsigned (proves nothing)"),
+    "approval_invalid": ("無効", "invalid"),
+    "approval_withdrawn": ("取り下げ済み", "withdrawn"),
 }
 
 

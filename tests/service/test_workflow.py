@@ -200,5 +200,7 @@ def test_a_rejection_takes_back_the_rejecters_approval(client, tokens, run, serv
     status = run("request", "status", str(service_ws / "tenants/requests/examples/hachioji-juki.yaml"), root=service_ws)
     assert "withdrawn by its approver" in status.stdout
     run("history", "verify", root=service_ws, check=True)
+    history = client.get("/api/v1/history", headers=bearer(tokens["security-mori"])).json()
+    assert [a["withdrawnBy"] for a in history["approvals"] if a["principal"] == "hachioji-takahashi"] == [reject["historySeq"]]
     assert client.post(f"/api/v1/submissions/{again}/approvals", json={}, headers=muni).status_code == 201
     assert client.post(f"/api/v1/submissions/{again}/apply", headers=platform).status_code == 200

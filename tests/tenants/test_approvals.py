@@ -254,7 +254,9 @@ def test_an_approver_withdraws_their_approval_and_it_stops_counting(ws, run, tmp
     status = run("request", "status", EXAMPLE)
     assert status.returncode == 1 and "withdrawn by its approver" in status.stdout
     refused(run("request", "apply", EXAMPLE), "municipality 132012")
-    run("history", "verify", check=True)
+    assert "withdrawn by #" in run("history", "verify", check=True).stdout
+    proof = json.loads(run("history", "verify", "--format", "json", check=True).stdout)
+    assert [a["withdrawnBy"] is not None for a in proof["approvals"] if a["principal"] == "hachioji-takahashi"] == [True]
     # A detached signature over the printed statement works the same way: approve again, withdraw again.
     run(*approve_args(EXAMPLE, "132012"), check=True)
     statement = run("request", "statement", EXAMPLE, "--principal", "hachioji-takahashi", "--withdrawal", check=True).stdout
