@@ -24,7 +24,32 @@ from govcloud.workspace import Workspace
 
 def validate_workspace(ws: Workspace, today: dt.date | None = None) -> WorkspaceReport:
     """Raises DiagnosticError with every problem (errors and warnings) when there is an error."""
-    return validate_documents(ws, today, extra_checks=(check_network_exceptions, check_waivers))
+    return validate_documents(ws, today, extra_checks=(check_network_exceptions, check_waivers, check_stack_config))
+
+
+def check_stack_config(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,
+                       problems: list[Diagnostic]) -> list[Collector]:
+    """The Pulumi project file and every per-stack settings file, read as `plan` reads them: a
+    missing project file, or a misspelt or mistyped ``govcloud:`` key (which the program would
+    ignore or misread), is reported here and not only when a stack is planned."""
+    from govcloud.stacks.planner import read_stack_config
+
+    project = ws.root / "Pulumi.yaml"
+    if not project.is_file():
+        problems.append(Diagnostic(str(project), 1, 1, "GC100", "the Pulumi project file Pulumi.yaml is missing: "
+                                                                "no stack can be planned or deployed"))
+        return []
+    stacks = ["foundation", *sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ws.root.glob("Pulumi.*.yaml"))]
+    seen: set[Diagnostic] = set()
+    for stack in stacks:
+        try:
+            read_stack_config(ws, stack)
+        except DiagnosticError as exc:
+            for d in exc.diagnostics:       # the project file's problems come once, not per stack
+                if d not in seen:
+                    seen.add(d)
+                    problems.append(d)
+    return []
 
 
 def check_network_exceptions(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,

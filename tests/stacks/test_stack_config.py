@@ -45,3 +45,15 @@ def test_stack_keys_read_by_one_program_are_known(ws):
     (ws / "Pulumi.foundation.yaml").write_text("config:\n  govcloud:logArchiveRetentionDays: seven\n")
     with pytest.raises(DiagnosticError, match="must be a whole number"):
         read_stack_config(Workspace(ws), "foundation")
+
+
+def test_validate_reports_the_config_and_a_missing_project_file(ws, run):
+    path = ws / "Pulumi.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("govcloud:logRetentionDays: 400", "govcloud:logRetentionDay: 30"))
+    proc = run("validate")
+    assert proc.returncode == 1 and "did you mean govcloud:logRetentionDays?" in proc.stderr
+    assert proc.stderr.count("unknown config key") == 1          # once, though every stack reads it
+    path.unlink()
+    proc = run("validate")
+    assert proc.returncode == 1 and "Pulumi.yaml is missing" in proc.stderr and "Traceback" not in proc.stderr
