@@ -94,19 +94,18 @@ def make_dir(path: Path) -> None:
     """Create an output folder (``--out DIR``), refusing a path that exists as something else
     instead of failing with FileExistsError half-way through the output."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{path} exists and is not a folder: give a folder (or a new path) for the output")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UsageError(f"{parent} is a file, not a folder: cannot create {path}")
-            break
-    path.mkdir(parents=True, exist_ok=True)
+    if (path.exists() or path.is_symlink()) and not path.is_dir():
+        raise UsageError(f"{path} exists and is not a folder (or is a dangling link): give a folder (or a new "
+                         "path) for the output")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:               # a parent that is a file or a dangling link, no permission
+        raise UsageError(f"cannot create the folder {path}: {exc.strerror or exc}") from None
 
 
 def _stage(path: Path, data: bytes) -> Path:
     _writable_target(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -81,7 +81,14 @@ class _Reader:
         return self.take(self.uint32())
 
     def mpint(self) -> int:
-        return int.from_bytes(self.string(), "big", signed=True)
+        # RFC 4251 §5: "Unnecessary leading bytes with the value 0 or 255 MUST NOT be included",
+        # so one number has one encoding (a padded ECDSA r or s verified the same otherwise).
+        raw = self.string()
+        if len(raw) > 1 and ((raw[0] == 0 and raw[1] < 0x80) or (raw[0] == 0xFF and raw[1] >= 0x80)):
+            raise SignatureError("an SSH mpint with unnecessary leading bytes (RFC 4251 §5)")
+        if raw == b"\x00":
+            raise SignatureError("an SSH mpint zero is written with no bytes (RFC 4251 §5)")
+        return int.from_bytes(raw, "big", signed=True)
 
     def end(self) -> None:
         if self.pos != len(self.data):

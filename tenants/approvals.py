@@ -71,6 +71,7 @@ class ChainProof:
     current: Directory | None = None
     current_seq: int | None = None
     withdrawn: dict[int, int] = field(default_factory=dict)     # approval seq -> withdrawal seq
+    applied: dict[str, int] = field(default_factory=dict)       # request name -> its request.applied seq
 
     def of(self, request: str, digest: str) -> list[ApprovalRecord]:
         return [a for a in self.approvals if a.request == request and a.digest == digest]
@@ -148,11 +149,17 @@ def check_withdrawal(data: dict, directory: Directory | None, proof: "ChainProof
         return f"entry #{data['withdraws']} approved {target.request} {target.digest}, not this request and content"
     if target.principal != data["principal"]:
         return f"entry #{data['withdraws']} is {target.principal}'s approval, not {data['principal']}'s"
+    if target.status != "verified":
+        return f"entry #{data['withdraws']} is not a verified approval"
     if target.seq in proof.withdrawn:
         return f"entry #{data['withdraws']} was withdrawn already (#{proof.withdrawn[target.seq]})"
+    if data["request"] in proof.applied:
+        return f"request {data['request']} was applied already (#{proof.applied[data['request']]})"
     principal = directory.by_id.get(data["principal"])
     if principal is None:
         return f"principal {data['principal']} is not declared in the Principals document in force"
+    if data.get("by") != principal.display_name:
+        return f"recorded as by {data.get('by')!r}, but {principal.id} is {principal.display_name!r}"
     statement = withdrawal_statement(request=data["request"], digest=data["digest"], principal=principal.id,
                                      withdraws=data["withdraws"])
     status, _, reason = _signed_by(data, directory, principal, statement)
@@ -219,7 +226,15 @@ def replay(hist: history.History) -> ChainProof:
                                                      f"does not verify: {why}"))
                 continue
             proof.withdrawn[data["withdraws"]] = seq
-        elif entry["event"] == "request.applied" and directory is not None:
+        elif entry["event"] == "request.applied" and data["request"] in proof.applied:
+            # A name is applied once (the workflow refuses a second); a second entry would let the
+            # ledger compare only the last one with the applied record (found in review).
+            proof.problems.append((seq, "GC604", f"entry #{seq}: request {data['request']} was applied already "
+                                                 f"(#{proof.applied[data['request']]}): a request name is applied once"))
+        elif entry["event"] == "request.applied" and directory is None:
+            proof.applied[data["request"]] = seq
+        elif entry["event"] == "request.applied":
+            proof.applied[data["request"]] = seq
             counted = data.get("approvals")
             if not data.get("municipalities"):
                 # A request serves at least one municipality (TenantRequest.spec.municipalities);

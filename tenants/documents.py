@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -202,23 +203,35 @@ def document_files(folder: Path, root: Path | None = None) -> tuple[list[Path], 
     """The ``*.yaml`` documents of a document folder (tenants/active, municipalities, vendors,
     requests/applied), and a GC100 problem for everything else found there: a document a reader
     skipped would be a document nobody checked. Hidden files (``.gitkeep``) are left alone."""
-    if not folder.is_dir():
-        return [], []
     files: list[Path] = []
     problems: list[Diagnostic] = []
 
     def refuse(path: Path, message: str) -> None:
         problems.append(Diagnostic(str(path), 1, 1, "GC100", message))
 
+    def outside(path: Path) -> Path | None:
+        # os.path.realpath does not raise on a loop (Path.resolve does, in Python 3.11).
+        target = Path(os.path.realpath(path))
+        return target if root is not None and not target.is_relative_to(os.path.realpath(root)) else None
+
+    if folder.is_symlink() or folder.exists():
+        if not folder.is_dir():
+            refuse(folder, "a document folder is expected here, not a file")
+            return [], problems
+        if outside(folder) is not None:
+            refuse(folder, f"a document folder linked to {outside(folder)}, outside the workspace")
+            return [], problems
+    else:
+        return [], []
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
         if path.is_symlink():
-            target = path.resolve()
-            if not target.exists():
-                refuse(path, "a dangling symbolic link in a document folder: remove it")
+            if not os.path.exists(path):
+                refuse(path, "a dangling or looping symbolic link in a document folder: remove it")
                 continue
-            if root is not None and not target.is_relative_to(Path(root).resolve()):
+            target = outside(path)
+            if target is not None:
                 refuse(path, f"a symbolic link to {target}, outside the workspace: documents live in the workspace")
                 continue
         if path.suffix == ".yaml":

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from govcloud import sshsig, yamlio
 from govcloud.diagnostics import Collector, DiagnosticError, UsageError
 from govcloud.tenants import approvals, documents, history, ipam, ledger, rules
@@ -264,30 +266,41 @@ def _sign(message: bytes, signer: Signer, directory: Directory, p: Principal, da
         data["signature"], data["signedBy"] = signer.signature.strip() + "\n", "key"
 
 
-def _active_approval(hist: history.History, req: TenantRequest, digest: str,
-                     principal: str) -> approvals.ApprovalRecord | None:
+def _active_approvals(hist: history.History, request: str, digest: str, principal: str) -> list[approvals.ApprovalRecord]:
+    """The principal's verified approvals of this content that are not withdrawn (usually one;
+    two when a first was signed with a key removed since)."""
     replayed = proof(hist)
-    mine = [a for a in replayed.of(req.metadata.name, digest)
+    return [a for a in replayed.of(request, digest)
             if a.principal == principal and a.status == "verified" and a.seq not in replayed.withdrawn]
-    return mine[-1] if mine else None
 
 
-def _nothing_to_withdraw(principal: str, req: TenantRequest) -> UsageError:
-    return UsageError(f"{principal} has no approval of this content of request {req.metadata.name} to withdraw")
+def _nothing_to_withdraw(principal: str, request: str) -> UsageError:
+    return UsageError(f"{principal} has no approval of this content of request {request} to withdraw")
+
+
+def identify_request(source: RequestSource | Path) -> tuple[str, str]:
+    """(name, digest) of a request, from its shape alone: a withdrawal concerns content someone
+    approved, which may no longer pass the rules (a contract ended, a pool filled up) and must
+    still be withdrawable (found in review: a reject failed once the request stopped validating)."""
+    if not isinstance(source, RequestSource):
+        source = RequestSource.from_path(source)
+    req, src = documents.parse(Path(source.display), TenantRequest, text=source.text)
+    src.raise_if_errors()
+    return req.metadata.name, request_digest(req)
 
 
 def withdrawal_statement_for(ws: Workspace, source: RequestSource, principal: str) -> bytes:
-    """The exact bytes ``principal`` signs to withdraw their approval of this request's content."""
+    """The exact bytes ``principal`` signs to withdraw their (newest) approval of this content."""
+    name, digest = identify_request(source)
     reg = load_registry(ws)
     hist = ledger.require_intact(ws, reg)
-    checked = validate_request(source, reg)
+    _refuse_applied_name(ws, hist, name)
     if principal not in _directory(hist).by_id:
         raise UsageError(f"no principal {principal!r} is declared in tenants/principals.yaml")
-    target = _active_approval(hist, checked.request, checked.digest, principal)
-    if target is None:
-        raise _nothing_to_withdraw(principal, checked.request)
-    return withdrawal_statement(request=checked.request.metadata.name, digest=checked.digest, principal=principal,
-                                withdraws=target.seq)
+    targets = _active_approvals(hist, name, digest, principal)
+    if not targets:
+        raise _nothing_to_withdraw(principal, name)
+    return withdrawal_statement(request=name, digest=digest, principal=principal, withdraws=targets[-1].seq)
 
 
 def withdraw_approval(ws: Workspace, source: RequestSource | Path, signer: Signer, *, reason: str = "",
@@ -296,34 +309,67 @@ def withdraw_approval(ws: Workspace, source: RequestSource | Path, signer: Signe
     a rejection after approving, or a change of mind. Signed like the approval, so only the
     approver can withdraw it; the approval no longer counts. With ``missing_ok``, None when the
     signer has no approval of this content to withdraw (a rejection without a prior approval)."""
+    name, digest = identify_request(source)
+    return withdraw_approval_of(ws, name, digest, signer, reason=reason, missing_ok=missing_ok)
+
+
+def withdraw_approval_of(ws: Workspace, request: str, digest: str, signer: Signer, *, reason: str = "",
+                         missing_ok: bool = False) -> dict | None:
+    """:func:`withdraw_approval` by request name and content digest. A key or the service
+    withdraws every active approval of the signer for this content; a detached signature, the
+    one its statement names. Returns the last withdrawal entry."""
     if len(reason) > 2000:
         raise UsageError("the reason is longer than 2000 characters")
+    try:
+        reason.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("the reason is not text (it holds bytes that are not UTF-8)") from None
     with ws.locked():
-        reg, hist, checked, directory, p = _signing(ws, source, signer)
-        req = checked.request
-        target = _active_approval(hist, req, checked.digest, p.id)
-        if target is None:
+        reg = load_registry(ws)
+        hist = ledger.require_intact(ws, reg)
+        _refuse_applied_name(ws, hist, request)
+        directory = _directory(hist)
+        p = signer_principal(directory, signer)
+        targets = _active_approvals(hist, request, digest, p.id)
+        if not targets:
             if missing_ok:
                 return None
-            raise _nothing_to_withdraw(p.id, req)
-        message = withdrawal_statement(request=req.metadata.name, digest=checked.digest, principal=p.id,
-                                       withdraws=target.seq)
-        data = {"request": req.metadata.name, "digest": checked.digest, "withdraws": target.seq,
-                "by": p.display_name, "principal": p.id}
-        if reason:
-            data["reason"] = reason
-        _sign(message, signer, directory, p, data, "withdrawal of that approval")
-        why = approvals.check_withdrawal(data, directory, proof(hist))
-        if why:                              # never write an entry that would not verify
-            raise UsageError(f"refusing a withdrawal that does not verify: {why}")
-        return _append(ws, reg, hist, "request.approval-withdrawn", p.id, data)
+            raise _nothing_to_withdraw(p.id, request)
+        if isinstance(signer, DetachedSignature):
+            targets = targets[-1:]           # the statement it signed names the newest
+        events = []
+        replayed = proof(hist)
+        for target in targets:
+            message = withdrawal_statement(request=request, digest=digest, principal=p.id, withdraws=target.seq)
+            data = {"request": request, "digest": digest, "withdraws": target.seq, "by": p.display_name,
+                    "principal": p.id}
+            if reason:
+                data["reason"] = reason
+            _sign(message, signer, directory, p, data, "withdrawal of that approval")
+            why = approvals.check_withdrawal(data, directory, replayed)
+            if why:                          # never write an entry that would not verify
+                raise UsageError(f"refusing a withdrawal that does not verify: {why}")
+            events.append(("request.approval-withdrawn", p.id, data))
+        return _append_all(ws, reg, hist, events)
 
 
 def _append(ws: Workspace, reg: Registry, hist: history.History, event: str, actor: str, data: dict,
             also: dict[Path, str | None] | None = None) -> dict:
     """Append one entry and move the address plan's head anchor with it, in one transaction
     (with ``also``: other files of the same change). The caller holds the lock."""
-    hist, entry = hist.with_event(event, actor, data)
+    return _append_all(ws, reg, hist, [(event, actor, data)], also)
+
+
+def _append_all(ws: Workspace, reg: Registry, hist: history.History, events: list[tuple[str, str, dict]],
+                also: dict[Path, str | None] | None = None) -> dict:
+    """Append entries in one transaction; returns the last."""
+    for event, actor, data in events:
+        try:
+            hist, entry = hist.with_event(event, actor, data)
+        except ValidationError as exc:       # never a traceback for a value the entry model refuses
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ()))
+            raise UsageError(f"refusing to record {event}: {where}: {first.get('msg')}") from None
     writes: dict[Path, str | None] = {**(also or {}), ws.history_file: hist.render()}
     if reg.plan is not None:
         writes[ws.ipam_file] = render_plan(ipam.with_history_head(reg.plan, hist.head), ws)

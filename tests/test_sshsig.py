@@ -164,7 +164,7 @@ def _armour(key_blob: bytes, sig: bytes, reserved: bytes = b"") -> str:
     _rsa_blob(b"\x02", b"\x00" + RSA_N.to_bytes(256, "big")),              # even exponent
 ], ids=["negative-e", "negative-n", "even-e"])
 def test_impossible_rsa_numbers_are_refused_not_crashed(blob):
-    with pytest.raises(sshsig.SignatureError, match="impossible"):
+    with pytest.raises(sshsig.SignatureError, match="impossible|RFC 4251"):
         sshsig.public_key_from_blob(blob)
     with pytest.raises(sshsig.SignatureError):
         sshsig.verify(b"m", _armour(blob, S(b"rsa-sha2-512") + S(b"\x01" * 256)), NS)
@@ -181,7 +181,7 @@ def test_one_key_has_one_spelling():
     n = public.public_numbers().n
     padded = _rsa_blob(b"\x00\x01\x00\x01", b"\x00" + n.to_bytes((n.bit_length() + 8) // 8, "big"))
     assert padded != canonical.blob
-    with pytest.raises(sshsig.SignatureError, match="canonical"):
+    with pytest.raises(sshsig.SignatureError, match="RFC 4251"):     # a padded mpint
         sshsig.public_key_from_blob(padded)
 
     point = ec.generate_private_key(ec.SECP256R1()).public_key()
@@ -208,3 +208,21 @@ def test_negative_ecdsa_numbers_and_a_used_reserved_field_are_refused():
     sshsig.verify(b"m", _armour(key.public.blob, inner), NS)          # the same, rebuilt: verifies
     with pytest.raises(sshsig.SignatureError, match="reserved"):
         sshsig.verify(b"m", _armour(key.public.blob, inner, reserved=b"x"), NS)
+
+
+def test_a_padded_ecdsa_number_is_refused():
+    """RFC 4251 §5: no unnecessary leading bytes in an mpint, so an ECDSA signature's r and s have
+    one encoding (found in review: a zero-padded s verified)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ecd = ec.generate_private_key(ec.SECP256R1())
+    key = sshsig.load_private_key(ecd.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+    good = sshsig.parse(sshsig.sign(b"m", key, NS))
+    inner = sshsig._Reader(good.raw)
+    r_raw, s_raw = inner.string(), inner.string()
+    sshsig.verify(b"m", _armour(key.public.blob, S(good.algorithm.encode()) + S(S(r_raw) + S(s_raw))), NS)
+    padded = S(good.algorithm.encode()) + S(S(b"\x00" + r_raw) + S(s_raw))     # one zero byte too many
+    with pytest.raises(sshsig.SignatureError, match="RFC 4251"):
+        sshsig.verify(b"m", _armour(key.public.blob, padded), NS)

@@ -129,6 +129,11 @@ def withdraw_approval(ws: Workspace, source: RequestSource, signer: Signer, *, r
     return workflow.withdraw_approval(ws, source, signer, reason=reason, missing_ok=missing_ok)
 
 
+def withdraw_approval_of(ws: Workspace, request: str, digest: str, signer: Signer, *, reason: str = "",
+                         missing_ok: bool = False) -> dict | None:
+    return workflow.withdraw_approval_of(ws, request, digest, signer, reason=reason, missing_ok=missing_ok)
+
+
 def withdrawal_statement(ws: Workspace, source: RequestSource, principal: str) -> bytes:
     return workflow.withdrawal_statement_for(ws, source, principal)
 

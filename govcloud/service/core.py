@@ -371,9 +371,14 @@ class Service:
         # A rejection takes back the rejecter's own approval of this content in the history, where
         # approvals count, not only here: otherwise the same content resubmitted would still carry
         # it (found in review). Workspace first, then the database, as approve does.
-        withdrawn = onboarding.withdraw_approval(
-            self.ws, self.source(rev), ServiceSigner(self.service_key_id, self.service_key, caller.id,
-                                                     caller.authentication), reason=comment, missing_ok=True)
+        # By name and digest, not by re-validating: content that stopped passing the rules can
+        # still be rejected (found in review).
+        withdrawn = None
+        if sub.request_name and rev.digest:
+            withdrawn = onboarding.withdraw_approval_of(
+                self.ws, sub.request_name, rev.digest,
+                ServiceSigner(self.service_key_id, self.service_key, caller.id, caller.authentication),
+                reason=comment, missing_ok=True)
         with self.Session.begin() as s:
             sub = self._load(s, caller, sid)
             if sub.latest.number != rev.number:

@@ -204,3 +204,16 @@ def test_a_rejection_takes_back_the_rejecters_approval(client, tokens, run, serv
     assert [a["withdrawnBy"] for a in history["approvals"] if a["principal"] == "hachioji-takahashi"] == [reject["historySeq"]]
     assert client.post(f"/api/v1/submissions/{again}/approvals", json={}, headers=muni).status_code == 201
     assert client.post(f"/api/v1/submissions/{again}/apply", headers=platform).status_code == 200
+
+
+def test_content_that_stopped_validating_can_still_be_rejected(client, tokens, run, service_ws) -> None:
+    """Found in review: the reject re-validated the request to withdraw the rejecter's approval,
+    so once the content stopped passing the rules (here: the vendor left) it could not be rejected."""
+    sid = submit(client, tokens["asuka-sato"])
+    muni = bearer(tokens["hachioji-takahashi"])
+    assert client.post(f"/api/v1/submissions/{sid}/approvals", json={}, headers=muni).status_code == 201
+    (service_ws / "tenants/vendors/asuka-systems.yaml").unlink()
+    r = client.post(f"/api/v1/submissions/{sid}/reject", json={"comment": "no longer contracted"}, headers=muni)
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+    r = client.post(f"/api/v1/submissions/{sid}/reject", json={"comment": "x"}, headers=bearer(tokens["yamada-taro"]))
+    assert r.status_code == 409           # rejected already: nothing more to reject

@@ -293,7 +293,30 @@ def test_a_forged_withdrawal_is_caught(ws, run):
     mallory = sshsig.load_private_key((SAMPLE_KEYS / "asuka-sato").read_bytes())
     statement = withdrawal_statement(request="hachioji-juki", digest=digest, principal="hachioji-takahashi", withdraws=seq)
     forge(ws, "request.approval-withdrawn", {"request": "hachioji-juki", "digest": digest, "withdraws": seq,
-                                             "by": "x", "principal": "hachioji-takahashi", "signedBy": "key",
+                                             "by": "八王子市 情報管理課 高橋", "principal": "hachioji-takahashi",
+                                             "signedBy": "key",
                                              "signature": sshsig.sign(statement, mallory, APPROVAL_NAMESPACE)})
     refused(run("history", "verify"), "GC604", "withdrawal of an approval of hachioji-juki does not verify",
             "is not declared for hachioji-takahashi")
+
+
+
+def test_a_withdrawal_works_on_content_that_no_longer_validates(ws, run):
+    """Found in review: withdrawing (and so the portal's reject) re-validated the request, so an
+    approval of content that had since become invalid could not be taken back."""
+    run(*approve_args(EXAMPLE, "132012"), check=True)
+    (ws / "tenants/vendors/asuka-systems.yaml").unlink()           # the vendor is gone
+    assert run("request", "validate", EXAMPLE).returncode == 1
+    # A reason that is not text (a stray byte on the command line) is refused, not a traceback.
+    refused(run("request", "withdraw-approval", EXAMPLE, "--key", key("132012"), "--reason", "\udcff"),
+            "the reason is not text")
+    run("request", "withdraw-approval", EXAMPLE, "--key", key("132012"), check=True)
+
+
+def test_a_second_apply_of_one_name_breaks_the_chain(ws, run):
+    run(*approve_args(EXAMPLE, "platform"), check=True)
+    run(*approve_args(EXAMPLE, "132012"), check=True)
+    run("request", "apply", EXAMPLE, check=True)
+    entry = json.loads((ws / "tenants/history.jsonl").read_text().splitlines()[-1])
+    forge(ws, "request.applied", entry["data"])
+    refused(run("history", "verify"), "GC604", "was applied already")

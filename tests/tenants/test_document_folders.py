@@ -24,11 +24,12 @@ def refused(proc, *needles, code=1):
 @pytest.mark.parametrize("make, needle", [
     (lambda a: shutil.copy(a / "131016-juki-prod.yaml", a / "x.yml"), "rename it to x.yaml"),
     (lambda a: (a / "notes.txt").write_text("hello"), "only *.yaml documents belong"),
-    (lambda a: os.symlink(a / "missing.yaml", a / "gone.yaml"), "dangling symbolic link"),
+    (lambda a: os.symlink(a / "missing.yaml", a / "gone.yaml"), "dangling or looping symbolic link"),
+    (lambda a: os.symlink(a / "loop.yaml", a / "loop.yaml"), "dangling or looping symbolic link"),
     (lambda a: os.symlink("/etc/hostname", a / "outside.yaml"), "outside the workspace"),
     (lambda a: (a / "folder.yaml").mkdir(), "not a regular file"),
     (lambda a: os.mkfifo(a / "pipe.yaml"), "not a regular file"),
-], ids=["yml", "txt", "dangling", "outside", "folder", "fifo"])
+], ids=["yml", "txt", "dangling", "loop", "outside", "folder", "fifo"])
 def test_validate_refuses_what_it_would_otherwise_skip(ws, run, make, needle):
     make(ws / "tenants/active")
     refused(run("validate"), "GC100", needle)
@@ -73,3 +74,8 @@ def test_an_output_path_of_the_wrong_kind_is_refused(ws, run, tmp_path, args, ma
     assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, proc.stderr
     if make == "file":
         assert target.read_text() == "keep me"
+
+
+def test_an_output_folder_that_is_a_dangling_link_is_refused(ws, run, tmp_path):
+    os.symlink(tmp_path / "nowhere" / "deeper", tmp_path / "out")
+    refused(run("history", "signature", "18", "--out", str(tmp_path / "out")), "dangling link")

@@ -17,6 +17,9 @@ def upgrade() -> None:
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('token_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_sessions_token_id'), ['token_id'], unique=False)
+    # Sessions opened with a token before this migration do not know their token, so revoking it
+    # could not end them: they end now (their users sign in again).
+    op.execute("DELETE FROM sessions WHERE authentication = 'token'")
 
 
 def downgrade() -> None:
