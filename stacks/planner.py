@@ -96,7 +96,7 @@ def read_stack_config(ws: Workspace, stack: str) -> dict[str, str]:
     planned with the default 400 days)."""
     from govcloud import yamlio
     from govcloud.diagnostics import Diagnostic, DiagnosticError, locate
-    from govcloud.templates.base import settings_from_config
+    from govcloud.templates.base import config_kind, settings_from_config
 
     config: dict[str, str] = {}
     problems: list[Diagnostic] = []
@@ -118,6 +118,20 @@ def read_stack_config(ws: Workspace, stack: str) -> dict[str, str]:
             if value is None:
                 continue
             text = value if isinstance(value, str) else json.dumps(value)
+            kind = config_kind(_qualify(str(key))) if _qualify(str(key)).startswith("govcloud:") else None
+            wrong = None
+            if isinstance(value, dict) and "secure" in value and kind is not None:
+                wrong = f"config {_qualify(str(key))} is not a secret: write its value, not secure:"
+            elif kind is str and not isinstance(value, str):
+                wrong = f"config {_qualify(str(key))} must be text, not {type(value).__name__}"
+            elif kind is dict and not isinstance(value, dict):
+                wrong = f"config {_qualify(str(key))} must be a map, not {type(value).__name__}"
+            elif kind is int and (isinstance(value, bool) or not isinstance(value, (int, str))):
+                wrong = f"config {_qualify(str(key))} must be a whole number, not {type(value).__name__}"
+            if wrong:
+                line, col = locate(positions, ("config", key))
+                problems.append(Diagnostic(str(path), line, col, "GC101", wrong, f"config.{key}"))
+                continue
             try:
                 settings_from_config({_qualify(str(key)): text})
             except ValueError as exc:

@@ -46,6 +46,22 @@ CONFIG_KEYS = {
 }
 
 
+# CloudWatch Logs PutRetentionPolicy, retentionInDays: "Possible values are: 1, 3, 5, 7, 14, 30,
+# 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and 3653."
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
+
+
+def config_kind(key: str) -> type | None:
+    """The type of a ``govcloud:`` config value as the program reads it (None: not a key of ours)."""
+    key = key.removeprefix("govcloud:")
+    if key in STACK_CONFIG_KEYS:
+        return STACK_CONFIG_KEYS[key]
+    if key in CONFIG_KEYS:
+        return {"int": int, "dict[str, str]": dict}.get(str(_FIELD_TYPES[CONFIG_KEYS[key]]), str)
+    return None
+
+
 # Keys one stack's program reads itself, beside the platform settings (stacks/foundation.py,
 # stacks/network.py): known, so that they are not refused as misspelt, and type-checked.
 STACK_CONFIG_KEYS: dict[str, type] = {
@@ -54,9 +70,12 @@ STACK_CONFIG_KEYS: dict[str, type] = {
 }
 
 
+_FIELD_TYPES = {f.name: f.type for f in fields(PlatformSettings)}
+
+
 def _check_stack_key(key: str, raw: str) -> None:
     kind = STACK_CONFIG_KEYS[key]
-    if kind is int and not raw.isdigit():
+    if kind is int and not (raw.isascii() and raw.isdigit()):
         raise ValueError(f"config govcloud:{key} must be a whole number, not {raw!r}")
     if kind is dict:
         try:
@@ -93,9 +112,12 @@ def settings_from_config(values: Mapping[str, str | None]) -> PlatformSettings:
             continue
         name = CONFIG_KEYS[key]
         if types[name] in ("int", int):
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit()):
                 raise ValueError(f"config govcloud:{key} must be a whole number, not {raw!r}")
             chosen[name] = int(raw)
+            if name == "log_retention_days" and chosen[name] not in LOG_RETENTION_DAYS:
+                raise ValueError(f"config govcloud:{key} must be one of CloudWatch Logs' retention periods "
+                                 f"({', '.join(map(str, LOG_RETENTION_DAYS))}), not {raw}")
         elif name == "azure_vendor_principal_ids":
             try:
                 parsed = json.loads(raw)

@@ -20,6 +20,10 @@ def test_the_sample_config_reads(ws):
     ("govcloud:logRetentionDay: 30", "GC102", "did you mean govcloud:logRetentionDays?"),
     ("govcloud:logRetentionDays: forever", "GC101", "must be a whole number"),
     ("colour: blue", "GC102", "unknown config key govcloud:colour"),
+    ("govcloud:logRetentionDays: 0", "GC101", "CloudWatch Logs' retention periods"),
+    ("govcloud:logRetentionDays: ２", "GC101", "must be a whole number"),
+    ("govcloud:inspectionCidr: 5", "GC101", "must be text"),
+    ("govcloud:logRetentionDays: {secure: v1:abc}", "GC101", "is not a secret"),
 ])
 def test_a_misspelt_or_mistyped_key_is_refused_with_its_line(ws, new, code, needle):
     path = ws / "Pulumi.yaml"
