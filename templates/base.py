@@ -73,17 +73,21 @@ STACK_CONFIG_KEYS: dict[str, type] = {
 _FIELD_TYPES = {f.name: f.type for f in fields(PlatformSettings)}
 
 
-def _check_stack_key(key: str, raw: str) -> None:
-    kind = STACK_CONFIG_KEYS[key]
-    if kind is int and not (raw.isascii() and raw.isdigit()):
-        raise ValueError(f"config govcloud:{key} must be a whole number, not {raw!r}")
+def _value(key: str, kind: type, raw: str):
+    """A config value as the program reads it, or a ValueError naming the key."""
+    if kind is int:
+        if not (raw.isascii() and raw.isdigit()):
+            raise ValueError(f"config govcloud:{key} must be a whole number, not {raw!r}")
+        return int(raw)
     if kind is dict:
         try:
             parsed = json.loads(raw)
         except json.JSONDecodeError:
             parsed = None
-        if not isinstance(parsed, dict):
-            raise ValueError(f"config govcloud:{key} must be a map")
+        if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+            raise ValueError(f"config govcloud:{key} must be a map of names to text")
+        return parsed
+    return raw
 
 
 def settings_from_config(values: Mapping[str, str | None]) -> PlatformSettings:
@@ -91,7 +95,6 @@ def settings_from_config(values: Mapping[str, str | None]) -> PlatformSettings:
     both the Pulumi runtime and the offline planner see them; unset keys keep their defaults.
     A value of the wrong type is refused (ValueError naming the key), never read as a default."""
     defaults = PlatformSettings()
-    types = {f.name: f.type for f in fields(PlatformSettings)}
     chosen: dict = {}
     for key, raw in values.items():
         if ":" in key and not key.startswith("govcloud:"):
@@ -99,7 +102,7 @@ def settings_from_config(values: Mapping[str, str | None]) -> PlatformSettings:
         key = key.removeprefix("govcloud:")
         if key in STACK_CONFIG_KEYS:
             if raw:
-                _check_stack_key(key, raw)
+                _value(key, STACK_CONFIG_KEYS[key], raw)
             continue
         if key not in CONFIG_KEYS:
             # A misspelt key would otherwise leave the default in place without a word
@@ -111,23 +114,10 @@ def settings_from_config(values: Mapping[str, str | None]) -> PlatformSettings:
         if raw is None or raw == "":
             continue
         name = CONFIG_KEYS[key]
-        if types[name] in ("int", int):
-            if not (raw.isascii() and raw.isdigit()):
-                raise ValueError(f"config govcloud:{key} must be a whole number, not {raw!r}")
-            chosen[name] = int(raw)
-            if name == "log_retention_days" and chosen[name] not in LOG_RETENTION_DAYS:
-                raise ValueError(f"config govcloud:{key} must be one of CloudWatch Logs' retention periods "
-                                 f"({', '.join(map(str, LOG_RETENTION_DAYS))}), not {raw}")
-        elif name == "azure_vendor_principal_ids":
-            try:
-                parsed = json.loads(raw)
-            except json.JSONDecodeError:
-                parsed = None
-            if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
-                raise ValueError(f"config govcloud:{key} must be a map of vendor id to principal id")
-            chosen[name] = parsed
-        else:
-            chosen[name] = raw
+        chosen[name] = _value(key, config_kind(key), raw)
+        if name == "log_retention_days" and chosen[name] not in LOG_RETENTION_DAYS:
+            raise ValueError(f"config govcloud:{key} must be one of CloudWatch Logs' retention periods "
+                             f"({', '.join(map(str, LOG_RETENTION_DAYS))}), not {raw}")
     return PlatformSettings(**{**{f.name: getattr(defaults, f.name) for f in fields(PlatformSettings)}, **chosen})
 
 

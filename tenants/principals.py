@@ -80,6 +80,8 @@ class Directory:
     by_subject: dict[str, Principal]
     service_keys: dict[str, sshsig.PublicKey]
     sample_keys: frozenset[bytes] = field(default_factory=frozenset)
+    # Parsed once: every approval's check asks for a principal's keys.
+    keys: dict[str, list[sshsig.PublicKey]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, doc: Principals) -> "Directory":
@@ -89,11 +91,12 @@ class Directory:
         found = problems(doc)
         if found:
             raise ValueError("; ".join(f"{'.'.join(map(str, loc))}: {message}" for loc, _, message in found))
-        by_key, samples = {}, set()
+        by_key, samples, keys = {}, set(), {}
         for p in doc.spec.principals:
             for line in p.ssh_keys:
                 key = sshsig.parse_public_key(line)
                 by_key[key.blob] = p
+                keys.setdefault(p.id, []).append(key)
                 if SAMPLE_MARK in line:
                     samples.add(key.blob)
         service = {}
@@ -103,15 +106,14 @@ class Directory:
             if SAMPLE_MARK in s.public_key:
                 samples.add(key.blob)
         return cls(document_digest(doc), {p.id: p for p in doc.spec.principals}, by_key,
-                   {s: p for p in doc.spec.principals for s in p.oidc_subjects}, service, frozenset(samples))
+                   {s: p for p in doc.spec.principals for s in p.oidc_subjects}, service, frozenset(samples), keys)
 
     @classmethod
     def from_json(cls, data: dict) -> "Directory":
         return cls.build(Principals.model_validate({"apiVersion": "govcloud/v1", "kind": "Principals", **data}))
 
     def keys_of(self, principal: str) -> list[sshsig.PublicKey]:
-        p = self.by_id.get(principal)
-        return [sshsig.parse_public_key(line) for line in p.ssh_keys] if p else []
+        return self.keys.get(principal, [])
 
     def service_key_id(self, key: sshsig.PublicKey) -> str | None:
         return next((kid for kid, k in self.service_keys.items() if k == key), None)

@@ -33,7 +33,7 @@ def test_a_tenant_without_a_plan_is_refused() -> None:
 
 @pytest.mark.parametrize("values, message", [
     ({"logRetentionDays": "forever"}, "whole number"),
-    ({"govcloud:azureVendorPrincipalIds": "[1]"}, "map of vendor id"),
+    ({"govcloud:azureVendorPrincipalIds": "[1]"}, "must be a map"),
 ])
 def test_config_of_the_wrong_type_is_refused(values: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
