@@ -83,3 +83,16 @@ def test_an_untranslated_message_keeps_its_english_after_the_title():
 @pytest.mark.parametrize("code", ["GC999", ""])
 def test_an_unknown_code_passes_the_message_through(code):
     assert messages.translate(code, "as is") == "as is"
+
+
+def test_refused_operations_speak_japanese_too(run):
+    """A refused operation (exit 1) is translated line by line; an untranslated one gets the
+    Japanese title before the English text; English stays English."""
+    ja = run("--lang", "ja", "tenant", "remove", "nope", "--yes")
+    assert ja.returncode == 1 and "テナント nope はありません" in ja.stderr
+    ja = run("--lang", "ja", "request", "apply", "tenants/requests/examples/hachioji-juki.yaml")
+    assert ja.returncode == 1 and "次の承認がありません: platform, municipality 132012" in ja.stderr
+    assert "承認者はそれぞれ次を実行します" in ja.stderr
+    en = run("--lang", "en", "tenant", "remove", "nope", "--yes")
+    assert "no tenant named nope" in en.stderr
+    assert messages.translate_lines("usage", "something new") == "操作を受け付けられません — something new"

@@ -170,7 +170,8 @@ def report_errors(func: Callable) -> Callable:
             err_console.print(messages.summary(errors, files, lang), markup=False, highlight=False)
             raise typer.Exit(1) from None
         except UsageError as exc:
-            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            text = messages.translate_lines("usage", str(exc)) if current_lang() == "ja" else str(exc)
+            err_console.print(f"error: {text}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper

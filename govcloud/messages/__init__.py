@@ -39,6 +39,24 @@ def translate(code: str, message: str) -> str:
     return f"{name} — {message}" if name else message
 
 
+def translate_lines(code: str, message: str) -> str:
+    """Like :func:`translate`, line by line, for messages that add lines (what to run next, why
+    an entry does not count): lines no pattern matches stay as written; the code's title leads
+    when no line could be translated."""
+    _, patterns = _catalogue()
+    out, translated = [], False
+    for line in message.split("\n"):
+        for pattern, template in patterns.get(code, ()):
+            match = pattern.fullmatch(line)
+            if match:
+                out.append(template.format(**match.groupdict()))
+                translated = True
+                break
+        else:
+            out.append(line)
+    return "\n".join(out) if translated else translate(code, message)
+
+
 def summary(errors: int, files: int, lang: str) -> str:
     if lang == "ja":
         return f"{files} ファイルに {errors} 件のエラー。何も書き込んでいません"
