@@ -140,9 +140,27 @@ def submit(text: str = Depends(yaml_body), caller: Caller = Depends(api_caller),
     return submission_json(svc, svc.submit(caller, text), detail=True)
 
 
-@router.get("/submissions", summary="Submissions you may see")
-def submissions(caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> list[dict]:
-    return [submission_json(svc, s) for s in svc.list(caller)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items (default 100)")]
+
+
+def _page(items: list, key, after, limit: int, request: Request, response: Response) -> list:
+    """One page of ``items`` (already in their order) after the item whose key is ``after``; a
+    ``Link: <…>; rel="next"`` header (RFC 8288) points at the next page when there is one."""
+    if after is not None:
+        items = [i for i in items if key(i) > after] if isinstance(after, str) else [i for i in items if key(i) < after]
+    page = items[:limit]
+    if len(items) > limit:
+        url = request.url.include_query_params(after=key(page[-1]), limit=limit)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return page
+
+
+@router.get("/submissions", summary="Submissions you may see, newest first (paged: limit, after, Link: rel=next)")
+def submissions(request: Request, response: Response, limit: Limit = 100,
+                after: Annotated[Optional[int], Query(ge=1, le=2**31 - 1, description="Continue below this submission id")] = None,
+                caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> list[dict]:
+    page = _page(svc.list(caller), lambda sub: sub.id, after, limit, request, response)
+    return [submission_json(svc, s) for s in page]
 
 
 @router.get("/submissions/{sid}", summary="One submission with its revisions and timeline")
@@ -203,9 +221,11 @@ def apply(sid: SubmissionId, caller: Caller = Depends(api_caller), svc: Service 
     return {"tenants": svc.apply(caller, sid)}
 
 
-@router.get("/tenants", summary="Tenants you may see")
-def tenants(caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> list[dict]:
-    return svc.tenants(caller)
+@router.get("/tenants", summary="Tenants you may see, by name (paged: limit, after, Link: rel=next)")
+def tenants(request: Request, response: Response, limit: Limit = 100,
+            after: Annotated[Optional[str], Query(max_length=200, description="Continue after this tenant name")] = None,
+            caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> list[dict]:
+    return _page(svc.tenants(caller), lambda t: t["metadata"]["name"], after, limit, request, response)
 
 
 @router.get("/findings", summary="Baseline findings over every planned stack, and the network proof (platform, security)")

@@ -217,3 +217,22 @@ def test_content_that_stopped_validating_can_still_be_rejected(client, tokens, r
     assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
     r = client.post(f"/api/v1/submissions/{sid}/reject", json={"comment": "x"}, headers=bearer(tokens["yamada-taro"]))
     assert r.status_code == 409           # rejected already: nothing more to reject
+
+
+def test_lists_are_paged_with_a_link_to_the_next_page(client, tokens) -> None:
+    vendor, platform = bearer(tokens["asuka-sato"]), bearer(tokens["yamada-taro"])
+    made = [submit(client, tokens["asuka-sato"]) for _ in range(3)]
+    r = client.get("/api/v1/submissions", params={"limit": 2}, headers=vendor)
+    assert r.status_code == 200 and [s["id"] for s in r.json()] == sorted(made, reverse=True)[:2]
+    following = r.headers["link"].split(";")[0].strip("<>")
+    r = client.get(following, headers=vendor)
+    assert [s["id"] for s in r.json()] == [min(made)] and "link" not in r.headers
+    names = [t["metadata"]["name"] for t in client.get("/api/v1/tenants", headers=platform).json()]
+    pages, url = [], "/api/v1/tenants?limit=3"
+    while url:
+        r = client.get(url, headers=platform)
+        pages.append([t["metadata"]["name"] for t in r.json()])
+        url = r.headers.get("link", "").split(";")[0].strip("<>") or None
+    assert [n for page in pages for n in page] == names and len(pages) == -(-len(names) // 3)
+    assert client.get("/api/v1/tenants", params={"limit": 0}, headers=platform).status_code == 422
+    assert client.get("/api/v1/submissions", params={"limit": 5000}, headers=platform).status_code == 422
