@@ -18,8 +18,11 @@ serve_app = typer.Typer(help="The onboarding service: JSON API under /api/v1 and
 token_app = typer.Typer(help="Personal access tokens of the service (issued by a platform principal).",
                         no_args_is_help=True)
 key_app = typer.Typer(help="The service's Ed25519 signing key.", no_args_is_help=True)
+outbox_app = typer.Typer(help="The notification outbox: what the service announced, and its delivery to a webhook.",
+                         no_args_is_help=True)
 serve_app.add_typer(token_app, name="token")
 serve_app.add_typer(key_app, name="key")
+serve_app.add_typer(outbox_app, name="outbox")
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CHALLENGE_NAMESPACE = "govcloud-service-token"
@@ -225,6 +228,70 @@ def token_revoke(
     if row is None:
         raise UsageError(f"no token {token_id}; see govcloud serve token list")
     console.print(f"token {token_id} ({row.principal}, {row.name}) revoked by {issuer.id}", highlight=False)
+
+
+# --- the notification outbox ---------------------------------------------------------------------------------------
+
+
+def _directory(ws):
+    from govcloud.app import onboarding
+    from govcloud.diagnostics import DiagnosticError
+
+    try:
+        return onboarding.current_principals(ws)
+    except DiagnosticError:
+        raise UsageError("the workspace history does not verify (govcloud history verify): recipients cannot be "
+                         "resolved") from None
+
+
+@outbox_app.command("list")
+@report_errors
+def outbox_list(ctx: typer.Context, fmt: Literal["table", "json"] = typer.Option("table", "--format", help="table or json.")) -> None:
+    """The notifications not delivered yet, oldest first, with their recipients' addresses."""
+    from govcloud.service import outbox
+
+    ws, (engine, Session) = _database(ctx)
+    try:
+        directory = _directory(ws)
+        data = [outbox.message_json(m, directory) for m in outbox.pending(Session)]
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        console.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    for d in data:
+        console.print(f"{d['id']}  {d['createdAt'][:16]}  {d['event']}  to {', '.join(d['to']) or '(nobody)'}",
+                      highlight=False)
+    console.print(f"{len(data)} pending", highlight=False)
+
+
+@outbox_app.command("deliver")
+@report_errors
+def outbox_deliver(
+    ctx: typer.Context,
+    webhook: str = typer.Option(..., "--webhook", envvar="GOVCLOUD_OUTBOX_WEBHOOK", show_envvar=False,
+                                help="URL that receives each notification as JSON (POST); https, or http on 127.0.0.1."),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, max=120, help="Seconds to wait for the webhook per message."),
+) -> None:
+    """POST every pending notification to the webhook, oldest first, and mark it delivered on a 2xx
+    answer (at least once: receivers de-duplicate by id, also sent as Idempotency-Key). Stops at
+    the first failure, exit 1, so that order is kept; run it again (e.g. from a timer)."""
+    import httpx
+
+    from govcloud.service import outbox
+
+    if not webhook.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
+        bad_usage("--webhook must be an https:// URL (or http on this machine)")
+    ws, (engine, Session) = _database(ctx)
+    try:
+        directory = _directory(ws)
+        with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+            result = outbox.deliver(Session, directory, webhook, http=http)
+    finally:
+        engine.dispose()
+    console.print(f"delivered {result.sent}, {result.pending} pending", highlight=False)
+    if result.failure:
+        raise UsageError(f"delivery stopped at {result.failure}")
 
 
 # --- the service key ---------------------------------------------------------------------------------------------
