@@ -24,7 +24,7 @@ from govcloud.service.auth import Directories, OidcClient
 from govcloud.service.config import ServiceConfig, redact_url
 from govcloud.service.core import Service, StartupError, load_service_key
 from govcloud.service.errors import ServiceError
-from govcloud.service.middleware import BodyLimit, RateLimiter, SecurityHeaders
+from govcloud.service.middleware import BodyLimit, RateLimiter, SharedRateLimiter, SecurityHeaders
 
 log = logging.getLogger("govcloud.service")
 HERE = Path(__file__).resolve().parent
@@ -69,7 +69,9 @@ def create_app(config: ServiceConfig) -> FastAPI:
                               "approvals; the platform applies. Bearer authentication (personal access "
                               "token or OIDC access token).")
     app.state.service = svc
-    app.state.signin_limiter = RateLimiter(config.signin_rate)
+    # Shared by every process (the budget for guessing tokens); the per-request API limit stays
+    # in memory, per process (a database write on every request would cost more than it guards).
+    app.state.signin_limiter = SharedRateLimiter(config.signin_rate, svc.Session)
     app.state.api_limiter = RateLimiter(config.api_rate)
     app.include_router(api.router)
     app.include_router(portal.router)

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -174,6 +175,16 @@ class Decision(Base):
     history_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     signed_by: Mapped[str] = mapped_column(String(10), default="")   # key | service | "" (reject)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class RateBucket(Base):
+    """A rate limit's token bucket shared by every service process (sign-in attempts and bad
+    bearer tokens): ``tokens`` left at ``stamp`` (seconds since the epoch)."""
+
+    __tablename__ = "rate_buckets"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float, index=True)
 
 
 class OutboxMessage(Base):

@@ -165,6 +165,70 @@ class RateLimiter:
             b.tokens -= 1
 
 
+class SharedRateLimiter:
+    """The same token buckets, kept in the service's database so that every process draws from
+    one budget (for sign-in attempts and bad bearer tokens, where the bound matters: N processes
+    with their own buckets allowed N times the guesses). Each take is one atomic UPDATE, so two
+    processes cannot both spend the last token."""
+
+    def __init__(self, rate: RateLimit, Session, clock=time.time):
+        self.rate, self.Session, self.clock = rate, Session, clock
+
+    def _level(self, now: float):
+        from sqlalchemy import case, literal
+
+        from govcloud.service.db import RateBucket
+
+        refilled = RateBucket.tokens + (literal(now) - RateBucket.stamp) * self.rate.per_second
+        return case((refilled > self.rate.burst, literal(float(self.rate.burst))), else_=refilled)
+
+    def _refuse(self, tokens: float) -> None:
+        wait = max(1, int((1 - tokens) / self.rate.per_second + 0.999))
+        raise ServiceError(429, "rate_limited", "too many requests; try again later", headers={"Retry-After": str(wait)})
+
+    @staticmethod
+    def _key(key: tuple) -> str:
+        return "|".join(str(part) for part in key)[:200]
+
+    def check(self, key: tuple) -> None:
+        from sqlalchemy import select
+
+        from govcloud.service.db import RateBucket
+
+        now = self.clock()
+        with self.Session() as s:
+            level = s.scalar(select(self._level(now)).where(RateBucket.key == self._key(key)))
+        if level is not None and level < 1:
+            self._refuse(level)
+
+    def take(self, key: tuple, _again: bool = True) -> None:
+        from sqlalchemy import delete, select, update
+        from sqlalchemy.exc import IntegrityError
+
+        from govcloud.service.db import RateBucket
+
+        name, now = self._key(key), self.clock()
+        level = self._level(now)
+        with self.Session.begin() as s:
+            done = s.execute(update(RateBucket).where(RateBucket.key == name, level >= 1)
+                             .values(tokens=level - 1, stamp=now).execution_options(synchronize_session=False))
+            if done.rowcount == 1:
+                return
+            left = s.scalar(select(level).where(RateBucket.key == name))
+        if left is not None:
+            self._refuse(left)
+        try:
+            with self.Session.begin() as s:
+                # Buckets full again are forgotten (bounded table), then this one starts.
+                s.execute(delete(RateBucket).where(RateBucket.stamp < now - self.rate.burst / self.rate.per_second))
+                s.add(RateBucket(key=name, tokens=self.rate.burst - 1, stamp=now))
+        except IntegrityError:           # another process started it meanwhile: take from it
+            if not _again:
+                raise ServiceError(429, "rate_limited", "too many requests; try again later",
+                                   headers={"Retry-After": "1"}) from None
+            self.take(key, False)
+
+
 def client_address(request, trust_proxy: bool) -> str:
     """The address rate limits are keyed on. Behind our own proxy: the right-most X-Forwarded-For
     entry, which that proxy appended (the entries left of it are whatever the client sent, so a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -77,3 +78,32 @@ def test_processes_starting_together_on_a_fresh_database_migrate_once(database_u
     with ProcessPoolExecutor(4) as pool:
         for url in urls:
             assert list(pool.map(_migrate, [url] * 4)) == [migrations.head()] * 4
+
+
+def test_the_sign_in_budget_is_shared_by_every_process(database_url) -> None:
+    """Two limiters on one database (two service processes) draw from one bucket: the budget for
+    guessing tokens does not grow with the number of processes."""
+    from govcloud.service.config import RateLimit
+    from govcloud.service.errors import ServiceError
+    from govcloud.service.middleware import SharedRateLimiter
+
+    from govcloud.service.app import open_database
+
+    engine, Session = open_database(database_url)
+    now = [1_000_000.0]
+    one = SharedRateLimiter(RateLimit(3, 0.5), Session, clock=lambda: now[0])
+    two = SharedRateLimiter(RateLimit(3, 0.5), Session, clock=lambda: now[0])
+    one.take(("203.0.113.9", "signin"))
+    two.take(("203.0.113.9", "signin"))
+    one.take(("203.0.113.9", "signin"))
+    with pytest.raises(ServiceError) as refused:
+        two.take(("203.0.113.9", "signin"))
+    assert refused.value.status == 429 and refused.value.headers["Retry-After"] == "2"
+    with pytest.raises(ServiceError):
+        one.check(("203.0.113.9", "signin"))
+    two.take(("198.51.100.7", "signin"))             # another client has its own bucket
+    now[0] += 2.0                                     # one token back
+    one.take(("203.0.113.9", "signin"))
+    with pytest.raises(ServiceError):
+        two.take(("203.0.113.9", "signin"))
+    engine.dispose()
