@@ -40,24 +40,12 @@ def test_explain_reads_the_plans_and_a_compiled_folder_on_request(ws: Path, tmp_
         service.explain_path(lambda: workspace, service.ExplainRequest("nobody", "131016-juki-prod"))
 
 
-def test_explain_follows_a_plan_not_the_intent(ws: Path, monkeypatch):
+def test_explain_follows_a_plan_not_the_intent(ws: Path, plans_share):
     """A path the plans open (a template bug) shows in explain although the intent has none."""
-    from govcloud.network import plans as plan_reader
-    from govcloud.stacks import network_plans
-
-    original = plan_reader.documents_from_plans
-
-    def open_share(plans, inventory, configured=None, **kwargs):
-        docs = original(plans, inventory, configured, **kwargs)
-        docs["aws-cloudwan/core-network-policy.json"]["segment-actions"].append(
-            {"action": "share", "mode": "attachment-route", "segment": "lgwan", "share-with": ["mynumber"]})
-        return docs
-
     workspace = Workspace(ws)
     request = service.ExplainRequest("131016/honcho-lgwan", "131016-juki-prod")
     before = service.explain_path(lambda: workspace, request).sections[0][1]
-    # patched where the plans are read into the model (stacks/network_plans.py)
-    monkeypatch.setattr(network_plans, "documents_from_plans", open_share)
+    plans_share("lgwan", "mynumber")
     after = service.explain_path(lambda: workspace, request).sections[0][1]
     assert any("no route" in line for line in before)
     assert not any("no route" in line for line in after)

@@ -150,24 +150,13 @@ def test_a_missing_tenant_plan_is_an_error(planned):
         violations(plans, inventory, configured)
 
 
-def test_deploy_gate_refuses_plans_that_fail_the_proof(ws: Path, monkeypatch):
+def test_deploy_gate_refuses_plans_that_fail_the_proof(ws: Path, plans_share):
     from govcloud.diagnostics import UsageError
-    from govcloud.network import plans as plan_reader
-    from govcloud.stacks import network_plans
     from govcloud.tenants.registry import load_registry
 
     workspace = Workspace(ws)
     reg = load_registry(workspace)
     network_gate(workspace, reg, "network")       # the sample passes
-    original = plan_reader.documents_from_plans
-
-    def open_share(plans, inventory, configured=None, **kwargs):
-        docs = original(plans, inventory, configured, **kwargs)
-        docs["aws-cloudwan/core-network-policy.json"]["segment-actions"].append(
-            {"action": "share", "mode": "attachment-route", "segment": "internet", "share-with": ["mynumber"]})
-        return docs
-
-    # patched where the plans are read into the model (stacks/network_plans.py)
-    monkeypatch.setattr(network_plans, "documents_from_plans", open_share)
+    plans_share("internet", "mynumber")
     with pytest.raises(UsageError, match="refusing to deploy tenant-131016-juki-prod: the plans fail the network proof"):
         network_gate(workspace, reg, "tenant-131016-juki-prod")
