@@ -29,6 +29,7 @@ from govcloud.tenants.principals import (
     Directory,
     approval_statement,
     principals_statement,
+    removal_statement,
     withdrawal_statement,
 )
 
@@ -166,6 +167,26 @@ def check_withdrawal(data: dict, directory: Directory | None, proof: "ChainProof
     return None if status == "verified" else reason
 
 
+def check_removal(data: dict, directory: Directory | None) -> str | None:
+    """Why a ``tenant.removed`` entry does not verify, or None. Before any Principals document it
+    carries a typed actor only (as approvals did); after, a platform principal's signature."""
+    if directory is None:
+        return None
+    if "signature" not in data:
+        return "unsigned removal recorded after removals had to be signed by a platform principal"
+    principal = directory.by_id.get(data.get("principal") or "")
+    if principal is None:
+        return f"principal {data.get('principal')} is not declared in the Principals document in force"
+    if principal.role != "platform":
+        return f"{principal.id} is a {principal.role} principal: only the platform removes tenants"
+    if data.get("by") != principal.display_name:
+        return f"recorded as by {data.get('by')!r}, but {principal.id} is {principal.display_name!r}"
+    statement = removal_statement(tenant=data["tenant"], cidr=data["cidr"], request=data["request"],
+                                  principal=principal.id)
+    status, _, reason = _signed_by(data, directory, principal, statement)
+    return None if status == "verified" else reason
+
+
 def check_principals_entry(data: dict, before: Directory | None) -> tuple[Directory | None, str | None]:
     """(the new directory, or None; why the entry does not verify, or None)."""
     try:
@@ -219,6 +240,11 @@ def replay(hist: history.History) -> ChainProof:
                 proof.warnings.append((seq, f"entry #{seq}: approval of {data['request']} ({record.slot}) by "
                                             f"{data['by']!r} is unsigned (recorded before approvals were signed); "
                                             "it proves nothing about who approved"))
+        elif entry["event"] == "tenant.removed":
+            why = check_removal(data, directory)
+            if why:
+                proof.problems.append((seq, "GC604", f"entry #{seq}: removal of tenant {data['tenant']} does not "
+                                                     f"verify: {why}"))
         elif entry["event"] == "request.approval-withdrawn":
             why = check_withdrawal(data, directory, proof)
             if why:

@@ -162,9 +162,19 @@ class PrincipalsRecorded(_Strict):
 
 
 class Removed(_Strict):
+    """Signed by a platform principal (``principals.removal_statement``) once a Principals
+    document is recorded; before, a typed actor only."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
     tenant: StrictStr = Field(min_length=1)
     cidr: StrictStr
     request: StrictStr
+    by: StrictStr | None = Field(default=None, min_length=1)
+    principal: StrictStr | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    signature: StrictStr | None = Field(default=None, max_length=16384)
+    signed_by: Literal["key", "service"] | None = Field(default=None, alias="signedBy")
+    service_key: StrictStr | None = Field(default=None, alias="serviceKey")
+    authentication: Literal["oidc", "token"] | None = None
 
 
 class AccountRecorded(_Strict):

@@ -62,6 +62,13 @@ def withdrawal_statement(*, request: str, digest: str, principal: str, withdraws
     return rfc8785.dumps(body) + b"\n"
 
 
+def removal_statement(*, tenant: str, cidr: str, request: str, principal: str) -> bytes:
+    """What a platform principal signs to remove a tenant and release its range."""
+    body = {"type": "govcloud.tenant-removal/v1", "tenant": tenant, "cidr": cidr, "request": request,
+            "principal": principal}
+    return rfc8785.dumps(body) + b"\n"
+
+
 def principals_statement(*, digest: str, principal: str) -> bytes:
     return rfc8785.dumps({"type": "govcloud.principals/v1", "digest": digest, "principal": principal}) + b"\n"
 

@@ -41,6 +41,7 @@ from govcloud.tenants.principals import (
     ServiceSigner,
     Signer,
     approval_statement,
+    removal_statement,
     withdrawal_statement,
     document_json,
     principals_statement,
@@ -258,8 +259,9 @@ def _sign(message: bytes, signer: Signer, directory: Directory, p: Principal, da
         try:
             sig = sshsig.verify(message, signer.signature, APPROVAL_NAMESPACE)
         except sshsig.SignatureError as exc:
-            raise UsageError(f"the signature is not {p.id}'s {what} ({exc}); sign exactly what "
-                             f"`govcloud request statement` prints, with namespace {APPROVAL_NAMESPACE}") from None
+            raise UsageError(f"the signature is not {p.id}'s {what} ({exc}); sign exactly the statement govcloud "
+                             f"prints for it (request statement, tenant remove --statement), with namespace "
+                             f"{APPROVAL_NAMESPACE}") from None
         if sig.public not in directory.keys_of(p.id):
             raise UsageError(f"the signature was made with key {sig.public.fingerprint}, which is not declared "
                              f"for {p.id} in tenants/principals.yaml")
@@ -455,14 +457,30 @@ def _refuse_held_ranges(reg: Registry, planned: list[rules.PlannedTenant]) -> No
                              "overlapping range (the address plan and the tenant documents disagree)")
 
 
-def remove(ws: Workspace, name: str, *, actor: str, dry_run: bool = False) -> Tenant:
-    """Remove a tenant and release its range; ``dry_run`` runs every check and writes nothing."""
+def _removable(ws: Workspace, name: str) -> tuple[Registry, history.History, Tenant]:
+    reg = load_registry(ws)
+    hist = ledger.require_intact(ws, reg)
+    tenant = reg.tenants.get(name)
+    if tenant is None:
+        raise UsageError(f"no tenant named {name}; see govcloud tenant list")
+    return reg, hist, tenant
+
+
+def removal_statement_for(ws: Workspace, name: str, principal: str) -> bytes:
+    """The exact bytes a platform principal signs to remove tenant ``name``."""
+    _, hist, tenant = _removable(ws, name)
+    if principal not in _directory(hist).by_id:
+        raise UsageError(f"no principal {principal!r} is declared in tenants/principals.yaml")
+    return removal_statement(tenant=name, cidr=tenant.spec.network.cidr, request=tenant.spec.request,
+                             principal=principal)
+
+
+def remove(ws: Workspace, name: str, *, actor: str, signer: Signer | None = None, dry_run: bool = False) -> Tenant:
+    """Remove a tenant and release its range; ``dry_run`` runs every check and writes nothing.
+    Once a Principals document is recorded, a platform principal signs the removal (``signer``):
+    deleting a municipality's environment is not done under a typed name."""
     with ws.locked():
-        reg = load_registry(ws)
-        hist = ledger.require_intact(ws, reg)
-        tenant = reg.tenants.get(name)
-        if tenant is None:
-            raise UsageError(f"no tenant named {name}; see govcloud tenant list")
+        reg, hist, tenant = _removable(ws, name)
         consumers = sorted(
             t.name for t in reg.tenants.values()
             if t.spec.environment == tenant.spec.environment
@@ -477,9 +495,23 @@ def remove(ws: Workspace, name: str, *, actor: str, dry_run: bool = False) -> Te
                              "the workspace invalid)")
         assert reg.plan is not None
         plan = ipam.release(reg.plan, name)
-        hist, _ = hist.with_event("tenant.removed", actor, {
-            "tenant": name, "cidr": tenant.spec.network.cidr, "request": tenant.spec.request,
-        })
+        data = {"tenant": name, "cidr": tenant.spec.network.cidr, "request": tenant.spec.request}
+        directory = proof(hist).current
+        if directory is not None and signer is None and not dry_run:
+            raise UsageError("removing a tenant is signed by a platform principal: add --key KEY (or --signature SIG "
+                             "--principal ID over `govcloud tenant remove NAME --statement --principal ID`)")
+        if directory is not None and signer is not None:
+            p = signer_principal(directory, signer)
+            if p.role != "platform":
+                raise UsageError(f"{p.id} is a {p.role} principal: only the platform removes tenants")
+            data.update(by=p.display_name, principal=p.id)
+            _sign(removal_statement(tenant=name, cidr=data["cidr"], request=data["request"], principal=p.id),
+                  signer, directory, p, data, f"removal of tenant {name}")
+            why = approvals.check_removal(data, directory)
+            if why:                          # never write an entry that would not verify
+                raise UsageError(f"refusing a removal that does not verify: {why}")
+            actor = p.id
+        hist, _ = hist.with_event("tenant.removed", actor, data)
         if dry_run:
             return tenant
         ws.commit({

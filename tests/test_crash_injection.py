@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from govcloud.fsio import CRASH_EXIT
-from tests.conftest import REPO, approve_args, govcloud_bin
+from tests.conftest import REPO, approve_args, govcloud_bin, key
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ SCENARIOS = {
     "request apply": ([approve_args(EXAMPLE, "platform"),
                        approve_args(EXAMPLE, "132012")],
                       ("request", "apply", EXAMPLE)),
-    "tenant remove": ([], ("tenant", "remove", "141003-koseki-staging", "--yes")),
+    "tenant remove": ([], ("tenant", "remove", "141003-koseki-staging", "--yes", "--key", key("platform"))),
     "accounts vend (recording)": ([], RECORD),
 }
 

@@ -142,6 +142,14 @@ def apply(ws: Workspace, source: RequestSource, *, actor: str):
     return workflow.apply(ws, source, actor=actor)
 
 
+def remove_tenant(ws: Workspace, name: str, *, actor: str, signer: Signer | None = None, dry_run: bool = False):
+    return workflow.remove(ws, name, actor=actor, signer=signer, dry_run=dry_run)
+
+
+def removal_statement(ws: Workspace, name: str, principal: str) -> bytes:
+    return workflow.removal_statement_for(ws, name, principal)
+
+
 def record_principals(ws: Workspace, signer: KeySigner | DetachedSignature) -> dict | None:
     return workflow.record_principals(ws, signer)
 

@@ -235,23 +235,35 @@ def tenant_show(name: str = typer.Argument(..., help="Tenant name.")) -> None:
 @report_errors
 def tenant_remove(
     name: str = typer.Argument(..., help="Tenant name."),
+    key: Optional[Path] = typer.Option(None, "--key", help="Your SSH private key: you must be a platform principal."),
+    signature: Optional[Path] = typer.Option(None, "--signature", help="A signature made with ssh-keygen -Y sign -n govcloud-approval over --statement's output (instead of --key)."),
+    principal: Optional[str] = typer.Option(None, "--principal", help="With --signature or --statement: the platform principal id."),
+    statement: bool = typer.Option(False, "--statement", help="Print the exact statement a removal signs (for ssh-keygen -Y sign) and exit."),
     yes: bool = typer.Option(False, "--yes", help="Remove without asking (required when not on a terminal)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Run every check and say what would be removed; write nothing."),
 ) -> None:
-    """Remove a tenant and release its CIDR (asks first; --yes to skip, --dry-run to only check)."""
+    """Remove a tenant and release its CIDR, signed by a platform principal (asks first; --yes to
+    skip, --dry-run to only check)."""
     ws = workspace()
+    if statement:
+        if not principal:
+            bad_usage("--statement needs --principal ID (who will sign)")
+        sys.stdout.buffer.write(onboarding.removal_statement(ws, name, principal))
+        sys.stdout.flush()
+        return
     if dry_run:
-        tenant = workflow.remove(ws, name, actor=_actor(), dry_run=True)
+        tenant = onboarding.remove_tenant(ws, name, actor=_actor(), dry_run=True)
         console.print(f"would remove tenant {tenant.name} and release {tenant.spec.network.cidr} "
                       f"(history event tenant.removed); nothing was written", highlight=False)
         return
+    signer = _signer(key, signature, principal) if key is not None or signature is not None else None
     if not yes:
         if not sys.stdin.isatty():
             bad_usage("tenant remove deletes a tenant and releases its addresses: confirm with --yes "
                       "(or see what it would do with --dry-run)")
         if not typer.confirm(f"remove tenant {name} and release its CIDR?", default=False):
             raise typer.Exit(1)
-    tenant = workflow.remove(ws, name, actor=_actor())
+    tenant = onboarding.remove_tenant(ws, name, actor=_actor(), signer=signer)
     console.print(f"removed tenant {tenant.name}; released {tenant.spec.network.cidr}")
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from govcloud.tenants import history
-from tests.conftest import approve_args, tree_snapshot
+from tests.conftest import approve_args, key, tree_snapshot
 
 EXAMPLE = "tenants/requests/examples/hachioji-juki.yaml"
 OTHER = "tenants/requests/examples/chiyoda-kosodate.yaml"
@@ -102,7 +102,7 @@ def test_a_duplicated_entry_breaks_the_chain(ws, run):
 @pytest.mark.parametrize("command", [
     ("history", "verify"), ("history", "show"), ("validate",),
     approve_args(EXAMPLE, "platform"),
-    ("request", "apply", EXAMPLE), ("tenant", "remove", "271004-denshi-shinsei-prod", "--yes"),
+    ("request", "apply", EXAMPLE), ("tenant", "remove", "271004-denshi-shinsei-prod", "--yes", "--key", key("platform")),
     ("accounts", "vend", "131016-juki-prod"),      # refused before any cloud call
 ])
 def test_a_line_cut_in_half_is_a_diagnostic_for_every_command(ws, run, command):

@@ -78,14 +78,14 @@ def test_apply_writes_tenants_allocations_and_history(ws: Path, run):
 
 
 def test_remove_releases_cidr_and_refuses_when_consumed(ws: Path, run):
-    proc = run("tenant", "remove", "131016-juki-prod", "--yes")
+    proc = run("tenant", "remove", "131016-juki-prod", "--yes", "--key", key("platform"))
     assert proc.returncode == 1 and "minato-data-kokuho-prod" in proc.stderr
-    run("tenant", "remove", "011002-zaimu-prod", "--yes", check=True)
+    run("tenant", "remove", "011002-zaimu-prod", "--yes", "--key", key("platform"), check=True)
     plan = yaml.safe_load((ws / "tenants/ipam.yaml").read_text())
     assert "011002-zaimu-prod" not in {a["tenant"] for a in plan["status"]["allocations"]}
     assert not (ws / "tenants/active/011002-zaimu-prod.yaml").exists()
     assert run("history", "verify").returncode == 0 and run("validate").returncode == 0
-    assert run("tenant", "remove", "nope", "--yes").returncode == 1
+    assert run("tenant", "remove", "nope", "--yes", "--key", key("platform")).returncode == 1
 
 
 def test_concurrent_applies_get_non_overlapping_cidrs(ws: Path, run):
@@ -167,7 +167,7 @@ def test_recording_an_account_goes_through_the_model_and_the_history(ws: Path, r
 
 def test_remove_refuses_a_tenant_a_network_exception_names(ws: Path, run):
     before = tree_snapshot(ws)
-    proc = run("tenant", "remove", "271004-denshi-shinsei-prod", "--yes")
+    proc = run("tenant", "remove", "271004-denshi-shinsei-prod", "--yes", "--key", key("platform"))
     assert proc.returncode == 1 and "osaka-shinsei-to-kokuho-intake" in proc.stderr
     assert tree_snapshot(ws) == before
     assert run("validate").returncode == 0
@@ -188,3 +188,40 @@ def test_history_show_says_when_it_truncates(ws: Path, run):
     assert "showing the newest 2 of 18 entries" in proc.stderr and "principals.recorded" in proc.stdout
     assert "showing" not in run("history", "show", "--limit", "0", check=True).stderr
     assert run("history", "show", "--limit", "-1").returncode == 2
+
+
+def test_removing_a_tenant_is_signed_by_a_platform_principal(ws: Path, run, tmp_path: Path):
+    """A removal deletes a municipality's environment: after principals are recorded it is a
+    platform principal's signed statement, not a typed actor (found in review)."""
+    before = tree_snapshot(ws)
+    proc = run("tenant", "remove", "011002-zaimu-prod", "--yes")
+    assert proc.returncode == 1 and "signed by a platform principal" in proc.stderr
+    proc = run("tenant", "remove", "011002-zaimu-prod", "--yes", "--key", key("132012"))
+    assert proc.returncode == 1 and "only the platform removes tenants" in proc.stderr
+    assert tree_snapshot(ws) == before
+    # A detached signature over the printed statement, as with a hardware key.
+    statement = run("tenant", "remove", "011002-zaimu-prod", "--statement", "--principal", "kobayashi-aiko",
+                    check=True).stdout
+    (tmp_path / "s").write_text(statement)
+    keyfile = tmp_path / "k"
+    keyfile.write_bytes(Path(key("kobayashi-aiko")).read_bytes())
+    keyfile.chmod(0o600)
+    subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-f", str(keyfile), "-n", "govcloud-approval", str(tmp_path / "s")],
+                   check=True, capture_output=True)
+    run("tenant", "remove", "011002-zaimu-prod", "--yes", "--signature", str(tmp_path / "s.sig"),
+        "--principal", "kobayashi-aiko", check=True)
+    entry = json.loads((ws / "tenants/history.jsonl").read_text().splitlines()[-1])
+    assert entry["event"] == "tenant.removed" and entry["actor"] == "kobayashi-aiko"
+    assert entry["data"]["principal"] == "kobayashi-aiko" and entry["data"]["signedBy"] == "key"
+    run("history", "verify", check=True)
+
+
+def test_an_unsigned_removal_appended_by_hand_breaks_the_chain(ws: Path, run):
+    from govcloud.tenants import history as history_mod
+
+    hist = history_mod.load(ws / "tenants/history.jsonl")
+    hist, _ = hist.with_event("tenant.removed", "mallory",
+                              {"tenant": "011002-zaimu-prod", "cidr": "10.0.0.0/24", "request": "sapporo-zaimu"})
+    (ws / "tenants/history.jsonl").write_text(hist.render())
+    proc = run("history", "verify")
+    assert proc.returncode == 1 and "unsigned removal recorded after removals had to be signed" in proc.stderr
