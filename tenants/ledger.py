@@ -171,8 +171,16 @@ def _anchor_problems(ws: Workspace, reg: Registry, hist: history.History, displa
 
 
 def proof(hist: history.History) -> approvals.ChainProof:
-    """Every approval of the (intact) chain with its verification status; see ``approvals``."""
-    return approvals.replay(hist)
+    """Every approval of the (intact) chain with its verification status; see ``approvals``.
+
+    Replayed once per History object (it verifies every signature of the chain, and one write
+    asks several times: the ledger check, the directory in force, the approvals that count).
+    Kept on the object itself, so a cached proof always belongs to exactly these entries."""
+    cached = hist.__dict__.get("_proof")
+    if cached is None:
+        cached = approvals.replay(hist)
+        object.__setattr__(hist, "_proof", cached)
+    return cached
 
 
 def _approval_problems(ws: Workspace, reg: Registry, hist: history.History, display: str,

@@ -52,16 +52,24 @@ def check_stack_config(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.d
     return []
 
 
-def check_network_exceptions(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,
-                             problems: list[Diagnostic]) -> list[Collector]:
-    path = ws.network_exceptions_file
+def _parse_if_present(path, model, problems: list[Diagnostic]):
+    """(document, collector) of an optional document; None when absent or unreadable (its
+    problems are added to ``problems``)."""
     if not path.exists():
-        return []
+        return None
     try:
-        doc, src = documents.parse(path, NetworkExceptions)
+        return documents.parse(path, model)
     except DiagnosticError as exc:
         problems.extend(exc.diagnostics)
+        return None
+
+
+def check_network_exceptions(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,
+                             problems: list[Diagnostic]) -> list[Collector]:
+    parsed = _parse_if_present(ws.network_exceptions_file, NetworkExceptions, problems)
+    if parsed is None:
         return []
+    doc, src = parsed
     exceptions = list(doc.spec.exceptions) if doc.spec is not None and doc.spec.exceptions else []
     typed = not src.errors
     ids: dict[str, int] = {}
@@ -92,14 +100,10 @@ def check_network_exceptions(ws: Workspace, reg: Registry, cat: Catalogue, today
 
 def check_waivers(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,
                   problems: list[Diagnostic]) -> list[Collector]:
-    path = ws.waivers_file
-    if not path.exists():
+    parsed = _parse_if_present(ws.waivers_file, Waivers, problems)
+    if parsed is None:
         return []
-    try:
-        doc, src = documents.parse(path, Waivers)
-    except DiagnosticError as exc:
-        problems.extend(exc.diagnostics)
-        return []
+    doc, src = parsed
     waiver_problems(doc, src, load_controls(), today, strict=True)
     for i, waiver in enumerate(doc.spec.waivers or []):
         if waiver.tenant is not None and not any(fnmatch.fnmatchcase(name, waiver.tenant) for name in reg.tenants):

@@ -143,11 +143,13 @@ def submit(text: str = Depends(yaml_body), caller: Caller = Depends(api_caller),
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items (default 100)")]
 
 
-def _page(items: list, key, after, limit: int, request: Request, response: Response) -> list:
-    """One page of ``items`` (already in their order) after the item whose key is ``after``; a
-    ``Link: <…>; rel="next"`` header (RFC 8288) points at the next page when there is one."""
+def _page(items: list, key, after, limit: int, request: Request, response: Response, *,
+          descending: bool = False) -> list:
+    """One page of ``items`` (already sorted by ``key``, newest first when ``descending``) after
+    the item whose key is ``after``; a ``Link: <…>; rel="next"`` header (RFC 8288) points at the
+    next page when there is one."""
     if after is not None:
-        items = [i for i in items if key(i) > after] if isinstance(after, str) else [i for i in items if key(i) < after]
+        items = [i for i in items if (key(i) < after if descending else key(i) > after)]
     page = items[:limit]
     if len(items) > limit:
         url = request.url.include_query_params(after=key(page[-1]), limit=limit)
@@ -159,7 +161,7 @@ def _page(items: list, key, after, limit: int, request: Request, response: Respo
 def submissions(request: Request, response: Response, limit: Limit = 100,
                 after: Annotated[Optional[int], Query(ge=1, le=2**31 - 1, description="Continue below this submission id")] = None,
                 caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> list[dict]:
-    page = _page(svc.list(caller), lambda sub: sub.id, after, limit, request, response)
+    page = _page(svc.list(caller), lambda sub: sub.id, after, limit, request, response, descending=True)
     return [submission_json(svc, s) for s in page]
 
 
