@@ -8,9 +8,20 @@ STAMP  := $(VENV)/.installed
 # checkov pins old versions of packages Pulumi needs newer: it gets its own environment and runs as a tool.
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
-CHECKOV_SPEC  ?= checkov>=3.2,<4
+# Every environment installs exactly a lock with hashes (requirements/*.txt, written by uv from
+# pyproject.toml and requirements/*.in): a green run does not depend on the day the registry was asked.
+LOCKS := requirements/bootstrap.txt requirements/main.txt requirements/checkov.txt
+# Hash-checking mode (pip's --require-hashes) and no resolution of our own (--no-deps: the lock is the
+# whole set; `pip check` afterwards proves it is consistent).
+PIP_LOCKED = -m pip install --quiet --require-hashes --no-deps --only-binary :all: -r
+# pip names every configured extra index that does not exist on this machine; keep its exit status.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+QUIET_PIP := 2>&1 | sed -u '/^WARNING: Location .* is ignored/d'
 
-.PHONY: demo test setup clean schemas seed bench imports browser service-deps
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11
+
+.PHONY: demo test test-all setup lock upgrade clean schemas seed bench imports browser service-deps
 
 # The real YAML language server (npm) tests the published JSON Schemas as editors use them.
 EDITOR_DIR   := tests/editor
@@ -32,18 +43,36 @@ $(OIDC_STAMP): $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
 	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(OIDC_STAMP)
 
-$(CHECKOV_STAMP):
+$(CHECKOV_STAMP): requirements/checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet "$(CHECKOV_SPEC)" 2>&1 | grep -v "^WARNING: Location" || true
+	$(CHECKOV_VENV)/bin/python $(PIP_LOCKED) requirements/checkov.txt $(QUIET_PIP)
+	$(CHECKOV_VENV)/bin/python -m pip check
 	$(CHECKOV_VENV)/bin/checkov --version
 	touch $(CHECKOV_STAMP)
 
-$(STAMP): pyproject.toml
+# The project itself last, as an editable install without dependencies and without build isolation
+# (an isolated build would fetch an unlocked setuptools): everything it needs came from the lock.
+$(STAMP): pyproject.toml requirements/bootstrap.txt requirements/main.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" "setuptools>=70" wheel 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install --quiet -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import govcloud.tenants, pulumi, pulumi_aws, pulumi_azure_native" 
+	$(BIN)/python $(PIP_LOCKED) requirements/bootstrap.txt $(QUIET_PIP)
+	$(BIN)/python $(PIP_LOCKED) requirements/main.txt $(QUIET_PIP)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . $(QUIET_PIP)
+	$(BIN)/python -m pip check
+	$(BIN)/python -c "import govcloud.tenants, pulumi, pulumi_aws, pulumi_azure_native"
 	touch $(STAMP)
+
+# Moving dependencies is a reviewed commit, never an accident of the day a machine was set up:
+#   make lock      re-resolve after an edit of pyproject.toml or requirements/*.in, keeping every
+#                  pin that still fits (uv prefers the versions already in the output file)
+#   make upgrade   move every pin to the newest release the ranges allow
+# then `make test`, and commit the changed requirements/*.txt with what moved (docs/dependencies.md).
+lock: $(STAMP)
+	$(UV_COMPILE) $(UV_FLAGS) requirements/bootstrap.in -o requirements/bootstrap.txt
+	$(UV_COMPILE) $(UV_FLAGS) pyproject.toml --extra test --extra postgres --extra docs -o requirements/main.txt
+	$(UV_COMPILE) $(UV_FLAGS) requirements/checkov.in -o requirements/checkov.txt
+
+upgrade:
+	$(MAKE) lock UV_FLAGS=--upgrade
 
 demo: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
