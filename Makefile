@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BOOTSTRAP_STAMP := $(VENV)/.bootstrapped
 # checkov pins old versions of packages Pulumi needs newer: it gets its own environment and runs as a tool.
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -52,9 +53,12 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 
 # The project itself last, as an editable install without dependencies and without build isolation
 # (an isolated build would fetch an unlocked setuptools): everything it needs came from the lock.
-$(STAMP): pyproject.toml requirements/bootstrap.txt requirements/main.txt
+$(BOOTSTRAP_STAMP): requirements/bootstrap.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python $(PIP_LOCKED) requirements/bootstrap.txt $(QUIET_PIP)
+	touch $(BOOTSTRAP_STAMP)
+
+$(STAMP): $(BOOTSTRAP_STAMP) pyproject.toml requirements/main.txt
 	$(BIN)/python $(PIP_LOCKED) requirements/main.txt $(QUIET_PIP)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . $(QUIET_PIP)
 	$(BIN)/python -m pip check
@@ -66,9 +70,9 @@ $(STAMP): pyproject.toml requirements/bootstrap.txt requirements/main.txt
 #                  pin that still fits (uv prefers the versions already in the output file)
 #   make upgrade   move every pin to the newest release the ranges allow
 # then `make test`, and commit the changed requirements/*.txt with what moved (docs/dependencies.md).
-lock: $(STAMP)
-	$(UV_COMPILE) $(UV_FLAGS) requirements/bootstrap.in -o requirements/bootstrap.txt
+lock: $(BOOTSTRAP_STAMP)
 	$(UV_COMPILE) $(UV_FLAGS) pyproject.toml --extra test --extra postgres --extra docs -o requirements/main.txt
+	$(UV_COMPILE) $(UV_FLAGS) requirements/bootstrap.in --constraint requirements/main.txt -o requirements/bootstrap.txt
 	$(UV_COMPILE) $(UV_FLAGS) requirements/checkov.in -o requirements/checkov.txt
 
 upgrade:
