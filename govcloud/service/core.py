@@ -357,8 +357,9 @@ class Service:
         snapshot = {**self.current(sub), "request": sub.request_name, "yaml": rev.yaml_text,
                     "seen": {"revision": seen.number, "digest": seen.digest, "yaml": seen.yaml_text} if seen else None,
                     "expected": {"revision": expected.revision, "digest": expected.digest}}
-        return Stale(f"submission {sub.id} changed since you looked at it: you {verb} {expected.describe()}, "
-                     f"it is now {now}. Nothing was signed or written: review it again", self.current(sub), snapshot)
+        return Stale(f"submission {sub.id} changed since you looked at it: this {verb} names {expected.describe()}, "
+                     f"the submission is now {now}. Nothing was signed or written: review it again",
+                     self.current(sub), snapshot)
 
     def _decidable(self, sub: db.Submission, expected: Expected, verb: str) -> db.Revision:
         """The revision a decision is about: the latest, submitted, and the one the decider saw."""
@@ -503,7 +504,7 @@ class Service:
                             "principals approve or reject")
 
     def _approvable(self, sub: db.Submission) -> db.Revision:
-        return self._decidable(sub, Expected(), "looked at")
+        return self._decidable(sub, Expected(), "look")
 
     def approve(self, caller: Caller, sid: int, *, municipality: str | None = None,
                 signature: str | None = None, comment: str = "", expected: Expected = Expected()) -> dict:
@@ -513,7 +514,7 @@ class Service:
         signature on behalf of the authenticated principal, which needs ``expected``."""
         sub = self.get(caller, sid)
         self._require_approver(caller, sub)
-        rev = self._decidable(sub, expected, "approved")
+        rev = self._decidable(sub, expected, "approval")
         _check_comment(comment)
         if caller.role == "municipality" and municipality is not None \
                 and municipality not in caller.principal.municipalities:
@@ -536,7 +537,7 @@ class Service:
                                    f"/api/v1/submissions/{sid}) or its number (revision); the service signs only "
                                    "what you saw")
             signer = ServiceSigner(self.service_key_id, self.service_key, caller.id, caller.authentication)
-        version = self._claim(caller, sid, "approve", rev, expected, "approved")
+        version = self._claim(caller, sid, "approve", rev, expected, "approval")
         try:
             entry = onboarding.approve(self.ws, self.source(rev), signer, municipality=municipality,
                                        guard=self._hold(sid, version, "approve"))
@@ -569,14 +570,14 @@ class Service:
         _check_comment(comment)
         sub = self.get(caller, sid)
         self._require_approver(caller, sub)
-        rev = self._decidable(sub, expected, "rejected")
+        rev = self._decidable(sub, expected, "rejection")
         code = None
         if caller.role == "municipality":
             mine = [c for c in sub.codes if c in caller.principal.municipalities]
             if not mine:
                 raise forbidden(f"{caller.id} approves for none of this request's municipalities")
             code = mine[0]
-        version = self._claim(caller, sid, "reject", rev, expected, "rejected")
+        version = self._claim(caller, sid, "reject", rev, expected, "rejection")
         # A rejection takes back the rejecter's own approval of this content in the history, where
         # approvals count, not only here: otherwise the same content resubmitted would still carry
         # it (found in review). By name and digest, not by re-validating: content that stopped
@@ -609,8 +610,8 @@ class Service:
         sub = self.get(caller, sid)
         if caller.role != "platform":
             raise forbidden("only platform principals apply requests")
-        rev = self._decidable(sub, expected, "applied")
-        version = self._claim(caller, sid, "apply", rev, expected, "applied")
+        rev = self._decidable(sub, expected, "apply")
+        version = self._claim(caller, sid, "apply", rev, expected, "apply")
         try:
             tenants = onboarding.apply(self.ws, self.source(rev), actor=caller.id,
                                        guard=self._hold(sid, version, "apply"))
