@@ -11,8 +11,10 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 from govcloud import sshsig
 from govcloud.diagnostics import Diagnostic, DiagnosticError, UsageError
@@ -116,8 +118,36 @@ def approval_status(ws: Workspace, source: RequestSource) -> ApprovalStatus:
     return ApprovalStatus(checked.request.metadata.name, checked.digest, t.counted, t.missing, t.ignored)
 
 
-def approve(ws: Workspace, source: RequestSource, signer: Signer, *, municipality: str | None = None) -> dict:
-    return workflow.approve(ws, source, signer, municipality=municipality)
+Guard = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class _GuardedWorkspace(Workspace):
+    """The workspace, with a check that runs first inside its lock, before the write reads or
+    writes anything: an adapter that keeps its own record of a transition (the onboarding
+    service's database) confirms there that the transition is still its to make. Every write of
+    :mod:`govcloud.tenants.workflow` takes the lock once (``with ws.locked():``), so the guard
+    runs exactly once per write, and a guard that raises leaves the workspace untouched."""
+
+    guard: Guard | None = None
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with super().locked():
+            if self.guard is not None:
+                self.guard()
+            yield
+
+
+def _guarded(ws: Workspace, guard: Guard | None) -> Workspace:
+    return ws if guard is None else _GuardedWorkspace(ws.root, guard)
+
+
+def approve(ws: Workspace, source: RequestSource, signer: Signer, *, municipality: str | None = None,
+            guard: Guard | None = None) -> dict:
+    """Sign and record an approval. ``guard`` (any write below takes it too) runs under the
+    workspace lock before anything is read: raising there aborts the write."""
+    return workflow.approve(_guarded(ws, guard), source, signer, municipality=municipality)
 
 
 def statement(ws: Workspace, source: RequestSource, principal: str, municipality: str | None = None) -> bytes:
@@ -130,16 +160,17 @@ def withdraw_approval(ws: Workspace, source: RequestSource, signer: Signer, *, r
 
 
 def withdraw_approval_of(ws: Workspace, request: str, digest: str, signer: Signer, *, reason: str = "",
-                         missing_ok: bool = False) -> dict | None:
-    return workflow.withdraw_approval_of(ws, request, digest, signer, reason=reason, missing_ok=missing_ok)
+                         missing_ok: bool = False, guard: Guard | None = None) -> dict | None:
+    return workflow.withdraw_approval_of(_guarded(ws, guard), request, digest, signer, reason=reason,
+                                         missing_ok=missing_ok)
 
 
 def withdrawal_statement(ws: Workspace, source: RequestSource, principal: str) -> bytes:
     return workflow.withdrawal_statement_for(ws, source, principal)
 
 
-def apply(ws: Workspace, source: RequestSource, *, actor: str):
-    return workflow.apply(ws, source, actor=actor)
+def apply(ws: Workspace, source: RequestSource, *, actor: str, guard: Guard | None = None):
+    return workflow.apply(_guarded(ws, guard), source, actor=actor)
 
 
 def remove_tenant(ws: Workspace, name: str, *, actor: str, signer: Signer | None = None, dry_run: bool = False):
