@@ -7,11 +7,28 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # Real servers as fixtures (see each module's docstring for the contract): a PostgreSQL server from
 # Debian's package (postgres_server, postgres_url) and the certified oidc-provider on Node.js
 # (oidc_provider, oidc_provider_shared). Each starts only when a test asks for it.
 pytest_plugins = ["tests.support.postgres", "tests.support.oidc"]
+
+# Property tests run with a profile, never with hypothesis's defaults, whose deadline (200 ms a
+# case) and too-slow health check fail a correct test on a busy machine. `dev` (the default)
+# runs a quarter of each test's examples; `ci` (CI=true, as .ci/run runs, or HYPOTHESIS_PROFILE=ci)
+# runs them all. A test states its full count through examples() below.
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=50)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(full: int) -> int:
+    """How many examples a property test runs: ``full`` under the ci profile, a quarter (at least
+    20) under dev, so a local run is quick and CI searches as hard as the test was written to."""
+    return full if HYPOTHESIS_PROFILE == "ci" else max(20, full // 4)
+
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

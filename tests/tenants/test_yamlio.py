@@ -5,6 +5,7 @@ import yaml
 
 from govcloud import yamlio
 from govcloud.diagnostics import DiagnosticError
+from tests.conftest import examples
 
 
 def test_leading_zero_codes_stay_strings():
@@ -123,7 +124,7 @@ from hypothesis import strategies as st  # noqa: E402
 YAML_ALPHABET = st.sampled_from(list("ab01:-[]{},&*!|>'\"#%@`?\n\t \x00\x85\u3000住") + ["&a ", "*a", "!!", "- ", ": "])
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(max_size=200), st.lists(YAML_ALPHABET, max_size=80).map("".join)))
 def test_fuzz_yaml_loader_never_crashes(text):
     try:
@@ -135,7 +136,7 @@ def test_fuzz_yaml_loader_never_crashes(text):
     assert yamlio.json_depth(data) <= yamlio.DEFAULT_LIMITS.max_depth
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(st.one_of(st.text(max_size=200), st.lists(st.sampled_from(list('{}[]",:0123456789.eE-+ntrufalse\\ \n')),
                                                   max_size=80).map("".join)))
 def test_fuzz_json_loader_never_crashes(text):
@@ -239,7 +240,7 @@ def _nested(depth: int, kinds: list[bool], leaf: str):
 LEAVES = st.sampled_from(["x", "[", "]]", "{a: [", "# [[", "it's [", '"[["', "a: b", "|", "> [", "- [", "&a [", "---"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(depth=st.integers(1, 90), kinds=st.lists(st.booleans(), min_size=1, max_size=5), leaf=LEAVES,
        style=st.sampled_from([True, False, None, "json"]))
 def test_yaml_depth_oracle(depth, kinds, leaf, style):
