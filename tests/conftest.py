@@ -57,14 +57,41 @@ def govcloud_bin() -> str:
     return str(candidate) if candidate.exists() else shutil.which("govcloud")
 
 
+def copy_sample_workspace(root: Path) -> Path:
+    """A copy of the sample workspace's documents (no code) at ``root``."""
+    shutil.copytree(REPO / "tenants", root / "tenants",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.py", "catalogues"))
+    for project_file in REPO.glob("Pulumi*.yaml"):  # the project file and per-stack settings
+        shutil.copy(project_file, root / project_file.name)
+    return root
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     """A private copy of the sample workspace (documents only, no code)."""
-    root = tmp_path / "ws"
-    shutil.copytree(REPO / "tenants", root / "tenants",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.py", "catalogues"))
-    for settings in REPO.glob("Pulumi*.yaml"):  # the project file and per-stack settings
-        shutil.copy(settings, root / settings.name)
+    return copy_sample_workspace(tmp_path / "ws")
+
+
+@pytest.fixture(scope="session")
+def planned_sample(tmp_path_factory) -> Path:
+    """The sample workspace with every stack planned by `govcloud plan --all`, once a session (once
+    per xdist worker): planning is the slow part of a test that needs plans (half a minute of CPU).
+    Tests copy what they need from it: its plan documents (build/plans) or its plan cache, with
+    which `govcloud plan --all` in another copy of the workspace is a cache hit (with_plan_cache)."""
+    root = copy_sample_workspace(tmp_path_factory.mktemp("planned"))
+    env = {**os.environ, "GOVCLOUD_ROOT": str(root), "GOVCLOUD_ACTOR": "tester"}
+    proc = subprocess.run([govcloud_bin(), "plan", "--all"], capture_output=True, text=True, env=env, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_plan_cache(planned_sample: Path) -> Path:
+    return planned_sample / ".govcloud" / "cache"
+
+
+def with_plan_cache(root: Path, cache: Path) -> Path:
+    shutil.copytree(cache, root / ".govcloud" / "cache", dirs_exist_ok=True)
     return root
 
 
