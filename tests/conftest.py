@@ -96,6 +96,14 @@ def with_plan_cache(root: Path, cache: Path) -> Path:
 
 
 @pytest.fixture
+def planned_ws(ws: Path, sample_plan_cache: Path) -> Path:
+    """``ws`` with the session's plan cache: a command that plans the fleet (the network proof,
+    preflight, the deploy gate) reuses the plans of every stack whose inputs did not change,
+    instead of planning the whole sample fleet again in every test. The same folder as ``ws``."""
+    return with_plan_cache(ws, sample_plan_cache)
+
+
+@pytest.fixture
 def run(ws: Path):
     """Run the real `govcloud` command in a workspace; returns CompletedProcess."""
 
