@@ -383,11 +383,16 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
+class _DuplicateKey(ValueError):
+    """A repeated key of a JSON object: a type of its own, so the loader tells it from json's own
+    errors by type, not by the wording of a message."""
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     out: dict = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key!r}")
+            raise _DuplicateKey(f"duplicate key {key!r}")
         out[key] = value
     return out
 
@@ -440,15 +445,16 @@ def load_json_text(text: str, path: str | Path, limits: Limits = DEFAULT_LIMITS,
         data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise _error(path, line + exc.lineno - 1, exc.colno, f"invalid JSON: {exc.msg}") from None
+    except _DuplicateKey as exc:
+        # Name the second occurrence of the key, where a reader looks for the override.
+        found: list = []
+        json_positions(text, duplicates=found)
+        if found:
+            loc, (at_line, col) = found[0]
+            raise DiagnosticError([Diagnostic(str(path), line + at_line - 1, col, "GC100",
+                                              f"invalid JSON: duplicate key {loc[-1]!r}", dotted(loc))]) from None
+        raise _error(path, line, 1, f"invalid JSON: {exc}") from None
     except ValueError as exc:
-        if str(exc).startswith("duplicate key"):
-            # Name the second occurrence of the key, where a reader looks for the override.
-            found: list = []
-            json_positions(text, duplicates=found)
-            if found:
-                loc, (at_line, col) = found[0]
-                raise DiagnosticError([Diagnostic(str(path), line + at_line - 1, col, "GC100",
-                                                  f"invalid JSON: duplicate key {loc[-1]!r}", dotted(loc))]) from None
         raise _error(path, line, 1, f"invalid JSON: {exc}") from None
     except RecursionError:
         raise _error(path, line, 1, f"nested deeper than {limits.max_depth} levels", "GC106") from None
