@@ -346,8 +346,14 @@ def history_show(limit: int = typer.Option(20, "--limit", help="Newest N entries
                           highlight=False)
 
 
+# Closed sets as Literal types: a value outside them is a usage error (exit 2) that names the
+# argument and lists the choices, before the command runs (govcloud/cli/__init__.py).
+SchemaKind = Literal[tuple(schema.kinds())]  # type: ignore[valid-type]
+CatalogueName = Literal["systems", "zones", "environments", "regions"]
+
+
 def schema_cmd(
-    kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(schema.kinds())}."),
+    kind: Optional[SchemaKind] = typer.Argument(None, metavar="KIND", help=f"One of: {', '.join(schema.kinds())}."),
     write: bool = typer.Option(False, "--write", help="Regenerate the published schemas in tenants/schemas/."),
 ) -> None:
     """Print the JSON Schema of a document kind."""
@@ -357,13 +363,8 @@ def schema_cmd(
             console.print(f"wrote {path}")
         return
     if kind is None:
-        err_console.print(f"error: name a kind: {', '.join(schema.kinds())}")
-        raise typer.Exit(1)
-    try:
-        typer.echo(schema.render(kind), nl=False)
-    except KeyError:
-        err_console.print(f"error: unknown kind {kind!r}; known: {', '.join(schema.kinds())}")
-        raise typer.Exit(1) from None
+        bad_usage(f"name a kind: {', '.join(schema.kinds())} (or --write)")
+    typer.echo(schema.render(kind), nl=False)
 
 
 @report_errors
@@ -381,7 +382,7 @@ def validate_cmd() -> None:
     console.print("workspace valid: " + ", ".join(f"{n} {what}" for what, n in report.counts.items()))
 
 
-def catalogue_cmd(what: str = typer.Argument("systems", help="systems, zones, environments or regions.")) -> None:
+def catalogue_cmd(what: CatalogueName = typer.Argument("systems", metavar="CATALOGUE", help="systems, zones, environments or regions.")) -> None:
     """Show a reference catalogue."""
     cat = load_catalogue()
     table = Table()
@@ -406,9 +407,8 @@ def catalogue_cmd(what: str = typer.Argument("systems", help="systems, zones, en
         for c in cat.clouds.values():
             for r in c.regions:
                 table.add_row(c.id, r.id, r.ja, r.en)
-    else:
-        err_console.print("error: choose systems, zones, environments or regions")
-        raise typer.Exit(1)
+    else:  # pragma: no cover - CatalogueName admits nothing else
+        raise AssertionError(what)
     console.print(table)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from tests.conftest import tree_snapshot
+from tests.conftest import tree_snapshot, with_plan_cache
 from tests.service.conftest import NOW, bearer, sample_request, seen, sign_statement, submit
 
 
@@ -137,11 +137,14 @@ def _signin_csrf(client) -> str:
     return client.cookies.get("govcloud-csrf")
 
 
-def test_the_platform_preflight_plans_checks_and_proves_the_candidate(client, tokens, database_url, service_ws) -> None:
+def test_the_platform_preflight_plans_checks_and_proves_the_candidate(client, tokens, database_url, service_ws,
+                                                                     request) -> None:
     if not database_url.startswith("sqlite"):
         import pytest
 
         pytest.skip("the preflight does not touch the database")
+    # The fleet as planned once a session: the preflight plans only what the candidate changes.
+    with_plan_cache(service_ws, request.getfixturevalue("sample_plan_cache"))
     sid = submit(client, tokens["asuka-sato"])
     before = tree_snapshot(service_ws)
     assert client.post(f"/api/v1/submissions/{sid}/preflight", headers=bearer(tokens["hachioji-takahashi"])).status_code == 403
