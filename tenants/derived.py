@@ -20,6 +20,8 @@ The zone of a request that names none is the system's default zone from the prod
 
 from __future__ import annotations
 
+import difflib
+import json
 from typing import Any, Iterator
 
 from govcloud.tenants import rules
@@ -80,9 +82,20 @@ def differences(have: Any, want: Any, loc: tuple = ()) -> Iterator[tuple[tuple, 
         for key in list(want) + [k for k in have if k not in want]:
             yield from differences(have.get(key, _MISSING), want.get(key, _MISSING), loc + (key,))
     elif isinstance(have, list) and isinstance(want, list):
-        for i in range(max(len(have), len(want))):
-            yield from differences(have[i] if i < len(have) else _MISSING, want[i] if i < len(want) else _MISSING,
-                                   loc + (i,))
+        if len(have) == len(want):
+            for i, (h, w) in enumerate(zip(have, want)):
+                yield from differences(h, w, loc + (i,))
+            return
+        # An item added or removed is one difference at its index, not a shift of every later one.
+        matcher = difflib.SequenceMatcher(a=[json.dumps(h, sort_keys=True) for h in have],
+                                          b=[json.dumps(w, sort_keys=True) for w in want], autojunk=False)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                continue
+            for k in range(max(i2 - i1, j2 - j1)):
+                h = have[i1 + k] if i1 + k < i2 else _MISSING
+                w = want[j1 + k] if j1 + k < j2 else _MISSING
+                yield from differences(h, w, loc + (i1 + k,))
     elif type(have) is not type(want) or have != want:
         yield loc, have, want
 
