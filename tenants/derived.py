@@ -105,5 +105,5 @@ differences.MISSING = _MISSING  # type: ignore[attr-defined]
 
 def shown(value: Any) -> str:
     if value is _MISSING:
-        return "absent"
+        return "missing"
     return repr(value)

@@ -214,11 +214,15 @@ def _derivation_problems(ws: Workspace, tenant, src: Collector | None, fallback:
     for loc, have, should in derived.differences(derived.as_data(tenant), derived.as_data(want)):
         if loc in _ANCHOR_FIELDS:
             continue
+        source = f"applied request {data['request']} (history entry #{entry['seq']})"
+        if should is derived.differences.MISSING:
+            what = f"{dotted(loc)} is {derived.shown(have)}, but {source} derives nothing there for tenant {name}"
+        else:
+            what = (f"{dotted(loc)} is {derived.shown(have)}, but {source} derives {derived.shown(should)} "
+                    f"for tenant {name}")
         out.append(_diag(src, fallback, loc, "GC620",
-                         f"{dotted(loc)} is {derived.shown(have)}, but applied request {data['request']} "
-                         f"(history entry #{entry['seq']}) derives {derived.shown(should)} for tenant {name}: "
-                         "the document was edited by hand (tenant documents are written by `govcloud request "
-                         "apply` only)"))
+                         f"{what}: the document was edited by hand (tenant documents are written by "
+                         "`govcloud request apply` only)"))
     return out
 
 
