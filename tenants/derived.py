@@ -14,8 +14,10 @@ ledger re-derives every live tenant with it and compares field by field (:func:`
 a municipality code added to ``spec.municipalities`` or a published port changed by hand is a
 diagnostic naming the file, the line and the field instead of network intent.
 
-The zone of a request that names none is the system's default zone from the product's catalogue
-(``tenants/catalogues/systems.yaml``, shipped with govcloud, not part of the workspace).
+The zone of a request that names none is the system's default zone from the product's catalogue;
+``request.applied`` entries record each tenant's zone (``zones``) since tenants are re-derived, so a
+later catalogue cannot change an applied tenant. Entries written before (the sample history's) have
+no ``zones``: their tenants are derived with the catalogue of the installed govcloud.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from govcloud.tenants.models import Tenant, TenantNetwork, TenantRequest, Tenant
 
 
 def build_tenant(req: TenantRequest, digest: str, planned: rules.PlannedTenant, entry: str, time: str,
-                 account_id: str | None = None) -> Tenant:
+                 account_id: str | None = None, zone: str | None = None) -> Tenant:
+    """The tenant document; ``zone`` as recorded at apply time (else the catalogue's)."""
     spec = req.spec
-    zone = rules.effective_zone(req, load_catalogue())
+    zone = zone if zone is not None else effective_zone(req)
     return Tenant(
         api_version="govcloud/v1",
         kind="Tenant",
@@ -50,6 +53,10 @@ def build_tenant(req: TenantRequest, digest: str, planned: rules.PlannedTenant, 
     )
 
 
+def effective_zone(req: TenantRequest) -> str:
+    return rules.effective_zone(req, load_catalogue()) or ""
+
+
 def environment_of(req: TenantRequest, name: str) -> str | None:
     """The environment of ``req`` whose tenant is called ``name`` (None: the request makes no such tenant)."""
     return next((env for env in req.spec.environments if rules.tenant_name(req, env) == name), None)
@@ -62,8 +69,9 @@ def derive(req: TenantRequest, entry: dict, name: str, account_id: str | None) -
     cidr = entry["data"]["tenants"].get(name)
     if env is None or cidr is None:
         return None
+    zones = entry["data"].get("zones") or {}
     return build_tenant(req, entry["data"]["digest"], rules.PlannedTenant(name, env, cidr), entry["hash"],
-                        entry["time"], account_id)
+                        entry["time"], account_id, zones.get(name))
 
 
 def as_data(tenant: Tenant) -> dict:

@@ -482,6 +482,7 @@ def apply(ws: Workspace, source: RequestSource | Path, *, actor: str) -> list[Te
             "tenants": {p.name: p.cidr for p in checked.planned},
             "municipalities": list(req.spec.municipalities),
             "approvals": sorted(a.seq for a in counted.counted),
+            "zones": {p.name: derived.effective_zone(req) for p in checked.planned},
         })
         tenants = [build_tenant(req, checked.digest, p, entry["hash"], entry["time"]) for p in checked.planned]
         writes: dict[Path, str | None] = {ws.active_dir / f"{t.name}.yaml": render_document(t) for t in tenants}

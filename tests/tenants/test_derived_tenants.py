@@ -130,6 +130,11 @@ def test_apply_writes_exactly_the_derivation(ws, run):
     _, found = ledger.problems(w, reg)
     assert not [d for d in found if d.severity == "error"], found
     assert "132012-juki-prod" in reg.tenants
+    import json
+
+    applied = [json.loads(r) for r in (ws / "tenants/history.jsonl").read_text().splitlines()][-1]
+    assert applied["event"] == "request.applied"
+    assert applied["data"]["zones"] == {name: "mynumber" for name in applied["data"]["tenants"]}
 
 
 # --- property: any change of any field of any applied tenant is found ---------------------------------
