@@ -20,10 +20,17 @@
    written (GC604); an apply after approvals became signed names approvals that count;
    ``tenants/principals.yaml`` is exactly the document the chain recorded last (GC602).
 
-What this cannot see: someone with write access who rewrites the *whole* chain consistently (new
-hashes for every later entry) and every anchor along with it, or who appends forged entries and
-updates ``historyHead`` to match. Approvals and Principals changes are signed, other entries only hashed; pin the head outside the
-workspace (``govcloud history verify --expect-head``, a git commit, a CI log) to catch that.
+5. **Tenants are derived** (:mod:`govcloud.tenants.derived`): every field of every live tenant
+   document is what its applied record (bound by the entry's digest), the entry's allocation and
+   the recorded account produce (GC620).
+6. **The head is anchored outside the workspace** (:mod:`govcloud.anchor`, docs/anchor.md): the
+   newest head published to the S3 Object Lock store is an entry of this chain, hash for hash
+   (GC621); without an anchor configured, a warning says so (GC624).
+
+What this cannot see without an anchor: someone with write access who rewrites the chain
+consistently from some entry on (new hashes for every later entry) and every anchor inside the
+workspace along with it. With one, only entries not yet anchored, and appended entries (any writer
+can append), remain; see docs/anchor.md.
 """
 
 from __future__ import annotations
