@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from govcloud import sshsig
+from govcloud import anchor, sshsig
 from govcloud.diagnostics import Diagnostic, DiagnosticError, UsageError
 from govcloud.tenants import approvals, history, ledger, workflow
 from govcloud.tenants.catalogue import load_catalogue
@@ -293,6 +293,10 @@ class HistoryProof:
     warnings: list[str]
     principals_versions: int
     withdrawn: dict[int, int] = field(default_factory=dict)     # approval seq -> its withdrawal's seq
+    # The head anchored outside the workspace: its location when the chain agrees with it (None:
+    # none configured), and the warnings about it (none configured, entries not anchored yet).
+    anchored_at: str | None = None
+    anchor_warnings: list[Diagnostic] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"entries": self.entries, "head": self.head, "principalsVersions": self.principals_versions,
@@ -301,7 +305,8 @@ class HistoryProof:
                                "principal": a.principal, "status": a.status, "signer": a.signer,
                                "withdrawnBy": self.withdrawn.get(a.seq)}
                               for a in self.approvals],
-                "warnings": self.warnings}
+                "warnings": self.warnings,
+                "anchor": {"location": self.anchored_at, "warnings": [d.as_dict() for d in self.anchor_warnings]}}
 
 
 def prove_history(ws: Workspace, expect_head: str | None = None) -> HistoryProof:
@@ -314,14 +319,24 @@ def prove_history(ws: Workspace, expect_head: str | None = None) -> HistoryProof
     except DiagnosticError as exc:
         chain = history.diagnostics(ws.history_file, history.verify(ws.history_file), display)
         raise DiagnosticError(chain + exc.diagnostics) from None
-    hist, problems = ledger.problems(ws, reg)
+    hist, found = ledger.problems(ws, reg)
+    problems = [d for d in found if d.severity == "error"]
     if expect_head is not None and not problems and hist.head != expect_head:
         problems.append(history.diagnostics(ws.history_file, history.verify(ws.history_file, expect_head), display)[0])
     if problems:
-        raise DiagnosticError(problems)
+        raise DiagnosticError(problems + [d for d in found if d.severity != "error"])
     replayed = ledger.proof(hist)
+    settings = anchor.load_settings(ws)
     return HistoryProof(len(hist.entries), hist.head, replayed.approvals, [w for _, w in replayed.warnings],
-                        len(replayed.directories), dict(replayed.withdrawn))
+                        len(replayed.directories), dict(replayed.withdrawn),
+                        anchored_at=settings.label if settings is not None else None,
+                        anchor_warnings=[d for d in found if d.severity != "error"])
+
+
+def publish_head(ws: Workspace) -> tuple[int, str, str, bool]:
+    """Publish the current head to the configured anchor (the first time, or after a write whose
+    publication failed): (seq, hash, location, whether it was published now)."""
+    return workflow.publish_head(ws)
 
 
 def current_principals(ws: Workspace) -> Directory | None:
