@@ -24,7 +24,7 @@ from pathlib import Path
 from govcloud import yamlio
 from govcloud.diagnostics import DiagnosticError
 from govcloud.network import readers
-from govcloud.network.cidr import ANY_NAMES, CidrError, span
+from govcloud.network.cidr import ANY_NAMES, CidrError, is_internet, span
 from govcloud.network.cloudwan import read_cloudwan
 from govcloud.network.errors import NetworkInputError, Unsupported
 from govcloud.network.model import (BLACKHOLE, Firewall, Path_, Table, _port_covers, _port_overlaps,  # noqa: F401
@@ -91,16 +91,21 @@ class Fabric:
             if table not in self.tables:
                 dead.append(f"no route table {table}")
                 return
-            candidates = [(target, route) for cidr in cidrs for target, route in self.tables[table].lookup(cidr)]
+            candidates = [(target, route, cidr) for cidr in cidrs for target, route in self.tables[table].lookup(cidr)]
             if not candidates:
                 dead.append(f"route table {table}: no route")
-            for target, route in candidates:
+            for target, route, cidr in candidates:
                 step = hops + [f"route table {table}: {route} → {target}"]
                 if target == destination:
                     found.append(Path_(step, bool(functions), functions))
                 elif target in self.functions and target in self.associated:
-                    explore(self.associated[target], step + [f"inspection function {target} (network function, firewall {self.functions[target]})"],
-                            functions + (target,), seen | {table})
+                    fw = self.firewall_for(target)
+                    hop = f"inspection function {target} (network function, firewall {fw.name if fw else self.functions[target]})"
+                    for leads in (fw.exit_for(cidr) if fw is not None else ["wan"]):
+                        if leads == "wan":
+                            explore(self.associated[target], step + [hop], functions + (target,), seen | {table})
+                        else:   # the firewall subnets route it away from the WAN (the internet, nowhere)
+                            dead.append(f"{hop}: {cidr} → {leads}")
                 elif target.startswith("intercloud-") and target in self.peers:
                     peer = self.peers[target]
                     explore(self.associated.get(peer, ""), step + [f"inter-cloud link {target} ⇄ {peer}"], functions,
@@ -116,6 +121,53 @@ class Fabric:
             return Path_(best.hops + [f"(part of the traffic goes elsewhere: {dead[0]})"], best.inspected, best.functions,
                          False)
         return best
+
+    def internet_paths(self, table: str) -> list[Path_]:
+        """Paths from a route table to *the internet*: routes whose prefix covers public
+        addresses (a default route, a public prefix) that lead to a network function whose
+        firewall sends traffic out to the internet (an internet or NAT gateway behind the AWS
+        firewall, an Azure hub firewall's public IP), to an internet-zone site or tenant (the
+        internet zone is the internet, 三層の対策's インターネット接続系), or to a tenant whose
+        own VPC routes send it to an internet gateway. Cached per table."""
+        key = ("internet", table)
+        if key not in self._cache:
+            found: list[Path_] = []
+            self._internet_walk(table, [], (), frozenset(), found)
+            self._cache[key] = found
+        return self._cache[key]
+
+    def _internet_walk(self, table: str, hops: list[str], functions: tuple, seen: frozenset, found: list) -> None:
+        if table in seen or table not in self.tables:
+            return
+        for probe in ("0.0.0.0/0", "::/0"):
+            for target, route in self.tables[table].lookup(probe):
+                if not is_internet(route):
+                    continue   # a private prefix: a destination of the WAN, not the internet
+                step = hops + [f"route table {table}: {route} → {target}"]
+                a = self.attachments.get(target, {})
+                if target in self.functions and target in self.associated:
+                    fw = self.firewall_for(target)
+                    hop = f"inspection function {target} (firewall {fw.name if fw else 'none'})"
+                    exits = fw.exit_for(probe) if fw is not None else ["wan"]
+                    if fw is not None and fw.internet_exit:
+                        found.append(Path_(step + [hop, fw.internet_exit, "the internet"], True, functions + (target,)))
+                    for leads in exits:
+                        if leads.startswith("internet"):
+                            found.append(Path_(step + [hop, leads, "the internet"], True, functions + (target,)))
+                        elif leads == "wan":
+                            self._internet_walk(self.associated[target], step + [hop], functions + (target,),
+                                                seen | {table}, found)
+                elif target.startswith("intercloud-") and target in self.peers:
+                    peer = self.peers[target]
+                    self._internet_walk(self.associated.get(peer, ""), step + [f"inter-cloud link {target} ⇄ {peer}"],
+                                        functions, seen | {table}, found)
+                elif a.get("zone") == "internet" and a.get("kind") in ("site", "tenant"):
+                    found.append(Path_(step + [f"internet-zone {a['kind']} {target}: the internet"], bool(functions), functions))
+                elif a.get("kind") == "tenant":
+                    out = [r for r in self.filters.get(target, {}).get("routes", []) if r.get("leads") == "internet"]
+                    if out:
+                        found.append(Path_(step + [f"tenant {target}: VPC route {out[0]['destination']} → "
+                                                   f"{out[0]['target']}", "the internet"], bool(functions), functions))
 
     def firewall_for(self, function: str) -> Firewall | None:
         return self.firewalls.get(self.functions.get(function, ""))
@@ -371,8 +423,9 @@ def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, syn
         fn_map = {f: f for f in functions}
         if name == "aws-tgw" and "inspection-aws" in attachments:
             fn_map["inspection-aws"] = "inspection-aws"
-        if vwan is not None and "inspection-azure" in attachments:
-            fn_map["inspection-azure"] = "inspection-azure"
+        if vwan is not None:   # the hub firewalls: one per hub from plans, one for all when compiled
+            fn_map.update({n: n for n, a in attachments.items() if a.get("kind") == "inspection"
+                           and a.get("cloud") == "azure"})
         fws = {f: firewalls.get(f) or firewalls["default"] for f in fn_map}
         fws["default"] = firewalls["default"]
         azure_unattached = [(n, "no Virtual WAN connection") for n, a in attachments.items()

@@ -168,10 +168,14 @@ def documents_from_plans(plans: dict[str, dict], inventory: dict[str, object],
     docs["attachments.json"] = list(attachments.values())
 
     # --- firewalls ------------------------------------------------------------------------------------
-    docs["firewall.json"] = {"defaultAction": "drop", "rules": [],
-                             "functions": {"inspection-aws": _aws_firewall(net, net_source),
-                                           "inspection-azure": _azure_firewall(net, net_source)}}
-    docs["firewall.json"]["rules"] = docs["firewall.json"]["functions"]["inspection-aws"]["rules"]
+    aws_function = _aws_firewall(net, net_source)
+    functions = {"inspection-aws": aws_function, **_azure_firewalls(net, net_source)}
+    for name in functions:
+        if name.startswith("inspection-azure:"):
+            attachments.setdefault(name, {"name": name, "kind": "inspection", "zone": "inspection", "cloud": "azure",
+                                          "cidrs": [], "municipalities": [], "tags": {}})
+    docs["firewall.json"] = {"defaultAction": "drop", "rules": aws_function["rules"], "functions": functions}
+    docs["attachments.json"] = list(attachments.values())
 
     # --- Azure Virtual WAN ------------------------------------------------------------------------
     docs["azure-vwan/virtual-wan.json"] = _vwan(net, net_source, connections, attachments, inventory,
@@ -291,13 +295,47 @@ def _routing(inputs: dict, source: str, path: str) -> dict:
             "propagatedLabels": list(prop.get("labels") or [])}
 
 
+def _urn_index(resources: list[dict]) -> dict[str, tuple[int, dict]]:
+    return {r["urn"]: (i, r) for i, r in enumerate(resources) if isinstance(r.get("urn"), str)}
+
+
+def _depends(r: dict, field: str) -> list[str]:
+    """The resources an input came from, as the plan records them (Pulumi's
+    ``propertyDependencies``: input name -> the URNs whose outputs it was built from)."""
+    deps = (r.get("propertyDependencies") or {}).get(field) or []
+    return [d for d in deps if isinstance(d, str)]
+
+
+def _bound_policy(net: list[dict], source: str) -> tuple[int, dict, int, dict]:
+    """The Network Firewall and the firewall policy it runs. "FirewallPolicyArn: The Amazon
+    Resource Name (ARN) of the firewall policy" (AWS Network Firewall API, Firewall): the policy
+    is the one that ARN names, never "the only policy in the plan". The plan ties the two by the
+    input's recorded dependency (the ARN is the policy resource's output) or, for an ARN given as
+    text, by its resource name (``…:firewall-policy/<name>``, the ARN format of AWS Network
+    Firewall). A policy no plan holds is refused: what it passes is unknown."""
+    firewalls = _of(net, "networkfirewall/firewall:Firewall")
+    if len(firewalls) != 1:
+        raise NetworkInputError(source, "$.deployment.resources",
+                                f"expected one Network Firewall in the inspection VPC, found {len(firewalls)}")
+    f, fw = firewalls[0]
+    policies = {r.get("urn"): (i, r) for i, r in _of(net, "firewallPolicy:FirewallPolicy")}
+    arn = fw["inputs"].get("firewallPolicyArn")
+    where = f"$.deployment.resources[{f}].inputs.firewallPolicyArn"
+    bound = [policies[u] for u in _depends(fw, "firewallPolicyArn") if u in policies]
+    if not bound and isinstance(arn, str) and ":firewall-policy/" in arn:
+        name = arn.rsplit(":firewall-policy/", 1)[1]
+        bound = [(i, p) for i, p in policies.values() if p["inputs"].get("name") == name]
+    if len(bound) != 1:
+        raise NetworkInputError(source, where, f"firewall {fw.get('urn', '')} runs policy {arn!r}, which no plan "
+                                               "holds: what it passes cannot be read")
+    return f, fw, *bound[0]
+
+
 def _aws_firewall(net: list[dict], source: str) -> dict:
-    """AWS Network Firewall: the policy's stateful rule groups by priority, each group's rules in
-    order (STRICT_ORDER), then the stateful default actions."""
-    policies = _of(net, "firewallPolicy:FirewallPolicy")
-    if len(policies) != 1:
-        raise NetworkInputError(source, "$.deployment.resources", f"expected one Network Firewall policy, found {len(policies)}")
-    i, p = policies[0]
+    """AWS Network Firewall: the policy the firewall runs, its stateful rule groups by priority,
+    each group's rules in order (STRICT_ORDER), then the stateful default actions; and the
+    inspection VPC's own routing, which decides whether traffic crosses the firewall at all."""
+    f, fw, i, p = _bound_policy(net, source)
     fp = p["inputs"].get("firewallPolicy") or {}
     path = f"$.deployment.resources[{i}].inputs.firewallPolicy"
     only(fp, {"statefulDefaultActions", "statefulEngineOptions", "statefulRuleGroupReferences",
@@ -345,20 +383,121 @@ def _aws_firewall(net: list[dict], source: str) -> dict:
                           "protocol": proto, "port": str(h.get("destinationPort", "ANY")).replace("ANY", "*"),
                           "sources": [str(h.get("source", "ANY")).replace("ANY", "*")],
                           "destinations": [str(h.get("destination", "ANY")).replace("ANY", "*")]})
-    return {"defaultAction": default, "rules": rules, "name": "AWS Network Firewall inspection-policy"}
+    name = f"AWS Network Firewall {fw['inputs'].get('name', '')} (policy {p['inputs'].get('name', '')})"
+    return {"defaultAction": default, "rules": rules, "name": name, **_inspection_vpc(net, source, fw)}
 
 
-def _azure_firewall(net: list[dict], source: str) -> dict:
-    """Azure Firewall policy: rule collection groups by priority, collections by priority, the
-    first matching rule applies its collection's action; anything not allowed is denied."""
-    groups = sorted(_of(net, "FirewallPolicyRuleCollectionGroup"), key=lambda x: x[1]["inputs"].get("priority", 0))
+ROUTE_TARGET_KEYS = ("gatewayId", "natGatewayId", "coreNetworkArn", "transitGatewayId", "vpcPeeringConnectionId",
+                     "networkInterfaceId", "vpcEndpointId", "egressOnlyGatewayId", "localGatewayId", "carrierGatewayId")
+
+
+def _route_target(r: dict, source: str, path: str) -> tuple[str, str]:
+    """(input key, target) of an aws:ec2/route:Route: exactly one target ("You must specify one
+    of the following targets", Amazon EC2 CreateRoute)."""
+    inputs = r["inputs"]
+    only(inputs, {"destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId", "routeTableId",
+                  *ROUTE_TARGET_KEYS}, source, path)
+    if "destinationPrefixListId" in inputs:
+        raise Unsupported(source, "destinationPrefixListId", f"{path}.destinationPrefixListId")
+    keys = [k for k in ROUTE_TARGET_KEYS if k in inputs]
+    if len(keys) != 1:
+        raise NetworkInputError(source, path, f"a route needs exactly one target, has {keys}")
+    return keys[0], "core-network" if keys[0] == "coreNetworkArn" else str(inputs[keys[0]])
+
+
+def _inspection_vpc(net: list[dict], source: str, fw: dict) -> dict:
+    """The inspection VPC's routing, read from the plan (Amazon VPC route tables; AWS Network
+    Firewall "Simple single zone architecture with an internet gateway" and the Cloud WAN
+    inspection examples: the subnets the core network attaches to must send traffic to the
+    firewall endpoint, "the firewall endpoint forwards the traffic ... based on the route table of
+    the firewall subnet"). Traffic from the WAN enters through the attachment's subnets
+    (VpcAttachment subnetArns) and follows their route tables (RouteTableAssociation); what the
+    firewall passes follows the firewall subnets' route tables (the firewall's subnetMappings).
+
+    - a route of an attachment subnet that does not lead to this firewall's endpoint (the route's
+      vpcEndpointId recorded as the firewall's output) lets traffic by without the firewall:
+      ``bypass`` names it, and the function then passes everything (least safe);
+    - the firewall subnets' routes say where passed traffic goes: back to the core network, or
+      to an internet gateway / NAT gateway (``exits``: the internet).
+    A subnet without a route table association would use the VPC's main route table, which is
+    not in the plan: refused, never assumed."""
+    from govcloud.network.readers import route_target
+
+    fw_urn = fw.get("urn", "")
+    attachments = [(i, r) for i, r in _of(net, ":VpcAttachment") if (r["inputs"].get("tags") or {}).get("network-function")]
+    if len(attachments) != 1:
+        raise NetworkInputError(source, "$.deployment.resources", "expected one inspection VPC attachment "
+                                f"(tag network-function), found {len(attachments)}")
+    a, attachment = attachments[0]
+    entry_subnets = [str(x).rsplit("/", 1)[-1] for x in attachment["inputs"].get("subnetArns") or []]
+    firewall_subnets = [str(m.get("subnetId")) for m in fw["inputs"].get("subnetMappings") or []]
+    associated: dict[str, str] = {}
+    for _, r in _of(net, "routeTableAssociation:RouteTableAssociation"):
+        associated[str(r["inputs"].get("subnetId"))] = str(r["inputs"].get("routeTableId"))
+    routes: dict[str, list[tuple[int, dict]]] = {}
+    for i, r in _of(net, "ec2/route:Route"):
+        routes.setdefault(str(r["inputs"].get("routeTableId")), []).append((i, r))
+    bypass: list[str] = []
+    exits: list[dict] = []
+    for subnet, role in [(x, "attachment") for x in entry_subnets] + [(x, "firewall") for x in firewall_subnets]:
+        table = associated.get(subnet)
+        if table is None:
+            where = (f"$.deployment.resources[{a}].inputs.subnetArns" if role == "attachment"
+                     else "firewall subnetMappings")
+            raise NetworkInputError(source, where, f"inspection {role} subnet {subnet} has no route table association "
+                                                   "in the plan: its routing (the VPC's main route table) cannot be read")
+        for i, r in routes.get(table, []):
+            path = f"$.deployment.resources[{i}].inputs"
+            key, target = _route_target(r, source, path)
+            dests = [d for d in (r["inputs"].get("destinationCidrBlock"), r["inputs"].get("destinationIpv6CidrBlock")) if d]
+            to_firewall = key == "vpcEndpointId" and fw_urn in _depends(r, "vpcEndpointId")
+            if role == "attachment":
+                if not to_firewall:
+                    bypass += [f"inspection VPC route table {table} sends {d} to {target}, not to the firewall "
+                               f"({r.get('urn', '')} {key})" for d in dests]
+                continue
+            leads = "firewall" if to_firewall else route_target(target, source, f"{path}.{key}")
+            exits += [{"destination": d, "leads": leads, "target": f"{target} (route table {table})"} for d in dests]
+    return {"bypass": bypass, "exits": exits}
+
+
+def _azure_firewalls(net: list[dict], source: str) -> dict[str, dict]:
+    """Each hub's Azure Firewall with the policy it names (AzureFirewall ``firewallPolicy.id``,
+    "The firewallPolicy associated with this azure firewall", Azure REST API): one function per
+    hub, ``inspection-azure:<hub>``, so a rule of one hub's policy never stands for the other's.
+    A firewall whose policy no plan holds is refused. A secured hub's firewall sends traffic to
+    public addresses out through its public IPs ("Azure Firewall in a secured virtual hub ...
+    internet traffic", Virtual WAN routing intent / hubIPAddresses.publicIPs): ``internet``."""
+    policies = {r.get("id"): r["inputs"].get("firewallPolicyName") for _, r in _of(net, ":FirewallPolicy")}
+    out: dict[str, dict] = {}
+    for i, r in _of(net, ":AzureFirewall"):
+        path = f"$.deployment.resources[{i}].inputs"
+        hub = _tail((r["inputs"].get("virtualHub") or {}).get("id"), "virtualHubs")
+        policy_id = (r["inputs"].get("firewallPolicy") or {}).get("id")
+        if hub is None:
+            raise NetworkInputError(source, f"{path}.virtualHub", f"firewall {r.get('urn', '')} is in no virtual hub")
+        if policy_id not in policies:
+            raise NetworkInputError(source, f"{path}.firewallPolicy.id", f"firewall {r.get('urn', '')} runs policy "
+                                    f"{policy_id!r}, which no plan holds: what it passes cannot be read")
+        public = ((r["inputs"].get("hubIPAddresses") or {}).get("publicIPs") or {}).get("count") or 0
+        doc = _azure_firewall(net, source, policies[policy_id])
+        doc["name"] = f"Azure Firewall {r['inputs'].get('azureFirewallName', '')} (policy {policies[policy_id]})"
+        doc["internetExit"] = (f"Azure Firewall {r['inputs'].get('azureFirewallName', '')} public IP ({int(public)}): "
+                               "the internet") if public else ""
+        out[f"inspection-azure:{hub}"] = doc
+    return out
+
+
+def _azure_firewall(net: list[dict], source: str, policy_name: str) -> dict:
+    """One Azure Firewall policy: rule collection groups by priority, collections by priority,
+    the first matching rule applies its collection's action; anything not allowed is denied
+    ("Rule processing": collection groups and collections by priority, "If no rules match,
+    traffic is denied by default", Azure Firewall rule processing logic)."""
+    groups = sorted(((i, g) for i, g in _of(net, "FirewallPolicyRuleCollectionGroup")
+                     if g["inputs"].get("firewallPolicyName") == policy_name),
+                    key=lambda x: x[1]["inputs"].get("priority", 0))
     rules: list[dict] = []
-    seen_policies = set()
     for i, g in groups:
-        policy = g["inputs"].get("firewallPolicyName")
-        if policy in seen_policies:
-            continue  # one hub's policy stands for the other's: the same compiled rules (checked below)
-        seen_policies.add(policy)
         gp = f"$.deployment.resources[{i}].inputs"
         for c, coll in enumerate(sorted(g["inputs"].get("ruleCollections") or [], key=lambda x: x.get("priority", 0))):
             cp = f"{gp}.ruleCollections[{c}]"
@@ -408,7 +547,7 @@ def _vwan(net: list[dict], source: str, connections: dict, attachments: dict, in
                 if fw not in firewalls or firewalls[fw] != hubs[hub]:
                     raise NetworkInputError(source, f"{rp}.nextHop", f"dangling reference: next hop firewall {fw!r} is "
                                                                      f"not a firewall of hub {hub}")
-                name = "inspection-azure"
+                name = f"inspection-azure:{hub}"   # this hub's firewall, with this hub's policy
             elif conn is not None:
                 name = conn.removeprefix("conn-")
                 if name not in connections or _tail(hop, "virtualHubs") != hub \
@@ -431,9 +570,11 @@ def _vwan(net: list[dict], source: str, connections: dict, attachments: dict, in
     compiled = inventory.get("azure-vwan/virtual-wan.json") or {"connections": {}}
     for name, c in compiled["connections"].items():
         if name.startswith("intercloud-") or name.startswith("inspection-"):
-            for hub in sorted(hubs):
-                key = name if hub == sorted(hubs)[0] else None
-                if key is None:
+            # The link in the first hub; each hub's firewall in its own hub (what it passes is
+            # looked up in that hub's table).
+            for hub in sorted(hubs) if name.startswith("inspection-") else sorted(hubs)[:1]:
+                key = f"inspection-azure:{hub}" if name.startswith("inspection-") else name
+                if key.startswith("inspection-") and key not in attachments:
                     continue
                 conns[key] = {"associatedRouteTable": f"{hub}/{c['associatedRouteTable']}",
                               "propagatedRouteTables": [f"{h}/{t}" for h in sorted(hubs) for t in c["propagatedRouteTables"]],

@@ -285,10 +285,13 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
         a = atts[name]
         if a["kind"] in SOURCE_KINDS and name in fabric.associated:
             groups.setdefault((fabric.associated[name], a["zone"]), name)
+    # Sites are destinations too: a mynumber LAN routed from another zone is as exposed as a tenant.
+    mynumber_places = [n for n in tenants if atts[n]["zone"] == MYNUMBER] + sorted(
+        n for n, a in atts.items() if a["kind"] == "site" and a["zone"] == MYNUMBER)
     for (table, zone), example in sorted(groups.items()):
-        for t in tenants:
+        for t in mynumber_places:
             dst = atts[t]
-            if dst["zone"] != MYNUMBER or zone == MYNUMBER:
+            if zone == MYNUMBER:
                 continue
             path = fabric.route_from_table(table, t)
             if path is None:
@@ -365,10 +368,7 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                                      (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
     # The other direction: a table that mynumber tenants use must not route to an internet-zone site
     # or tenant (externals are judged per tenant, in _verify_tenant) except through inspection.
-    mynumber_tables: dict[str, str] = {}
-    for t in tenants:
-        if atts[t]["zone"] == MYNUMBER and t in fabric.associated:
-            mynumber_tables.setdefault(fabric.associated[t], t)
+    mynumber_tables = _mynumber_tables(fabric)
     internet = [n for n in sorted(atts) if atts[n]["zone"] == INTERNET and atts[n]["kind"] in ("site", "tenant")
                 and atts[n]["cidrs"]]
     for table, example in sorted(mynumber_tables.items()):
@@ -376,8 +376,45 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
             path = fabric.route_from_table(table, dst)
             if path is not None and not path.inspected:
                 out.append(Violation("mynumber-never-reaches-internet", "routing", example, dst,
-                                     f"mynumber tenants in {table} route to internet-zone {dst}",
-                                     (f"{example} and every mynumber tenant in {table}",) + tuple(path.hops)))
+                                     f"mynumber sources in {table} route to internet-zone {dst}",
+                                     (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
+    return out + _mynumber_to_internet(fabric, mynumber_tables)
+
+
+def _mynumber_tables(fabric: Fabric) -> dict[str, str]:
+    """The route tables mynumber tenants and sites use, each with an example source."""
+    tables: dict[str, str] = {}
+    for name in sorted(fabric.attachments):
+        a = fabric.attachments[name]
+        if a["zone"] == MYNUMBER and a["kind"] in ("tenant", "site") and name in fabric.associated:
+            tables.setdefault(fabric.associated[name], name)
+    return tables
+
+
+def _mynumber_to_internet(fabric: Fabric, tables: dict[str, str]) -> list[Violation]:
+    """mynumber-never-reaches-internet with the internet as a place (Fabric.internet_paths): no
+    table a mynumber source uses may lead to the internet, and a path through inspection only
+    if no firewall on it passes a mynumber source to a public address."""
+    atts = fabric.attachments
+    sources: dict[str, list[str]] = {}
+    for name, a in atts.items():
+        if a["zone"] == MYNUMBER and a["kind"] in ("tenant", "site") and fabric.associated.get(name) in tables:
+            sources.setdefault(fabric.associated[name], []).append(name)
+    out: list[Violation] = []
+    for table, example in sorted(tables.items()):
+        for path in fabric.internet_paths(table):
+            if path.inspected:
+                passed = next(((src, why) for src in sorted(sources[table]) for c in atts[src]["cidrs"]
+                               for public in ("0.0.0.0/0", "::/0")
+                               if (why := fabric.firewall_passes(c, public, "*", "*", path))), None)
+                if passed is None:
+                    continue
+                example, why = passed
+                message = f"mynumber source {example} in {table} reaches the internet through inspection: {why} passes it"
+            else:
+                message = f"mynumber sources in {table} route to the internet without inspection"
+            out.append(Violation("mynumber-never-reaches-internet", "routing", example, "internet", message,
+                                 (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
     return out
 
 
