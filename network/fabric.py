@@ -191,6 +191,12 @@ class Fabric:
         return ", ".join(reasons)
 
 
+def is_internet_span(first: int, last: int) -> bool:
+    from govcloud.network.cidr import PRIVATE
+
+    return not any(p0 <= first and last <= p1 for p0, p1 in PRIVATE)
+
+
 class CidrIndex:
     """Which attachments does a rule's source range admit? Sorted intervals, O(log n + hits)."""
 
@@ -207,6 +213,8 @@ class CidrIndex:
 
     @functools.lru_cache(maxsize=65536)
     def admitted(self, cidr: str) -> tuple[str, ...]:
+        if cidr == "Internet":   # the NSG service tag: public addresses only (Azure service tags)
+            return tuple(sorted({e[2] for e in self.entries if is_internet_span(e[0], e[1])}))
         if cidr in ANY_NAMES:
             return tuple(sorted({e[2] for e in self.entries}))
         lo, hi = span(cidr)

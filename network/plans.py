@@ -120,16 +120,36 @@ def documents_from_plans(plans: dict[str, dict], inventory: dict[str, object],
     offline = plans["network"].get("govcloud", {}).get("mode") == "offline-mock"
 
     # --- AWS: attachments and their tags as deployed -------------------------------------------
+    # A site attaches through the attachments the plan creates (or one configured as made outside
+    # the stacks): the inventory's tags never stand in for a missing attachment.
+    for name, a in attachments.items():
+        if a["kind"] == "site" and a["cloud"] == "aws" and name not in (configured_ids or {}):
+            a["tags"] = {}
+    seen: dict[str, int] = {}
+    aliases: dict[str, list[str]] = {}
     for i, r in (_of(net, "DxGatewayAttachment") + _of(net, "SiteToSiteVpnAttachment") + _of(net, ":VpcAttachment")):
         tags = r["inputs"].get("tags") or {}
         name = tags.get("site") or ("inspection-aws" if tags.get("network-function") else None)
         if name is None or name not in attachments:
             raise NetworkInputError(net_source, f"$.deployment.resources[{i}].inputs.tags",
                                     f"attachment {r.get('urn', '')} names no attachment of the workspace (tag site)")
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            # Every attachment of a site is a way in and out of it (a backup Direct Connect, a second
+            # VPN): each is a place of its own with the site's prefixes and declared flows, never
+            # one overwriting the other.
+            alias = f"{name}#{seen[name]}"
+            attachments[alias] = {**attachments[name], "name": alias}
+            aliases.setdefault(name, []).append(alias)
+            name = alias
         attachments[name].update(tags={k: v for k, v in tags.items()}, resourceId=r.get("id"),
                                  attachmentType=ATTACHMENT_TYPE[r["type"].rsplit(":", 1)[1]])
         if r.get("id"):
             ids[r["id"]] = name
+    if aliases:
+        flows = list(docs["declared-flows.json"])  # type: ignore[arg-type]
+        docs["declared-flows.json"] = flows + [{**f, end: alias} for f in flows for end in ("source", "destination")
+                                               for alias in aliases.get(f[end], [])]
     filters: dict[str, dict] = {}
     connections: dict[str, dict] = {}
     for t in sorted(tenants):
@@ -183,7 +203,8 @@ def documents_from_plans(plans: dict[str, dict], inventory: dict[str, object],
     return docs
 
 
-def _aws_tenant(t: str, res: list[dict], source: str, attachment: dict, ids: dict) -> dict:
+def _aws_tenant(t: str, res: list[dict], source: str, attachment: dict, ids: dict,
+                groups_by_id: Callable[[str, str, str, str], str] | None = None) -> dict:
     entry: dict = {"cloud": "aws", "zone": attachment["zone"], "securityGroups": [], "egress": [], "routes": []}
     vpc_attachments = _of(res, ":VpcAttachment")
     if len(vpc_attachments) != 1:
@@ -201,6 +222,8 @@ def _aws_tenant(t: str, res: list[dict], source: str, attachment: dict, ids: dic
                                     f"VPC {cidrs[0]} is not the tenant's allocated {', '.join(attachment['cidrs'])}")
         attachment["cidrs"] = sorted(set(attachment["cidrs"]) | set(cidrs))
     own = attachment["cidrs"][0]
+    if groups_by_id is None:
+        groups_by_id = lambda gid, source, path, urn: _own_group(gid, res, own, source, path, urn)  # noqa: E731
     groups: dict[str, list] = {}
     for i, r in _of(res, "SecurityGroupIngressRule") + _of(res, "SecurityGroupEgressRule"):
         inputs = r["inputs"]
@@ -209,12 +232,19 @@ def _aws_tenant(t: str, res: list[dict], source: str, attachment: dict, ids: dic
                       "toPort", "ipProtocol", "securityGroupId", "tags", "region"}, source, path)
         if "prefixListId" in inputs:
             raise Unsupported(source, "prefixListId", f"{path}.prefixListId", "the prefix list's entries are not in the plan")
-        cidr = inputs.get("cidrIpv4") or inputs.get("cidrIpv6") or (own if "referencedSecurityGroupId" in inputs else None)
+        if "referencedSecurityGroupId" in inputs:
+            cidr = groups_by_id(str(inputs["referencedSecurityGroupId"]), source, f"{path}.referencedSecurityGroupId",
+                                r.get("urn", ""))
+        else:
+            cidr = inputs.get("cidrIpv4") or inputs.get("cidrIpv6")
         if cidr is None:
             raise NetworkInputError(source, path, "a security group rule needs cidrIpv4, cidrIpv6 or a referenced group")
         proto = str(inputs.get("ipProtocol", "-1"))
         low, high = inputs.get("fromPort"), inputs.get("toPort")
-        rule_port = "*" if proto == "-1" or low is None else (
+        # "If the protocol is ICMP or ICMPv6, this is the ICMP type or -1 (all ICMP types)" (Amazon
+        # EC2 API, IpPermission FromPort/ToPort): -1 is every type and code, never a port.
+        icmp_all = proto in ("icmp", "icmpv6", "1", "58") and (low in (-1, -1.0) or high in (-1, -1.0))
+        rule_port = "*" if proto == "-1" or low is None or icmp_all else (
             f"{int(low)}-{int(high)}" if high is not None and int(high) != int(low) else int(low))
         rule = {"cidr": cidr, "protocol": proto, "port": rule_port, "description": inputs.get("description", "")}
         if r["type"].endswith("IngressRule"):
@@ -227,26 +257,35 @@ def _aws_tenant(t: str, res: list[dict], source: str, attachment: dict, ids: dic
                 raise Unsupported(source, f"default security group {direction} rules",
                                   f"$.deployment.resources[{i}].inputs.{direction}", "keep the default group closed")
     entry["securityGroups"] = [{"name": f"{t} {sg}", "ingress": rules} for sg, rules in sorted(groups.items())]
-    targets = ("gatewayId", "natGatewayId", "coreNetworkArn", "transitGatewayId", "vpcPeeringConnectionId",
-               "networkInterfaceId", "vpcEndpointId", "egressOnlyGatewayId", "localGatewayId", "carrierGatewayId")
     for i, r in _of(res, ":Route"):
-        inputs = r["inputs"]
         path = f"$.deployment.resources[{i}].inputs"
-        only(inputs, {"destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId", "routeTableId",
-                      *targets}, source, path)
-        if "destinationPrefixListId" in inputs:
-            raise Unsupported(source, "destinationPrefixListId", f"{path}.destinationPrefixListId")
-        target_keys = [k for k in targets if k in inputs]
-        if len(target_keys) != 1:
-            raise NetworkInputError(source, path, f"a route needs exactly one target, has {target_keys}")
-        key = target_keys[0]
-        target = "core-network" if key == "coreNetworkArn" else str(inputs[key])
-        if key == "gatewayId" and target == "local":
-            target = "local"
-        for dest in (inputs.get("destinationCidrBlock"), inputs.get("destinationIpv6CidrBlock")):
+        key, target = _route_target(r, source, path)
+        if key == "transitGatewayId":
+            # No plan deploys a transit gateway (the type is refused): a route to one leads to
+            # nothing the proof can follow. README: "dangling next hop, exit 1".
+            raise NetworkInputError(source, f"{path}.transitGatewayId", f"dangling reference: route {r.get('urn', '')} "
+                                    f"targets transit gateway {target!r}, which no plan deploys")
+        for dest in (r["inputs"].get("destinationCidrBlock"), r["inputs"].get("destinationIpv6CidrBlock")):
             if dest:
                 entry["routes"].append({"destination": dest, "target": target})
     return entry
+
+
+def _own_group(group_id: str, res: list[dict], own: str, source: str, path: str, urn: str) -> str:
+    """The addresses a referenced security group stands for. "When you specify a security group
+    as the source or destination for a rule, the rule affects all instances that are associated
+    with the security group" (Amazon VPC, Security group rules): its members are network
+    interfaces in the VPC that holds the group, so their addresses lie in that VPC's range. A
+    group of this tenant's plan stands for the tenant's own VPC. A group of another VPC can only
+    be referenced across a Cloud WAN / transit gateway attachment with security group referencing
+    enabled ("security-group-referencing-support", Cloud WAN core network policy; "Security group
+    referencing", Amazon VPC Transit Gateways), and its members' addresses are not in this plan:
+    refused by name, never read as the tenant's own range."""
+    if any(r["type"].endswith((":SecurityGroup", ":DefaultSecurityGroup")) and r.get("id") == group_id for r in res):
+        return own
+    raise Unsupported(source, f"referencedSecurityGroupId {group_id}", path,
+                      f"rule {urn} references a security group this tenant's plan does not hold (another VPC's "
+                      "group: its members' addresses and the cross-VPC referencing setting are not read)")
 
 
 def _azure_tenant(t: str, res: list[dict], source: str, attachment: dict) -> tuple[dict, dict]:
@@ -262,11 +301,40 @@ def _azure_tenant(t: str, res: list[dict], source: str, attachment: dict) -> tup
         entry["nsgRules"] += list(r["inputs"].get("securityRules") or [])
     if not nsgs:
         raise NetworkInputError(source, "$.deployment.resources", "no network security group: the VNet would be open")
+    open_subnets = _unprotected_subnets(res, source, {r.get("id") for _, r in nsgs})
+    if open_subnets:   # the least protected subnet decides for the VNet (least safe)
+        entry["nsgRules"] = open_subnets
     conns = _of(res, "HubVirtualNetworkConnection")
     if len(conns) != 1:
         raise NetworkInputError(source, "$.deployment.resources", f"expected one hub connection, found {len(conns)}")
     i, r = conns[0]
     return entry, _routing(r["inputs"], source, f"$.deployment.resources[{i}].inputs")
+
+
+def _unprotected_subnets(res: list[dict], source: str, nsg_ids: set) -> list[dict]:
+    """Subnet–NSG associations, read from the VNet's subnets. An NSG filters only the subnets (or
+    interfaces) it is associated with; "If no network security group is associated ... all
+    traffic is allowed" (Azure, "How network security groups filter network traffic"). A subnet
+    without one admits everything: it becomes an allow-all rule, so the proof sees it. A subnet
+    naming an NSG the plan does not hold, or a route table (user-defined routes, not modelled),
+    is refused."""
+    out: list[dict] = []
+    for i, v in _of(res, ":VirtualNetwork"):
+        for k, subnet in enumerate(v["inputs"].get("subnets") or []):
+            sp = f"$.deployment.resources[{i}].inputs.subnets[{k}]"
+            if subnet.get("routeTable"):
+                raise Unsupported(source, "subnet routeTable (user-defined routes)", f"{sp}.routeTable")
+            nsg = (subnet.get("networkSecurityGroup") or {}).get("id")
+            if nsg is None:
+                out += [] if out else [{"name": f"subnet {subnet.get('name', k)} has no NSG (all traffic allowed)", "priority": 100,
+                         "access": "Allow", "direction": direction, "protocol": "*", "sourceAddressPrefix": "*",
+                         "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "*"}
+                        for direction in ("Inbound", "Outbound")]
+            elif nsg not in nsg_ids:
+                raise NetworkInputError(source, f"{sp}.networkSecurityGroup.id",
+                                        f"dangling reference: subnet {subnet.get('name', k)} names NSG {nsg!r}, which "
+                                        "its plan does not hold")
+    return out
 
 
 def _table_ref(table_id: str, source: str, path: str) -> str:

@@ -107,8 +107,23 @@ def _nsg_source_covers(prefix: str, cidr: str, allow: bool) -> bool:
     if prefix == "VirtualNetwork":
         return allow            # every connected network: admits anything, proves no deny
     if prefix == "Internet":
-        return is_internet(cidr) if not allow else True
+        # One set in an allow and in a deny: "the IP address space that's outside the virtual
+        # network and reachable by the public internet" (Azure, Virtual network service tags:
+        # Internet), i.e. public addresses. An allow matches traffic with any public address, a
+        # deny only traffic that is public throughout ("Internet" as traffic: some public address).
+        if cidr == "Internet":
+            return True
+        return is_internet(cidr) if allow else _public_throughout(cidr)
+    if cidr == "Internet":   # public traffic against a prefix: an allow matches a prefix with public addresses
+        return is_internet(prefix) if allow else False   # a deny of one family leaves the other public
     return overlaps(prefix, cidr) if allow else contains(prefix, cidr)
+
+
+def _public_throughout(cidr: str) -> bool:
+    from govcloud.network.cidr import PRIVATE
+
+    lo, hi = span(cidr)
+    return not any(lo <= p1 and p0 <= hi for p0, p1 in PRIVATE)
 
 
 def _nsg_decides(rules: list[dict], direction: str, src: str, dst: str, proto: str, port) -> dict | None:
@@ -447,7 +462,7 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
         # filtering layer on its own
         for group, cidr, proto, port, _, upto in _rules(entry):
             where = (f"{group}: {cidr} {proto}/{port}", f"tenant {t}")
-            if not admits(entry, cidr if cidr not in ("Internet",) else "0.0.0.0/0", dst["cidrs"][0], proto, port, upto):
+            if not admits(entry, "Internet" if is_internet(cidr) else cidr, dst["cidrs"][0], proto, port, upto):
                 continue
             if is_internet(cidr):
                 out.append(Violation("internet-never-reaches-mynumber", "filtering", cidr, t,
