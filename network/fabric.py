@@ -47,6 +47,10 @@ class Fabric:
     firewalls: dict[str, Firewall] = field(default_factory=dict)
     expected_blocked: set = field(default_factory=set)
     unattached: list[tuple[str, str]] = field(default_factory=list)  # (attachment, why)
+    # Cloud WAN segments whose attachments see each other's routes ("isolate-attachments: false",
+    # the default: "attachments in the segment can communicate with each other", core network
+    # policy parameters), as their route tables: cloudwan:<segment>.
+    unisolated: tuple[str, ...] = ()
     layers: tuple[str, ...] = ("routing", "filtering", "effective")   # what the input lets the proof judge
     _cache: dict = field(default_factory=dict)
 
@@ -126,9 +130,8 @@ class Fabric:
         """Paths from a route table to *the internet*: routes whose prefix covers public
         addresses (a default route, a public prefix) that lead to a network function whose
         firewall sends traffic out to the internet (an internet or NAT gateway behind the AWS
-        firewall, an Azure hub firewall's public IP), to an internet-zone site or tenant (the
-        internet zone is the internet, 三層の対策's インターネット接続系), or to a tenant whose
-        own VPC routes send it to an internet gateway. Cached per table."""
+        firewall, an Azure hub firewall's public IP), or to an internet-zone site or tenant (the
+        internet zone is the internet, 三層の対策's インターネット接続系). Cached per table."""
         key = ("internet", table)
         if key not in self._cache:
             found: list[Path_] = []
@@ -163,11 +166,8 @@ class Fabric:
                                         functions, seen | {table}, found)
                 elif a.get("zone") == "internet" and a.get("kind") in ("site", "tenant"):
                     found.append(Path_(step + [f"internet-zone {a['kind']} {target}: the internet"], bool(functions), functions))
-                elif a.get("kind") == "tenant":
-                    out = [r for r in self.filters.get(target, {}).get("routes", []) if r.get("leads") == "internet"]
-                    if out:
-                        found.append(Path_(step + [f"tenant {target}: VPC route {out[0]['destination']} → "
-                                                   f"{out[0]['target']}", "the internet"], bool(functions), functions))
+                # (a tenant's own route to an internet gateway is judged with the tenant: verify's
+                # per-tenant check, which a re-verification redoes when the tenant changes)
 
     def firewall_for(self, function: str) -> Firewall | None:
         return self.firewalls.get(self.functions.get(function, ""))
@@ -442,8 +442,15 @@ def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, syn
         fabrics.append(Fabric(label, attachments, {**tables, **azure_tables}, {**assoc, **azure_assoc}, peers,
                               firewalls["default"], filters, declared, reasons, global_key, dict(filter_digests or {}),
                               functions=fn_map, firewalls=fws, expected_blocked=blocked,
-                              unattached=sorted(unattached + azure_unattached), layers=layers))
+                              unattached=sorted(unattached + azure_unattached), layers=layers,
+                              unisolated=_unisolated(cloudwan) if name == "aws-cloudwan" else ()))
     return fabrics
+
+
+def _unisolated(policy) -> tuple[str, ...]:
+    """The route tables of segments that do not isolate their attachments (the policy was read
+    and checked by read_cloudwan already)."""
+    return tuple(f"cloudwan:{seg['name']}" for seg in policy.get("segments", []) if not seg.get("isolate-attachments"))
 
 
 def _read_filters(doc, source: str, attachments: dict, memo: ReadMemo | None) -> tuple[dict[str, dict], dict[str, str]]:

@@ -311,15 +311,16 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
             path = fabric.route_from_table(table, t)
             if path is None:
                 continue
-            hops = (f"{example} and every source in {table} ({zone} zone)",) + tuple(path.hops) + (f"tenant {t}",)
+            place = f"{dst['kind']} {t}"
+            hops = (f"{example} and every source in {table} ({zone} zone)",) + tuple(path.hops) + (place,)
             if not path.inspected:
                 out.append(Violation(
                     "intake-crosses-inspection", "routing", example, t,
-                    f"{zone}-zone sources in {table} route to mynumber tenant {t} without crossing inspection", hops))
+                    f"{zone}-zone sources in {table} route to mynumber {place} without crossing inspection", hops))
                 if zone == INTERNET:
                     out.append(Violation(
                         "internet-never-reaches-mynumber", "routing", example, t,
-                        f"internet-zone sources route to mynumber tenant {t} directly", hops))
+                        f"internet-zone sources route to mynumber {place} directly", hops))
                 continue
             if zone == INTERNET:
                 # Through inspection only what every firewall on the path passes gets in; each must
@@ -330,7 +331,7 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                     why = "a network function on the path has no firewall modelled" if None in firewalls \
                         else "the firewall's default action passes traffic"
                     out.append(Violation("internet-never-reaches-mynumber", "routing", example, t,
-                                         f"internet-zone sources in {table} reach mynumber tenant {t} through "
+                                         f"internet-zone sources in {table} reach mynumber {place} through "
                                          f"inspection: {why}", hops))
                     continue
                 for fw in firewalls:
@@ -347,7 +348,7 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                                 if fabric.firewall_passes(atts[src]["cidrs"][0], dst["cidrs"][0], rule["protocol"], p, path):
                                     out.append(Violation(
                                         "internet-never-reaches-mynumber", "routing", src, t,
-                                        f"inspection rule {rule['id']} passes {src} to mynumber tenant {t} "
+                                        f"inspection rule {rule['id']} passes {src} to mynumber {place} "
                                         f"{rule['protocol']}/{p} without a declared exception", hops))
     # Isolation inside the mynumber zone (the zone isolates attachments: "routes only per declared
     # flow"): a table that mynumber sources use routes to a mynumber tenant only if one of those
@@ -381,6 +382,7 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                                      f"{', …' if len(others) > 3 else ''}) route to mynumber tenant {t}, "
                                      "and none of them has a declared flow with it",
                                      (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
+    out += _isolation_off(fabric, pairs)
     # The other direction: a table that mynumber tenants use must not route to an internet-zone site
     # or tenant (externals are judged per tenant, in _verify_tenant) except through inspection.
     mynumber_tables = _mynumber_tables(fabric)
@@ -391,9 +393,34 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
             path = fabric.route_from_table(table, dst)
             if path is not None and not path.inspected:
                 out.append(Violation("mynumber-never-reaches-internet", "routing", example, dst,
-                                     f"mynumber sources in {table} route to internet-zone {dst}",
+                                     f"mynumber {'tenants' if atts[example]['kind'] == 'tenant' else 'sources'} in "
+                                     f"{table} route to internet-zone {dst}",
                                      (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
     return out + _mynumber_to_internet(fabric, mynumber_tables)
+
+
+def _isolation_off(fabric: Fabric, pairs: set) -> list[Violation]:
+    """mynumber-isolation where the segment itself does not isolate: every attachment's prefixes
+    propagate to every other attachment of the segment, whatever the static routes already say
+    (the per-table check cannot tell: the declared flows' static routes reach every tenant). One
+    violation per segment, naming a pair with no declared flow between them."""
+    atts = fabric.attachments
+    out: list[Violation] = []
+    for table in fabric.unisolated:
+        members = sorted(n for n, a in atts.items() if fabric.associated.get(n) == table and a["zone"] == MYNUMBER
+                         and a["kind"] in ("tenant", "site"))
+        pair = next(((a, b) for a in members for b in members if a != b and atts[b]["kind"] == "tenant"
+                     and (a, b) not in pairs), None)
+        if pair is None:
+            continue
+        a, b = pair
+        route = atts[b]["cidrs"][0]
+        out.append(Violation("mynumber-isolation", "routing", a, b,
+                             f"segment {table.removeprefix('cloudwan:')} does not isolate its attachments "
+                             f"(isolate-attachments false): {a} receives {b}'s routes with no declared flow between them",
+                             (f"{a} (source)", f"route table {table}: {route} → {b} (propagated: isolate-attachments false)",
+                              f"tenant {b}")))
+    return out
 
 
 def _mynumber_tables(fabric: Fabric) -> dict[str, str]:

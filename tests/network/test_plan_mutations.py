@@ -247,6 +247,17 @@ MUTATIONS = {
     "sg-icmp-all-types-undeclared": (sg_rule(JUKI, cidrIpv4="172.16.0.0/20", ipProtocol="icmp", fromPort=-1.0, toPort=-1.0),
                                      LEAST),
     # --- the My Number segment must isolate its attachments --------------------------------------------
+    "cw-mynumber-isolation-off": (policy_edit(lambda doc, plans: next(
+        s for s in doc["segments"] if s["name"] == "mynumber").update({"isolate-attachments": False})),
+        "mynumber-isolation"),
+    "cw-mynumber-isolation-default": (policy_edit(lambda doc, plans: next(
+        s for s in doc["segments"] if s["name"] == "mynumber").pop("isolate-attachments")), "mynumber-isolation"),
+    # --- a My Number ExpressRoute LAN propagated into the LGWAN tables ----------------------------------
+    "er-mynumber-site-into-lgwan-table": (lambda p: named(p, NET, "011002-honcho-mynumber-er-connection")["inputs"][
+        "routingConfiguration"]["propagatedRouteTables"]["ids"].append(
+            {"id": named(p, NET, "vhub-japanwest-rt-lgwan")["id"]}), BYPASS),
+    "er-mynumber-site-into-lgwan-by-label": (lambda p: named(p, NET, "011002-honcho-mynumber-er-connection")["inputs"][
+        "routingConfiguration"]["propagatedRouteTables"]["labels"].append("lgwan"), BYPASS),
     "cw-mynumber-isolation-off-internet-tag": (both(
         policy_edit(lambda doc, plans: next(s for s in doc["segments"] if s["name"] == "mynumber").update(
             {"isolate-attachments": False})),
@@ -357,3 +368,10 @@ def test_each_hub_firewall_has_its_own_policy(planned):
     east = fabric.firewalls["inspection-azure:vhub-govcloud-japaneast"]
     west = fabric.firewalls["inspection-azure:vhub-govcloud-japanwest"]
     assert west.passes("10.40.0.0/24", "10.16.0.0/24", "tcp", 22) and not east.passes("10.40.0.0/24", "10.16.0.0/24", "tcp", 22)
+
+
+def test_suite_size():
+    """Issue 20 asks for at least 100 mutations over the plans overall and 20 safe edits; this
+    suite's share: 20 caught, 8 refused by name, 8 safe."""
+    assert len(MUTATIONS) >= 20 and len(REFUSED) >= 8 and len(SAFE) >= 8
+    assert not set(MUTATIONS) & set(SAFE) and not set(MUTATIONS) & set(REFUSED)
