@@ -150,25 +150,7 @@ def documents_from_plans(plans: dict[str, dict], inventory: dict[str, object],
         flows = list(docs["declared-flows.json"])  # type: ignore[arg-type]
         docs["declared-flows.json"] = flows + [{**f, end: alias} for f in flows for end in ("source", "destination")
                                                for alias in aliases.get(f[end], [])]
-    filters: dict[str, dict] = {}
-    connections: dict[str, dict] = {}
-    for t in sorted(tenants):
-        stack = f"tenant-{t}"
-        source = f"plan {stack}"
-        res = _resources(plans[stack], source)
-        a = attachments[t]
-        if a["cloud"] == "aws":
-            filters[t] = _aws_tenant(t, res, source, a, ids)
-            if offline:
-                if stack_outputs is None:
-                    raise NetworkInputError(net_source, "$.govcloud.mode", "an offline plan: the stack outputs it "
-                                            "read are needed to name its attachments")
-                ids[stack_outputs(stack)["attachmentId"]] = t
-        else:
-            filters[t], connections[t] = _azure_tenant(t, res, source, a)
-    docs["tenants.json"] = filters
-
-    # --- AWS Cloud WAN policy as deployed ---------------------------------------------------------
+    # --- the Cloud WAN policy (read first: tenants' cross-VPC group references depend on it) ----
     policies = _of(net, "CoreNetworkPolicyAttachment")
     if len(policies) != 1:
         raise NetworkInputError(net_source, "$.deployment.resources", f"expected one core network policy, found {len(policies)}")
@@ -179,6 +161,27 @@ def documents_from_plans(plans: dict[str, dict], inventory: dict[str, object],
         raise NetworkInputError(net_source, where, "not a policy document: expected the policy as JSON text")
     # The bounded loader: a duplicate key in the deployed policy is refused, as in any other input.
     policy = parse_json(document, f"{net_source} {where}")
+    filters: dict[str, dict] = {}
+    connections: dict[str, dict] = {}
+    read = {t: _resources(plans[f"tenant-{t}"], f"plan tenant-{t}") for t in sorted(tenants)}
+    resolve = _group_resolver(read, attachments, policy)
+    for t in sorted(tenants):
+        stack = f"tenant-{t}"
+        source = f"plan {stack}"
+        res = read[t]
+        a = attachments[t]
+        if a["cloud"] == "aws":
+            filters[t] = _aws_tenant(t, res, source, a, ids, lambda gid, src, path, urn, t=t: resolve(t, gid, src, path, urn))
+            if offline:
+                if stack_outputs is None:
+                    raise NetworkInputError(net_source, "$.govcloud.mode", "an offline plan: the stack outputs it "
+                                            "read are needed to name its attachments")
+                ids[stack_outputs(stack)["attachmentId"]] = t
+        else:
+            filters[t], connections[t] = _azure_tenant(t, res, source, a)
+    docs["tenants.json"] = filters
+
+    # --- AWS Cloud WAN policy as deployed ---------------------------------------------------------
     for action in policy.get("segment-actions", []) if isinstance(policy, dict) else []:
         if isinstance(action, dict) and isinstance(action.get("destinations"), list):
             action["destinations"] = [ids.get(d, d) if isinstance(d, str) else d for d in action["destinations"]]
@@ -269,6 +272,40 @@ def _aws_tenant(t: str, res: list[dict], source: str, attachment: dict, ids: dic
             if dest:
                 entry["routes"].append({"destination": dest, "target": target})
     return entry
+
+
+def _group_resolver(read: dict[str, list[dict]], attachments: dict, policy) -> Callable[..., str]:
+    """Resolve a referenced security group to its members' addresses: a group of the tenant's
+    own plan stands for its VPC; a group of another tenant's VPC only across a core network that
+    allows it ("security-group-referencing-support — (Optional) Indicates whether security group
+    referencing is enabled for the core network", Cloud WAN core network policy parameters; and
+    the VPC attachment's ``securityGroupReferencingSupport`` option, "Enables you to reference a
+    security group across VPCs attached"), and then stands for that VPC's range."""
+    owners: dict[str, str] = {}
+    for t, res in read.items():
+        for r in res:
+            if r["type"].endswith((":SecurityGroup", ":DefaultSecurityGroup")) and isinstance(r.get("id"), str):
+                owners[r["id"]] = t
+    config = policy.get("core-network-configuration", {}) if isinstance(policy, dict) else {}
+    core_allows = isinstance(config, dict) and config.get("security-group-referencing-support") is True
+
+    def attachment_allows(t: str) -> bool:
+        opts = next((r["inputs"].get("options") or {} for r in read.get(t, []) if r["type"].endswith(":VpcAttachment")), {})
+        return opts.get("securityGroupReferencingSupport", True) is not False
+
+    def resolve(t: str, group_id: str, source: str, path: str, urn: str) -> str:
+        owner = owners.get(group_id)
+        if owner == t:
+            return attachments[t]["cidrs"][0]
+        if owner is None or attachments.get(owner, {}).get("cloud") != "aws":
+            raise Unsupported(source, f"referencedSecurityGroupId {group_id}", path,
+                              f"rule {urn} references a security group no plan holds: its members are not read")
+        if not (core_allows and attachment_allows(t) and attachment_allows(owner)):
+            raise NetworkInputError(source, path, f"rule {urn} references {owner}'s security group {group_id} across "
+                                    "VPCs, which the core network does not allow (security-group-referencing-support)")
+        return attachments[owner]["cidrs"][0]
+
+    return resolve
 
 
 def _own_group(group_id: str, res: list[dict], own: str, source: str, path: str, urn: str) -> str:

@@ -156,6 +156,10 @@ def vnet_subnet(stack, index, **fields):
     return apply
 
 
+def group_of(plans, stack, suffix):
+    return next(r["id"] for r in of_type(plans, stack, "ec2/securityGroup:SecurityGroup") if r["urn"].endswith(suffix))
+
+
 def both(*edits):
     def apply(plans):
         for e in edits:
@@ -246,6 +250,11 @@ MUTATIONS = {
                                         INTERNET_TO_MYNUMBER),
     "sg-icmp-all-types-undeclared": (sg_rule(JUKI, cidrIpv4="172.16.0.0/20", ipProtocol="icmp", fromPort=-1.0, toPort=-1.0),
                                      LEAST),
+    # a reference to an internet-zone tenant's security group, across a core network that allows it:
+    # its members are that tenant's VPC, not juki's own range
+    "sg-reference-internet-tenant-group": (both(
+        policy_edit(lambda doc, plans: doc["core-network-configuration"].update({"security-group-referencing-support": True})),
+        lambda p: sg_rule(JUKI, referencedSecurityGroupId=group_of(p, DENSHI, "workload-sg"))(p)), INTERNET_TO_MYNUMBER),
     # --- the My Number segment must isolate its attachments --------------------------------------------
     "cw-mynumber-isolation-off": (policy_edit(lambda doc, plans: next(
         s for s in doc["segments"] if s["name"] == "mynumber").update({"isolate-attachments": False})),
@@ -279,6 +288,9 @@ REFUSED = {
     # another VPC's security group: its members are not in this plan
     "sg-reference-other-vpc": (sg_rule(JUKI, referencedSecurityGroupId="sg-0aaaaaaaaaaaaaaaa"), Unsupported,
                                "referencedSecurityGroupId"),
+    # the same reference where the core network does not allow cross-VPC references
+    "sg-reference-across-vpcs-not-allowed": (lambda p: sg_rule(JUKI, referencedSecurityGroupId=group_of(
+        p, DENSHI, "workload-sg"))(p), NetworkInputError, "referencedSecurityGroupId"),
     "inspection-subnet-unassociated": (remove(NET, "inspection-attachment-rta-1"), NetworkInputError, "subnetArns"),
     "inspection-route-to-endpoint-of-something-else": (retarget("inspection-to-firewall-1", vpcEndpointId="vpce-0abc"),
                                                        None, None),
@@ -298,7 +310,9 @@ SAFE = {
     "azure-breakout-firewall-closed": hub_route("vhub-japaneast-rt-mynumber", "8.8.8.0/24", "japaneast"),
     # ICMP all types from the tenant's own range: -1 is every type, not out of range
     "sg-icmp-all-types-own-vpc": sg_rule(JUKI, cidrIpv4="10.16.0.0/24", ipProtocol="icmp", fromPort=-1.0, toPort=-1.0),
-    # the NSG names its own NSG on both subnets (unchanged) with a deny of the internet in front
+    # a reference to a group of the tenant's own VPC (as the template's endpoint rule does)
+    "sg-reference-own-group": lambda p: sg_rule(JUKI, referencedSecurityGroupId=group_of(p, JUKI, "endpoints-sg"))(p),
+    # a deny of the Internet service tag in front of an allow of it: one set in both (public addresses)
     "nsg-deny-internet-before-allow-internet": lambda p: of_type(p, MINATO, "NetworkSecurityGroup")[0]["inputs"][
         "securityRules"].extend([
             {"access": "Deny", "destinationAddressPrefix": "*", "destinationPortRange": "443", "direction": "Inbound",
