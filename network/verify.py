@@ -32,10 +32,14 @@ class Violation:
     destination: str
     message: str
     path: tuple[str, ...] = ()
+    reading: str = ""      # the reading of ambiguous documentation under which it breaks ("": under every one)
 
     def as_dict(self) -> dict:
-        return {"invariant": self.invariant, "layer": self.layer, "source": self.source,
-                "destination": self.destination, "message": self.message, "path": list(self.path)}
+        out = {"invariant": self.invariant, "layer": self.layer, "source": self.source,
+               "destination": self.destination, "message": self.message, "path": list(self.path)}
+        if self.reading:
+            out["reading"] = self.reading
+        return out
 
 
 class Reach:
@@ -65,6 +69,7 @@ class Report:
     unreachable_declared: list[tuple[str, str, str, int]] = field(default_factory=list)
     layers: tuple[str, ...] = ("routing", "filtering", "effective")
     routed_pairs: int = 0
+    readings: list[str] = field(default_factory=list)   # the readings proved, when the input depends on any
 
     @property
     def ok(self) -> bool:
@@ -220,7 +225,38 @@ def _tenant_key(fabric: Fabric, tenant: str, declared_into: dict[str, list]) -> 
 
 
 def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
-    """Prove every invariant. With ``previous`` (the state of an earlier run) only tenants whose
+    """Prove every invariant, under every reading of ambiguous documentation the input depends on
+    (``fabric.readings``, see cloudwan.Reading): a violation under one reading only says which; the
+    reachable triples are those of the default reading."""
+    report = _verify(fabric, previous)
+    if not fabric.readings:
+        return report
+    from dataclasses import replace
+
+    from govcloud.network.cloudwan import DEFAULT_READING
+
+    def key(v: Violation) -> tuple:
+        return (v.invariant, v.layer, v.source, v.destination)
+
+    under = {DEFAULT_READING.label: report.violations}
+    for label, alt in sorted(fabric.readings.items()):
+        under[label] = _verify(alt).violations
+    everywhere = set.intersection(*({key(v) for v in vs} for vs in under.values()))
+    merged: dict[tuple, Violation] = {}
+    for label, vs in under.items():
+        for v in vs:
+            if key(v) in everywhere:
+                merged.setdefault(key(v), v)
+            else:
+                merged.setdefault(key(v) + (label,), replace(v, reading=label,
+                                                             message=f"{v.message} [under the reading: {label}]"))
+    report.violations = sorted(merged.values(), key=lambda v: (v.invariant, v.layer, v.destination, v.source, v.reading))
+    report.readings = list(under)
+    return report
+
+
+def _verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
+    """Prove every invariant under one reading. With ``previous`` (the state of an earlier run) only tenants whose
     inputs changed — their rules, their declared flows, or a changed tenant their rules admit —
     are verified again, as long as routing, attachments and firewall are unchanged."""
     report = Report(fabric.variant, layers=fabric.layers)
@@ -249,7 +285,10 @@ def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
                     todo.add(t)
                     break
     else:
-        global_violations = _routing_layer(fabric, tenants, index, exceptions)
+        from govcloud.network import invariants
+
+        global_violations = _routing_layer(fabric, tenants, index, exceptions) \
+            + invariants.routing_violations(fabric, tenants, index, exceptions)
         todo = set(tenants)
     results: dict[str, TenantResult] = {}
     for t in tenants:
@@ -484,6 +523,9 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
             out.append(Violation("declared-flows-get-through", "effective", d[0], t,
                                  f"declared flow {d[0]} → {t} {d[2]}/{d[3]} does not get through",
                                  tuple(explain(fabric, d[0], t, d[3] if d[3] != "*" else None))))
+    from govcloud.network import invariants
+
+    out += invariants.tenant_violations(fabric, t, index, exceptions, reachable)
     return TenantResult(out, reachable, matrix, blocked)
 
 
