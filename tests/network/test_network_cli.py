@@ -10,7 +10,7 @@ def test_sample_verifies_and_explains(run):
     # `network verify` proves what the plans deploy: Cloud WAN and Virtual WAN (the stacks deploy no
     # Transit Gateway, so that variant is verified with --compiled only).
     proc = run("network", "verify", check=True)
-    assert proc.stdout.count("ok  ") == 8 and "expired exception eltax-intake-pilot" in proc.stdout
+    assert proc.stdout.count("ok  ") == 12 and "expired exception eltax-intake-pilot" in proc.stdout
     assert proc.stdout.startswith("aws-cloudwan+azure-vwan")
     assert "reachable (source → tenant) pairs by zone" in proc.stdout
     proc = run("network", "explain", "--from", "271004-denshi-shinsei-prod", "--to", "minato-data-kokuho-prod", "--port", "443", check=True)

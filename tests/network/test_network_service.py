@@ -123,6 +123,7 @@ def test_cli_explain_and_diff_options(run, ws, tmp_path):
                "--compiled", str(tmp_path / "c"), check=True)
     assert proc.stdout.count("aws-") == 2          # both AWS variants of the compiled folder
     proc = run("network", "diff", "--base", str(ws), "--source", "compiled", "--format", "json", check=True)
-    assert json.loads(proc.stdout) == {"opened": [], "closed": []}
+    assert json.loads(proc.stdout) == {"opened": [], "closed": [], "openedIntoMynumber": [], "newViolations": [],
+                                       "fixedViolations": [], "gate": []}
     assert run("network", "diff", "--base", str(ws), "--source", "intent").returncode == 2
     assert run("network", "verify", "--format", "xml").returncode == 2
