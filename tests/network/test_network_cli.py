@@ -54,9 +54,14 @@ def test_diff_lists_the_paths_a_new_flow_opens(run, ws, tmp_path):
     # kokuho (serving 131016 among others) publishes an API that 千代田区's juki consumes
     _set_apis(ws, "minato-data-kokuho-prod", publishes=[{"name": "kokuho-api", "port": 8443, "protocol": "https"}])
     _set_apis(ws, "131016-juki-prod", consumes=[{"tenant": "minato-data-kokuho", "api": "kokuho-api"}])
-    proc = run("network", "diff", "--base", str(base), check=True)
-    assert "+ opened 131016-juki-prod → minato-data-kokuho-prod tcp/8443" in proc.stdout
+    # new paths into My Number: the diff gate stops the change (exit 1) unless they are allowed
+    proc = run("network", "diff", "--base", str(base))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "! opened 131016-juki-prod (mynumber) → minato-data-kokuho-prod (mynumber) tcp/8443" in proc.stdout
+    assert "diff gate: new path into the My Number zone: 131016-juki-prod (mynumber)" in proc.stderr
     assert "inter-cloud link" in proc.stdout  # AWS juki to Azure kokuho, hop by hop
+    proc = run("network", "diff", "--base", str(base), "--allow-mynumber-paths", check=True)
+    assert "0 new violation(s)" in proc.stdout
     assert run("network", "verify").returncode == 0
 
 
