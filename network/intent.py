@@ -98,7 +98,7 @@ class Attachment:
     connection: str = ""
     vendor: str = ""
     internet_facing: bool = False   # has its own internet gateway (open zones only)
-    security_model: str = ""        # a site: its municipality's model (what the site may reach, invariants.py)
+    security_model: str = ""        # a site: its municipality's model (what the site may reach: network/zone_rules.py)
 
 
 class Flow(NamedTuple):

@@ -170,8 +170,8 @@ def read_attachments(doc, source: str) -> dict[str, dict]:
         if name in out:
             raise NetworkInputError(source, f"{path}.name", f"attachment {name} appears twice")
         if "securityModel" in a:
-            # The municipality's model (α/α′/β/β′) says what its sites may reach (network/invariants.py).
-            from govcloud.network.invariants import security_model_table
+            # The municipality's model (α/α′/β/β′) says what its sites may reach (network/zone_rules.py).
+            from govcloud.network.zone_rules import security_model_table
 
             if kind != "site" or a["securityModel"] not in security_model_table():
                 raise NetworkInputError(source, f"{path}.securityModel",
