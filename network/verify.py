@@ -655,9 +655,12 @@ def _zone_tenant(fabric, t: str, index, exceptions: set, reachable: list) -> lis
     atts = fabric.attachments
     dst, entry = atts[t], fabric.filters.get(t, {})
     out = []
+    candidates = None        # the tenant's inbound rules, enumerated once for every rule into its zone
     for rule in zone_rules.zone_rules().rules:
         if rule.to == dst["zone"] and "filtering" in fabric.layers:
-            for group, cidr, proto, port, _, upto in _rules(entry):
+            if candidates is None:
+                candidates = _rules(entry)
+            for group, cidr, proto, port, _, upto in candidates:
                 where = (f"{group}: {cidr} {proto}/{port}", f"tenant {t} ({rule.to} zone)")
                 if not admits(entry, cidr if cidr != "Internet" else "0.0.0.0/0", dst["cidrs"][0], proto, port, upto):
                     continue
