@@ -81,7 +81,7 @@ def test_diff_against_a_git_ref(run, ws):
     (ws / "tenants/active/011002-zaimu-prod.yaml").unlink()
     proc = run("network", "diff", "--base", "HEAD", check=True)
     assert "0 path(s) opened, 1 closed" in proc.stdout
-    assert "- closed site:011002:honcho-lgwan → 011002-zaimu-prod tcp/443" in proc.stdout
+    assert "- closed site:011002:honcho-lgwan (lgwan) → 011002-zaimu-prod (lgwan) tcp/443" in proc.stdout
     assert run("network", "diff", "--base", "no-such-ref").returncode == 1
 
 
