@@ -25,6 +25,7 @@ Anything else is refused by name.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from govcloud.network.errors import NetworkInputError, Unsupported, need, only
 
@@ -54,9 +55,49 @@ REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[1-9][0-9]?")
 RULE_NUMBERS = range(1, 65536)
 
 
-def _compare(operator: str, actual: str | None, expected: str) -> bool:
+@dataclass(frozen=True)
+class Reading:
+    """One reading of what the Cloud WAN documentation leaves open. The proof is made under every
+    reading a policy depends on, and fails if any breaks an invariant (verify.py names it).
+
+    - ``absent_tag_not_equals``: does a `tag-value` condition with `not-equals` match an attachment
+      that lacks the tag? The reference ("Core network policy version parameters", attachment-policies
+      conditions) lists the operators `equals`, `not-equals`, `contains`, `begins-with` for
+      `tag-value` and says nothing of an absent key. IAM documents its own rule ("If the key that
+      you specify in a policy condition is not present in the request context, the values do not
+      match and the condition is false. If the policy condition requires that the key is not
+      matched, such as StringNotLike or ArnNotLike, and the right key is not present, the condition
+      is true"), but Cloud WAN is not IAM: both readings are proved.
+    - ``star_includes_self``: does `"*"` (or `{"except": [...]}`) in `share-with` and in
+      `when-sent-to.segments` include the segment the action is about? The documentation says
+      "Segment sharing is bidirectional by default. When you create a segment share between two
+      segments, routes from both segments are automatically advertised to each other" and its
+      examples share a segment with `["*"]`; Pulumi's generated reference calls the except form
+      "A set subtraction of segments to not share with". None says whether the set the wildcard
+      stands for holds the segment itself, which matters for an isolated segment (sharing with
+      itself would bring its own attachment routes back) and for send-via (traffic inside the
+      segment through the function group)."""
+
+    absent_tag_not_equals: bool = True
+    star_includes_self: bool = False
+
+    @property
+    def label(self) -> str:
+        return ("not-equals matches an absent tag" if self.absent_tag_not_equals else
+                "not-equals never matches an absent tag") + "; " + \
+               ('"*" includes the segment itself' if self.star_includes_self else '"*" is every other segment')
+
+
+DEFAULT_READING = Reading()
+ABSENT_TAG, STAR = "absent-tag", "star"
+
+
+def _compare(operator: str, actual: str | None, expected: str, reading: Reading = DEFAULT_READING,
+             met: set | None = None) -> bool:
     if actual is None:
-        return operator == "not-equals"
+        if operator == "not-equals" and met is not None:
+            met.add(ABSENT_TAG)
+        return operator == "not-equals" and reading.absent_tag_not_equals
     if operator == "equals":
         return actual == expected
     if operator == "not-equals":
@@ -66,14 +107,15 @@ def _compare(operator: str, actual: str | None, expected: str) -> bool:
     return actual.startswith(expected)  # begins-with
 
 
-def _condition(cond: dict, attachment: dict, source: str, path: str) -> bool:
+def _condition(cond: dict, attachment: dict, source: str, path: str, reading: Reading = DEFAULT_READING,
+               met: set | None = None) -> bool:
     kind = cond["type"]
     if kind == "any":
         return True
     if kind == "tag-exists":
         return cond["key"] in attachment.get("tags", {})
     if kind == "tag-value":
-        return _compare(cond["operator"], attachment.get("tags", {}).get(cond["key"]), cond["value"])
+        return _compare(cond["operator"], attachment.get("tags", {}).get(cond["key"]), cond["value"], reading, met)
     field = ATTRIBUTE[kind]
     actual = attachment.get(field)
     if not actual:
@@ -111,8 +153,14 @@ def _read_conditions(rule: dict, source: str, path: str) -> list[dict]:
     return out
 
 
-def _segment_names(value, segments: dict, source: str, path: str, own: str | None = None) -> list[str]:
-    """A list of segments, "*" (every other segment) or {"except": [...]}."""
+def _segment_names(value, segments: dict, source: str, path: str, own: str | None = None,
+                   reading: Reading = DEFAULT_READING, met: set | None = None) -> list[str]:
+    """A list of segments, "*" or {"except": [...]}: every other segment, or every segment, as the
+    reading says (see Reading.star_includes_self)."""
+    if (value == "*" or isinstance(value, dict)) and met is not None and own is not None:
+        met.add(STAR)
+    if reading.star_includes_self:
+        own = None
     if value == "*":
         return [s for s in segments if s != own]
     if isinstance(value, dict):
@@ -169,8 +217,29 @@ def _read_configuration(config, source: str) -> set[str]:
     return edges
 
 
-def read_cloudwan(policy, attachments: dict[str, dict], source: str):
-    """(tables, associations, functions {attachment: group}, unattached [(attachment, why)])."""
+def read_cloudwan_readings(policy, attachments: dict[str, dict], source: str):
+    """(the result under the default reading, [(reading, result)] under every other reading the
+    policy depends on). A policy that meets no open question has no other reading."""
+    met: set = set()
+    first = read_cloudwan(policy, attachments, source, DEFAULT_READING, met)
+    others = []
+    for reading in (Reading(a, b) for a in (True, False) for b in (False, True)):
+        if reading == DEFAULT_READING:
+            continue
+        if (reading.absent_tag_not_equals != DEFAULT_READING.absent_tag_not_equals and ABSENT_TAG not in met) or \
+                (reading.star_includes_self != DEFAULT_READING.star_includes_self and STAR not in met):
+            continue
+        try:
+            others.append((reading, read_cloudwan(policy, attachments, source, reading)))
+        except NetworkInputError as exc:
+            raise NetworkInputError(exc.source, exc.path, f"under the reading {reading.label}: {exc.message}") from None
+    return first, others
+
+
+def read_cloudwan(policy, attachments: dict[str, dict], source: str, reading: Reading = DEFAULT_READING,
+                  met: set | None = None):
+    """(tables, associations, functions {attachment: group}, unattached [(attachment, why)]) under
+    ``reading``; ``met`` collects the open questions the policy depends on."""
     from govcloud.network.model import BLACKHOLE, Table
     from govcloud.network.readers import network
 
@@ -252,7 +321,7 @@ def read_cloudwan(policy, attachments: dict[str, dict], source: str):
         for number, rp, logic, conditions, action in rules:
             # In order, stopping as soon as the logic is decided: a condition on a field the
             # attachment lacks is refused only when the outcome depends on it.
-            results = (_condition(c, a, source, f"{rp}.conditions[{j}]") for j, c in enumerate(conditions))
+            results = (_condition(c, a, source, f"{rp}.conditions[{j}]", reading, met) for j, c in enumerate(conditions))
             if not (all(results) if logic == "and" else any(results)):
                 continue
             matched = True
@@ -328,7 +397,7 @@ def read_cloudwan(policy, attachments: dict[str, dict], source: str):
             if mode != "attachment-route":
                 raise Unsupported(source, f"share mode {mode!r}", f"{ap}.mode")
             for other in _segment_names(need(action, "share-with", (list, str, dict), source, ap), segments, source,
-                                        f"{ap}.share-with", own=segment):
+                                        f"{ap}.share-with", own=segment, reading=reading, met=met):
                 if admits(other, segment):
                     for cidr, target in attachment_routes(segment):
                         tables[f"cloudwan:{other}"].add(cidr, target)
@@ -360,7 +429,8 @@ def read_cloudwan(policy, attachments: dict[str, dict], source: str):
                         continue
                     wst = only(need(action, "when-sent-to", dict, source, ap), {"segments"}, source, f"{ap}.when-sent-to")
                     for other in _segment_names(need(wst, "segments", (list, str, dict), source, f"{ap}.when-sent-to"),
-                                                segments, source, f"{ap}.when-sent-to.segments", own=segment):
+                                                segments, source, f"{ap}.when-sent-to.segments", own=segment,
+                                                reading=reading, met=met):
                         for cidr, _ in attachment_routes(other):
                             tables[f"cloudwan:{segment}"].add(cidr, function)
                         for cidr, _ in attachment_routes(segment):

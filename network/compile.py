@@ -127,7 +127,8 @@ def _attachment_doc(a: Attachment) -> dict:
     return {"name": a.name, "kind": a.kind, "zone": a.zone, "cloud": a.cloud, "region": a.region,
             "cidrs": list(a.cidrs), "municipalities": sorted(a.municipalities), "connection": a.connection,
             "vendor": a.vendor, "internetFacing": a.internet_facing,
-            "tags": {"segment": a.zone, "kind": a.kind}}
+            "tags": {"segment": a.zone, "kind": a.kind},
+            **({"securityModel": a.security_model} if a.security_model else {})}
 
 
 # --- flows that need routes in an isolated segment ---------------------------------------------------------

@@ -25,7 +25,7 @@ from govcloud import yamlio
 from govcloud.diagnostics import DiagnosticError
 from govcloud.network import readers
 from govcloud.network.cidr import ANY_NAMES, CidrError, is_internet, span
-from govcloud.network.cloudwan import read_cloudwan
+from govcloud.network.cloudwan import read_cloudwan_readings
 from govcloud.network.errors import NetworkInputError, Unsupported
 from govcloud.network.model import (BLACKHOLE, Firewall, Path_, Table, _port_covers, _port_overlaps,  # noqa: F401
                                     _proto_ok)
@@ -52,6 +52,9 @@ class Fabric:
     # policy parameters), as their route tables: cloudwan:<segment>.
     unisolated: tuple[str, ...] = ()
     layers: tuple[str, ...] = ("routing", "filtering", "effective")   # what the input lets the proof judge
+    # The same fabric under the other readings of what the cloud's documentation leaves open
+    # (cloudwan.Reading): label -> fabric. verify() proves each and names the reading that breaks.
+    readings: dict[str, "Fabric"] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -407,11 +410,13 @@ def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, syn
         azure_tables, azure_assoc = memo_.file("azure-vwan/virtual-wan.json", vwan, depends, lambda: readers.read_vwan(
             vwan, attachments, src("azure-vwan/virtual-wan.json")))
     variants = []
+    alternatives: list = []
     cloudwan = docs.get("aws-cloudwan/core-network-policy.json")
     if cloudwan is not None:
-        variants.append(("aws-cloudwan", *memo_.file(
+        first, alternatives = memo_.file(
             "aws-cloudwan/core-network-policy.json", cloudwan, depends,
-            lambda: read_cloudwan(cloudwan, attachments, src("aws-cloudwan/core-network-policy.json")))))
+            lambda: read_cloudwan_readings(cloudwan, attachments, src("aws-cloudwan/core-network-policy.json")))
+        variants.append(("aws-cloudwan", *first))
     tgw = docs.get("aws-tgw/transit-gateway.json")
     if tgw is not None:
         variants.append(("aws-tgw", *memo_.file(
@@ -439,11 +444,23 @@ def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, syn
         azure_unattached = [(n, "no Virtual WAN connection") for n, a in attachments.items()
                             if a.get("cloud") == "azure" and a.get("kind") in ("tenant", "site") and vwan is not None
                             and n not in azure_assoc]
-        fabrics.append(Fabric(label, attachments, {**tables, **azure_tables}, {**assoc, **azure_assoc}, peers,
-                              firewalls["default"], filters, declared, reasons, global_key, dict(filter_digests or {}),
-                              functions=fn_map, firewalls=fws, expected_blocked=blocked,
-                              unattached=sorted(unattached + azure_unattached), layers=layers,
-                              unisolated=_unisolated(cloudwan) if name == "aws-cloudwan" else ()))
+        def build(tables, assoc, unattached, fn_map=fn_map, fws=fws, azure_unattached=azure_unattached,
+                  label=label, global_key=global_key, unisolated=()):
+            return Fabric(label, attachments, {**tables, **azure_tables}, {**assoc, **azure_assoc}, peers,
+                          firewalls["default"], filters, declared, reasons, global_key, dict(filter_digests or {}),
+                          functions=fn_map, firewalls=fws, expected_blocked=blocked,
+                          unattached=sorted(unattached + azure_unattached), layers=layers, unisolated=unisolated)
+
+        isolated = _unisolated(cloudwan) if name == "aws-cloudwan" else ()
+        fabric = build(tables, assoc, unattached, unisolated=isolated)
+        if name == "aws-cloudwan":
+            azure_functions = {f: f for f in fn_map if attachments.get(f, {}).get("cloud") == "azure"}
+            for reading, (alt_tables, alt_assoc, alt_functions, alt_unattached) in alternatives:
+                alt_map = {**{f: f for f in alt_functions}, **azure_functions}
+                alt_fws = {**{f: firewalls.get(f) or firewalls["default"] for f in alt_map}, "default": firewalls["default"]}
+                fabric.readings[reading.label] = build(alt_tables, alt_assoc, alt_unattached, alt_map, alt_fws,
+                                                       unisolated=isolated)
+        fabrics.append(fabric)
     return fabrics
 
 

@@ -98,6 +98,7 @@ class Attachment:
     connection: str = ""
     vendor: str = ""
     internet_facing: bool = False   # has its own internet gateway (open zones only)
+    security_model: str = ""        # a site: its municipality's model (what the site may reach: network/zone_rules.py)
 
 
 class Flow(NamedTuple):
@@ -173,7 +174,7 @@ def build_intent(reg: Registry, exceptions: list[FlowException], *, today: dt.da
             cloud = CONNECTION_CLOUD[site.connection]
             attachments[site_name(code, site.name)] = Attachment(
                 site_name(code, site.name), "site", site.zone, cloud, "", tuple(site.cidrs), frozenset([code]),
-                connection=site.connection)
+                connection=site.connection, security_model=str(muni.spec.security_model))
 
     flows: list[Flow] = []
     screen: list[tuple[str, str]] = []

@@ -103,7 +103,7 @@ def candidate_ports(p) -> list:
 
 ATTACHMENT_FIELDS = frozenset({"name", "kind", "zone", "cloud", "region", "cidrs", "municipalities", "connection",
                                "vendor", "internetFacing", "tags", "resourceId", "accountId", "attachmentType",
-                               "segment"})
+                               "segment", "securityModel"})
 KINDS = {"tenant", "site", "external", "inspection", "intercloud", "function"}
 # Cloud WAN attachment types (attachment-policies condition `attachment-type`).
 ATTACHMENT_TYPES = {"vpc", "vpn", "connect", "direct-connect-gateway", "transit-gateway-route-table"}
@@ -169,6 +169,14 @@ def read_attachments(doc, source: str) -> dict[str, dict]:
             raise NetworkInputError(source, f"{path}.tags", "tags must map strings to strings")
         if name in out:
             raise NetworkInputError(source, f"{path}.name", f"attachment {name} appears twice")
+        if "securityModel" in a:
+            # The municipality's model (α/α′/β/β′) says what its sites may reach (network/zone_rules.py).
+            from govcloud.network.zone_rules import security_model_table
+
+            if kind != "site" or a["securityModel"] not in security_model_table():
+                raise NetworkInputError(source, f"{path}.securityModel",
+                                        f"{a['securityModel']!r} is not a security model of a site "
+                                        f"(known: {', '.join(sorted(security_model_table()))})")
         entry = {**a, "cidrs": cidrs, "municipalities": [str(m) for m in munis], "tags": tags}
         if "attachmentType" not in entry:
             entry["attachmentType"] = "vpc" if kind in ("tenant", "inspection") else \

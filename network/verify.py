@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
+from govcloud.network import zone_rules
 from govcloud.network.cidr import contains, is_internet, overlaps, span
 from govcloud.network.fabric import CidrIndex, Fabric, Path_, _port_covers, _port_overlaps, _proto_ok
 from govcloud.network.readers import SERVICE_TAGS, candidate_ports
@@ -32,10 +33,14 @@ class Violation:
     destination: str
     message: str
     path: tuple[str, ...] = ()
+    reading: str = ""      # the reading of ambiguous documentation under which it breaks ("": under every one)
 
     def as_dict(self) -> dict:
-        return {"invariant": self.invariant, "layer": self.layer, "source": self.source,
-                "destination": self.destination, "message": self.message, "path": list(self.path)}
+        out = {"invariant": self.invariant, "layer": self.layer, "source": self.source,
+               "destination": self.destination, "message": self.message, "path": list(self.path)}
+        if self.reading:
+            out["reading"] = self.reading
+        return out
 
 
 class Reach:
@@ -65,6 +70,7 @@ class Report:
     unreachable_declared: list[tuple[str, str, str, int]] = field(default_factory=list)
     layers: tuple[str, ...] = ("routing", "filtering", "effective")
     routed_pairs: int = 0
+    readings: list[str] = field(default_factory=list)   # the readings proved, when the input depends on any
 
     @property
     def ok(self) -> bool:
@@ -235,7 +241,38 @@ def _tenant_key(fabric: Fabric, tenant: str, declared_into: dict[str, list]) -> 
 
 
 def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
-    """Prove every invariant. With ``previous`` (the state of an earlier run) only tenants whose
+    """Prove every invariant, under every reading of ambiguous documentation the input depends on
+    (``fabric.readings``, see cloudwan.Reading): a violation under one reading only says which; the
+    reachable triples are those of the default reading."""
+    report = _verify(fabric, previous)
+    if not fabric.readings:
+        return report
+    from dataclasses import replace
+
+    from govcloud.network.cloudwan import DEFAULT_READING
+
+    def key(v: Violation) -> tuple:
+        return (v.invariant, v.layer, v.source, v.destination)
+
+    under = {DEFAULT_READING.label: report.violations}
+    for label, alt in sorted(fabric.readings.items()):
+        under[label] = _verify(alt).violations
+    everywhere = set.intersection(*({key(v) for v in vs} for vs in under.values()))
+    merged: dict[tuple, Violation] = {}
+    for label, vs in under.items():
+        for v in vs:
+            if key(v) in everywhere:
+                merged.setdefault(key(v), v)
+            else:
+                merged.setdefault(key(v) + (label,), replace(v, reading=label,
+                                                             message=f"{v.message} [under the reading: {label}]"))
+    report.violations = sorted(merged.values(), key=lambda v: (v.invariant, v.layer, v.destination, v.source, v.reading))
+    report.readings = list(under)
+    return report
+
+
+def _verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
+    """Prove every invariant under one reading. With ``previous`` (the state of an earlier run) only tenants whose
     inputs changed — their rules, their declared flows, or a changed tenant their rules admit —
     are verified again, as long as routing, attachments and firewall are unchanged."""
     report = Report(fabric.variant, layers=fabric.layers)
@@ -264,7 +301,8 @@ def verify(fabric: Fabric, previous: VerifyState | None = None) -> Report:
                     todo.add(t)
                     break
     else:
-        global_violations = _routing_layer(fabric, tenants, index, exceptions)
+        global_violations = _routing_layer(fabric, tenants, index, exceptions) \
+            + _zone_routing(fabric, tenants, index, exceptions)
         todo = set(tenants)
     results: dict[str, TenantResult] = {}
     for t in tenants:
@@ -563,6 +601,7 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
             out.append(Violation("declared-flows-get-through", "effective", d[0], t,
                                  f"declared flow {d[0]} → {t} {d[2]}/{d[3]} does not get through",
                                  tuple(explain(fabric, d[0], t, d[3] if d[3] != "*" else None))))
+    out += _zone_tenant(fabric, t, index, exceptions, reachable)
     return TenantResult(out, reachable, matrix, blocked)
 
 
@@ -616,3 +655,143 @@ def matrix_lines(report: Report, zones: list[str]) -> list[str]:
     for src in zones:
         lines.append(src.ljust(width) + "".join(str(report.matrix.get((src, dst), 0)).rjust(width) for dst in zones))
     return lines
+
+
+# --- zone rules (data: network/data/zone-rules.yaml, network/zone_rules.py) ----------------------------------------------------------------------------------------------
+
+
+def _quote(rule) -> str:
+    return zone_rules.zone_rules().quotes[rule.quote].ja.split("。")[0]
+
+
+def _destinations(atts: dict, zone: str) -> list[str]:
+    """Tenants and sites of a zone: a site is part of its zone (an LGWAN site is LGWAN, an internet
+    site the internet)."""
+    return [n for n in sorted(atts) if atts[n]["zone"] == zone and atts[n]["kind"] in ("tenant", "site")
+            and atts[n]["cidrs"]]
+
+
+def _zone_routing(fabric, tenants: list[str], index, exceptions: set) -> list:
+    """The routing layer of every zone rule, once per (route table, source zone)."""
+    atts = fabric.attachments
+    out = []
+    groups: dict[tuple[str, str], str] = {}
+    for name in sorted(atts):
+        a = atts[name]
+        if a["kind"] in SOURCE_KINDS and name in fabric.associated:
+            groups.setdefault((fabric.associated[name], a["zone"]), name)
+    for rule in zone_rules.zone_rules().rules:
+        if "routing" not in fabric.layers:
+            continue
+        destinations = _destinations(atts, rule.to)
+        for (table, zone), example in sorted(groups.items()):
+            if zone != rule.from_:
+                continue
+            for dst in destinations:
+                path = fabric.route_from_table(table, dst)
+                if path is None:
+                    continue
+                hops = (f"{example} and every source in {table} ({zone} zone)",) + tuple(path.hops) \
+                    + (f"{atts[dst]['kind']} {dst} ({rule.to} zone)",)
+                if not path.inspected:
+                    out.append(Violation(rule.invariant, "routing", example, dst,
+                                         f"{zone}-zone sources in {table} route to {rule.to}-zone {dst} without crossing "
+                                         f"inspection: {_quote(rule)}", hops))
+                    continue
+                firewalls = [fabric.firewall_for(f) for f in path.functions]
+                if any(fw is None or fw.default == "pass" for fw in firewalls):
+                    why = "a network function on the path has no firewall modelled" if None in firewalls \
+                        else "the firewall's default action passes traffic"
+                    out.append(Violation(rule.invariant, "routing", example, dst,
+                                         f"{zone}-zone sources in {table} reach {rule.to}-zone {dst} through inspection: "
+                                         f"{why}", hops))
+                    continue
+                for fw in firewalls:
+                    for fr in fw.rules:
+                        if fr["action"] != "pass" or not any(overlaps(d, c) for d in fr["destinations"]
+                                                             for c in atts[dst]["cidrs"]):
+                            continue
+                        for src in sorted({s for c in fr["sources"] for s in index.admitted(c)}):
+                            if atts[src]["zone"] != zone or fabric.associated.get(src) != table:
+                                continue
+                            for p in candidate_ports(fr["port"]):
+                                if rule.access == "intake" and (src, dst, fr["protocol"], p) in exceptions:
+                                    continue
+                                if fabric.firewall_passes(atts[src]["cidrs"][0], atts[dst]["cidrs"][0], fr["protocol"],
+                                                          p, path):
+                                    out.append(Violation(
+                                        rule.invariant, "routing", src, dst,
+                                        f"inspection rule {fr['id']} passes {src} ({zone}) to {rule.to}-zone {dst} "
+                                        f"{fr['protocol']}/{p}"
+                                        + (" without a declared exception" if rule.access == "intake" else
+                                           f": {rule.from_} never reaches {rule.to}"), hops))
+    return out
+
+
+def _zone_tenant(fabric, t: str, index, exceptions: set, reachable: list) -> list:
+    """Everything the zone rules and the security models say about one tenant: its filters as a
+    destination, its routes and egress as a source, and the sites that reach it."""
+    atts = fabric.attachments
+    dst, entry = atts[t], fabric.filters.get(t, {})
+    out = []
+    candidates = None        # the tenant's inbound rules, enumerated once for every rule into its zone
+    for rule in zone_rules.zone_rules().rules:
+        if rule.to == dst["zone"] and "filtering" in fabric.layers:
+            if candidates is None:
+                candidates = _rules(entry)
+            for group, cidr, proto, port, _, upto in candidates:
+                where = (f"{group}: {cidr} {proto}/{port}", f"tenant {t} ({rule.to} zone)")
+                if not admits(entry, cidr if cidr != "Internet" else "0.0.0.0/0", dst["cidrs"][0], proto, port, upto):
+                    continue
+                if rule.from_ == INTERNET and is_internet(cidr):
+                    out.append(Violation(rule.invariant, "filtering", cidr, t,
+                                         f"{group} of {rule.to}-zone tenant {t} admits {cidr} (the internet): "
+                                         f"{_quote(rule)}", where))
+                    continue
+                for src in index.admitted(cidr):
+                    if src == t or atts[src]["zone"] != rule.from_:
+                        continue
+                    if rule.access == "intake" and (src, t, proto, port) in exceptions:
+                        continue
+                    if admits(entry, atts[src]["cidrs"][0], dst["cidrs"][0], proto, port, upto):
+                        out.append(Violation(rule.invariant, "filtering", src, t,
+                                             f"{group} of {rule.to}-zone tenant {t} admits {rule.from_}-zone {src} "
+                                             f"({cidr} {proto}/{port})", where))
+        if rule.from_ == dst["zone"] and rule.to == INTERNET:
+            if "routing" in fabric.layers:
+                for route in entry.get("routes", []):
+                    if route.get("leads") == "internet":
+                        out.append(Violation(rule.invariant, "routing", t, "internet",
+                                             f"route table of {rule.from_}-zone tenant {t} sends {route['destination']} "
+                                             f"to {route['target']}",
+                                             (f"tenant {t}", f"VPC route {route['destination']} → {route['target']}",
+                                              "internet")))
+                for ext in _internet_externals(fabric):
+                    path = fabric.route(t, ext)
+                    if path is not None and not path.inspected:
+                        out.append(Violation(rule.invariant, "routing", t, ext,
+                                             f"{rule.from_}-zone tenant {t} routes to internet source {ext}",
+                                             tuple(path.hops)))
+            if "filtering" in fabric.layers:
+                leak = _internet_egress(entry)
+                if leak:
+                    out.append(Violation(rule.invariant, "filtering", t, "internet",
+                                         f"{leak} of {rule.from_}-zone tenant {t} lets it send to the internet",
+                                         (f"tenant {t}", leak)))
+    if "effective" in fabric.layers:
+        for r in reachable:
+            a = atts[r.source]
+            if a["kind"] != "site":
+                continue
+            key = (r.source, t, r.protocol, r.port)
+            model = a.get("securityModel")
+            access = zone_rules.site_access(model, a["zone"], dst["zone"])
+            if access == "direct" or key in exceptions:
+                continue
+            named = f"the {model} model" if model else "every security model (the inventory names none)"
+            text = zone_rules.zone_rules().models[model].lgwan.en if model in zone_rules.zone_rules().models else ""
+            out.append(Violation(zone_rules.SITE_ACCESS, "effective", r.source, t,
+                                 f"{a['zone']}-zone site {r.source} reaches {dst['zone']}-zone tenant {t} directly on "
+                                 f"{r.protocol}/{r.port}; {named} allows {access} only"
+                                 + (f" ({text})" if text else ""), r.path))
+    return out

@@ -103,14 +103,24 @@ def _by_stack(plans: list[dict]) -> dict[str, dict]:
 
 
 def _reach_keys(proof: NetworkProof) -> dict[tuple, ReachKey]:
-    return {(r.source, r.destination, r.protocol, str(r.port)):
+    # Keyed with the zones of both ends: a tenant moved from LGWAN into My Number opens its paths
+    # anew (internet site → My Number), instead of hiding behind an unchanged name.
+    return {(r.source, r.source_zone, r.destination, r.destination_zone, r.protocol, str(r.port)):
             ReachKey(r.source, r.source_zone, r.destination, r.destination_zone, r.protocol, r.port, r.path)
             for r in proof.reachable}
 
 
+def _failing_controls(findings) -> set[str]:
+    if findings is None:
+        return set()
+    return {f"{f.control} @ {f.tenant or f.stack}" for f in findings.rows if f.status == "failed" and f.mode == "mandatory"}
+
+
 def compare(base: str, before_plans: list[dict], after_plans: list[dict], before_tenants: dict[str, dict],
-            after_tenants: dict[str, dict], before_proof: NetworkProof, after_proof: NetworkProof) -> Change:
-    """``*_tenants``: tenant name → its document as plain data (what the workspace declares)."""
+            after_tenants: dict[str, dict], before_proof: NetworkProof, after_proof: NetworkProof,
+            before_findings=None, after_findings=None) -> Change:
+    """``*_tenants``: tenant name → its document as plain data (what the workspace declares);
+    ``*_findings``: each side's findings, for the mandatory controls that newly fail."""
     old, new = _by_stack(before_plans), _by_stack(after_plans)
     stacks = []
     for stack in sorted(set(old) | set(new)):
@@ -133,6 +143,9 @@ def compare(base: str, before_plans: list[dict], after_plans: list[dict], before
         paths_opened=[b[k] for k in sorted(set(b) - set(a))],
         paths_closed=[a[k] for k in sorted(set(a) - set(b))],
         base_proof_ok=before_proof.ok,
+        violations_new=[v for v in after_proof.violations if v.key not in {o.key for o in before_proof.violations}],
+        violations_fixed=[v for v in before_proof.violations if v.key not in {n.key for n in after_proof.violations}],
+        controls_new=sorted(_failing_controls(after_findings) - _failing_controls(before_findings)),
         note="the base is planned with the current code: the change shown is the change in the workspace's documents")
 
 
@@ -165,4 +178,23 @@ def summary_lines(change: Change, labels) -> list[str]:
             lines.extend(f"        {i}. {hop}" for i, hop in enumerate(p.path, start=1))
     for p in change.paths_closed:
         lines.append(f"  - {p.source} ({p.source_zone}) → {p.destination} ({p.destination_zone}) {p.protocol}/{p.port}")
+    lines.append(t("change.violations.new", n=len(change.violations_new)) if change.violations_new
+                 else t("change.violations.none"))
+    for v in change.violations_new:
+        lines.append(f"  ! {v.invariant} ({v.layer}): {v.message}")
+        lines.extend(f"        {i}. {hop}" for i, hop in enumerate(v.path, start=1))
+    lines.append(t("change.controls.new", n=len(change.controls_new)) if change.controls_new
+                 else t("change.controls.none"))
+    lines.extend(f"  ! {c}" for c in change.controls_new)
     return lines
+
+
+def gate(change: Change, allow_mynumber_paths: bool = False) -> list[str]:
+    """Why `govcloud diff` exits 1 (empty: it passes): the same gate as `network diff` — a newly
+    broken invariant, and a new path into the My Number zone unless ``allow_mynumber_paths`` (a
+    reviewed intake). Newly failing controls are shown, not gated here: `govcloud check` gates them."""
+    out = [f"new violation {v.invariant}: {v.message}" for v in change.violations_new]
+    if not allow_mynumber_paths:
+        out += [f"new path into the My Number zone: {p.source} ({p.source_zone}) → {p.destination} "
+                f"({p.destination_zone}) {p.protocol}/{p.port}" for p in change.opened_into_mynumber]
+    return out

@@ -81,6 +81,12 @@ class Violation:
     destination: str
     message: str
     path: list[str]
+    reading: str = ""          # the reading of ambiguous cloud documentation it breaks under ("": every one)
+
+    @property
+    def key(self) -> tuple:
+        """The same violation in the base and now (its message may carry counts)."""
+        return (self.invariant, self.layer, self.source, self.destination, self.reading)
 
 
 @dataclass
@@ -209,6 +215,13 @@ class Change:
     paths_closed: list[ReachKey]
     base_proof_ok: bool
     note: str
+    violations_new: list[Violation] = dataclasses.field(default_factory=list)   # broken now, not in the base
+    violations_fixed: list[Violation] = dataclasses.field(default_factory=list)
+    controls_new: list[str] = dataclasses.field(default_factory=list)           # "control @ tenant or stack", failing now only
+
+    @property
+    def proof_newly_fails(self) -> bool:
+        return bool(self.violations_new)
 
     @property
     def opened_into_mynumber(self) -> list[ReachKey]:

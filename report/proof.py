@@ -58,25 +58,27 @@ def prove_workspace(ws, reg=None, today: dt.date | None = None,
     from govcloud.network.errors import NetworkInputError, Unsupported
     from govcloud.network.intent import invariant_catalogue
     from govcloud.network.verify import verify
-    from govcloud.stacks.network_plans import fabrics_from_plan_documents
+    from govcloud.stacks.network_proof import prove_plans
 
-    try:
-        intent, compiled = pipeline.compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), today=today, reg=reg,
-                                                      quota_overrides=quota_overrides)
-    except QuotaError as exc:
-        raise UsageError(str(exc)) from None
     if from_compiled:
+        try:
+            intent, compiled = pipeline.compile_workspace(ws, ("aws-cloudwan", "azure-vwan"), today=today, reg=reg,
+                                                          quota_overrides=quota_overrides)
+        except QuotaError as exc:
+            raise UsageError(str(exc)) from None
         fabrics = pipeline.fabrics_from_compiled(compiled)
+        results = [verify(f) for f in fabrics]
     else:
+        # The same entry point as `network verify --plans` and the deploy gate.
         by_stack = {p["govcloud"]["stack"]: p for p in plans}
         try:
-            fabrics = fabrics_from_plan_documents(ws, by_stack, compiled.files)
+            proved = prove_plans(ws, by_stack, reg=reg, quotas=quota_overrides, today=today)
         except (NetworkInputError, Unsupported) as exc:
             raise UsageError(f"the network proof cannot be made from these plans: {exc}") from None
+        intent, fabrics, results = proved.intent, proved.fabrics, proved.reports
     if len(fabrics) != 1:
         raise UsageError(f"the plans hold {len(fabrics)} network variants; the report proves one")
-    (fabric,) = fabrics
-    result = verify(fabric)
+    (fabric,), (result,) = fabrics, results
     atts = fabric.attachments
 
     def zone_of(name: str) -> str:
@@ -109,7 +111,7 @@ def prove_workspace(ws, reg=None, today: dt.date | None = None,
     pairs = sorted({tuple(sorted((a, b))) for a, b in fabric.peers.items()})
     proof = NetworkProof(
         variant=result.variant, ok=result.ok, invariants=invariants,
-        violations=[Violation(v.invariant, v.layer, v.source, v.destination, v.message, list(v.path))
+        violations=[Violation(v.invariant, v.layer, v.source, v.destination, v.message, list(v.path), v.reading)
                     for v in result.violations],
         matrix=matrix, reachable=reachable, unreachable_declared=[list(d) for d in result.unreachable_declared],
         tables=tables, attachments=nodes, intercloud=[list(p) for p in pairs])

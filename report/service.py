@@ -198,7 +198,7 @@ def build_report(current: Snapshot, *, lang: str = "ja", base: tuple[str, Snapsh
     if base is not None:
         label, old = base
         report.change = compare(label, old.plans, current.plans, old.tenant_documents(), current.tenant_documents(),
-                                old.proof, current.proof)
+                                old.proof, current.proof, old.findings, current.findings)
     report.live = live
     return report
 

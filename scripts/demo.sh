@@ -43,7 +43,9 @@ trap - EXIT
 
 # The review of this change (hachioji-juki onboarded) against the repository's workspace: on the
 # terminal, then as one self-contained HTML page with the fleet, the proof, findings and live state.
-step govcloud diff --base "$PWD" --lang en
+# hachioji-juki is a reviewed onboarding into the My Number zone: its new paths are allowed, a newly
+# broken invariant would still stop the demo (exit 1).
+step govcloud diff --base "$PWD" --lang en --allow-mynumber-paths
 step govcloud report --base "$PWD" --live build/demo/audit.json --live build/demo/drift.json --out "$PWD/build/report.html"
 unset GOVCLOUD_ROOT
 

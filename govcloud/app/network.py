@@ -33,9 +33,10 @@ from govcloud.diagnostics import Collector, DiagnosticError, UsageError
 from govcloud.network.compile import TARGETS, Compiled, QuotaError, compile_network
 from govcloud.network.fabric import Fabric, ReadMemo, fabrics_from_documents, load_fabrics
 from govcloud.network.intent import Intent, IntentMemo, build_intent, load_exceptions
-from govcloud.network.verify import Reach, Report, VerifyState, verify
+from govcloud.network.verify import Reach, Report, VerifyState, Violation, verify
 # (configured_attachment_ids and offline_stack_outputs are also imported from here by tests and benchmarks)
 from govcloud.stacks.network_plans import configured_attachment_ids, fabrics_from_plan_documents, offline_stack_outputs
+from govcloud.stacks.network_proof import PlanProof, prove_plans, read_plan_documents
 from govcloud.tenants import documents
 from govcloud.tenants.models import AddressPlan, Municipality, Principals, Tenant, Vendor
 from govcloud.tenants.registry import Registry, load_registry
@@ -50,16 +51,23 @@ Source = Literal["plans", "compiled"]
 
 @dataclass(frozen=True)
 class ProofInput:
-    """What a proof reads: the plans (default), a compiled folder, or a native policy."""
+    """What a proof reads: the plans (default: planned now, from the plan cache; or a folder of plan
+    documents proved as given), a compiled folder, or a native policy."""
 
     compiled_dir: Path | None = None
     policy: Path | None = None
     attachments: Path | None = None       # with policy only
     quotas: dict[str, int] = field(default_factory=dict)
+    plans_dir: Path | None = None         # plan documents (govcloud plan, or exports of a deployment)
 
     @property
     def source(self) -> str:
-        return "policy" if self.policy is not None else "compiled" if self.compiled_dir is not None else "plans"
+        given = [name for name, value in (("policy", self.policy), ("compiled", self.compiled_dir),
+                                          ("plans-dir", self.plans_dir)) if value is not None]
+        if len(given) > 1:
+            raise UsageError(f"--{given[0].replace('-dir', '')} and --{given[1].replace('-dir', '')} "
+                             "cannot be combined: a proof reads one input")
+        return given[0] if given else "plans"
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,16 @@ class DiffRequest:
     source: Source = "plans"              # plans: what each side's plans deploy; compiled: each side's compiled intent
 
 
-PathKey = tuple[str, str, str, object]
+# (source, source zone, destination, destination zone, protocol, port): a path is keyed with the
+# zones of both ends, so a tenant that moves into another zone opens its paths anew (moving a
+# tenant from LGWAN into My Number opens internet-site → My Number, never hidden by an equal name).
+PathKey = tuple[str, str, str, str, str, object]
+MYNUMBER = "mynumber"
+
+
+def violation_key(v: Violation) -> tuple:
+    """What makes a violation the same one in the base and now (its message may name counts)."""
+    return (v.invariant, v.layer, v.source, v.destination, v.reading)
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,30 @@ class DiffOutcome:
     closed: list[PathKey]
     after: dict[PathKey, Reach]
     before: dict[PathKey, Reach]
+    new_violations: list[Violation] = field(default_factory=list)   # broken now, not in the base
+    fixed_violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def opened_into_mynumber(self) -> list[PathKey]:
+        return [k for k in self.opened if k[3] == MYNUMBER]
+
+    def gate(self, allow_mynumber_paths: bool = False) -> list[str]:
+        """Why a CI job must stop on this change (empty: it may pass): a new path into My Number
+        (unless ``allow_mynumber_paths``: a reviewed intake) and any newly broken invariant."""
+        return gate_reasons([_path_text(k) for k in self.opened_into_mynumber],
+                            [f"{v.invariant}: {v.message}" for v in self.new_violations], allow_mynumber_paths)
+
+
+def gate_reasons(mynumber_paths: list[str], new_violations: list[str], allow_mynumber_paths: bool = False) -> list[str]:
+    """The diff gate, shared by `network diff` and `govcloud diff`."""
+    out = [f"new violation {text}" for text in new_violations]
+    if not allow_mynumber_paths:
+        out += [f"new path into the My Number zone: {text}" for text in mynumber_paths]
+    return out
+
+
+def _path_text(key: PathKey) -> str:
+    return f"{key[0]} ({key[1]}) → {key[2]} ({key[3]}) {key[4]}/{key[5]}"
 
 
 def attachment_name(text: str) -> str:
@@ -319,14 +360,35 @@ def _fabrics(ws_or_none, inputs: ProofInput) -> tuple[list[Fabric], Intent | Non
         if not inputs.compiled_dir.is_dir():
             raise UsageError(f"{inputs.compiled_dir} is not a folder of compiled configuration")
         return load_fabrics(inputs.compiled_dir), None
-    ws = ws_or_none()
-    intent, fabrics = fabrics_from_plans(ws, quotas=inputs.quotas)
-    return fabrics, intent
+    proof = prove_workspace_plans(ws_or_none(), inputs)
+    return proof.fabrics, proof.intent
+
+
+def prove_workspace_plans(ws: Workspace, inputs: ProofInput = ProofInput(), *, reg: Registry | None = None,
+                          plans: dict[str, dict] | None = None) -> PlanProof:
+    """The proof of what the plans deploy: ``plans`` when the caller planned them (the deploy
+    gate), else the folder ``inputs.plans_dir`` as given (never re-planned), else the workspace
+    planned now (from the plan cache). One entry point (stacks/network_proof.py) for `network
+    verify`, the deploy gate and the report."""
+    reg = reg or load_registry(ws)
+    if plans is None:
+        if inputs.source == "plans-dir":
+            if not inputs.plans_dir.is_dir():
+                raise UsageError(f"--plans {inputs.plans_dir}: not a folder of plan documents (govcloud plan --all "
+                                 "--out DIR writes one)")
+            plans = read_plan_documents(inputs.plans_dir)
+        else:
+            plans = plan_stacks(ws, reg, quotas=inputs.quotas).plans
+    return prove_plans(ws, plans, reg=reg, quotas=inputs.quotas)
 
 
 def verify_network(ws_or_none, request: VerifyRequest) -> VerifyOutcome:
     """``ws_or_none``: a callable giving the workspace (a compiled folder or a policy needs none)."""
-    fabrics, intent = _fabrics(ws_or_none, request.inputs)
+    inputs = request.inputs
+    if inputs.source in ("plans", "plans-dir"):
+        proof = prove_workspace_plans(ws_or_none(), inputs)
+        return VerifyOutcome(proof.reports, proof.intent)
+    fabrics, intent = _fabrics(ws_or_none, inputs)
     return VerifyOutcome([verify(f) for f in fabrics], intent)
 
 
@@ -381,30 +443,43 @@ def workspace_at(ws: Workspace, base: str) -> Iterator[Workspace]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _reachable(ws: Workspace, source: Source) -> dict[PathKey, Reach]:
+def path_key(r: Reach, attachments: dict) -> PathKey:
+    zone = lambda name: attachments.get(name, {}).get("zone", "")  # noqa: E731
+    return (r.source, zone(r.source), r.destination, zone(r.destination), r.protocol, r.port)
+
+
+def _proved(ws: Workspace, source: Source) -> tuple[dict[PathKey, Reach], list[Violation]]:
     from govcloud.network import pipeline
 
     if source == "compiled":
         _, compiled = _compile(ws, PLANNED, {})
-        (fabric,) = pipeline.fabrics_from_compiled(compiled)
+        fabrics = pipeline.fabrics_from_compiled(compiled)
+        reports = [verify(f) for f in fabrics]
     else:
-        _, (fabric,) = fabrics_from_plans(ws)
-    return {(r.source, r.destination, r.protocol, r.port): r for r in verify(fabric).reachable}
+        proof = prove_workspace_plans(ws)
+        reports, fabrics = proof.reports, proof.fabrics
+    if len(reports) != 1:
+        raise UsageError(f"the plans hold {len(reports)} network variants; a diff compares one")
+    (report,), (fabric,) = reports, fabrics
+    return {path_key(r, fabric.attachments): r for r in report.reachable}, report.violations
 
 
 def diff(ws: Workspace, request: DiffRequest) -> DiffOutcome:
     """Paths opened and closed between BASE and now: by default between what each side's plans
-    deploy (as `verify` proves), with ``source="compiled"`` between the compiled intents."""
+    deploy (as `verify` proves), with ``source="compiled"`` between the compiled intents; and the
+    violations the change newly brings (and the ones it fixes)."""
     with workspace_at(ws, request.base) as old_ws:
-        before = _reachable(old_ws, request.source)
-    after = _reachable(ws, request.source)
+        before, old_violations = _proved(old_ws, request.source)
+    after, violations = _proved(ws, request.source)
+    old_keys, new_keys = {violation_key(v) for v in old_violations}, {violation_key(v) for v in violations}
     return DiffOutcome(sorted(set(after) - set(before), key=_order), sorted(set(before) - set(after), key=_order),
-                       after, before)
+                       after, before, [v for v in violations if violation_key(v) not in old_keys],
+                       [v for v in old_violations if violation_key(v) not in new_keys])
 
 
 def _order(key: PathKey) -> tuple:
-    port = key[3]
-    return (*key[:3], (0, port, "") if isinstance(port, int) else (1, 0, str(port)))
+    port = key[5]
+    return (*key[:5], (0, port, "") if isinstance(port, int) else (1, 0, str(port)))
 
 
 def network_gate(ws: Workspace, reg: Registry, stack: str, plans: dict[str, dict] | None = None) -> None:
@@ -416,10 +491,9 @@ def network_gate(ws: Workspace, reg: Registry, stack: str, plans: dict[str, dict
     from govcloud.network.errors import NetworkInputError, Unsupported
 
     try:
-        _, fabrics = fabrics_from_plans(ws, reg=reg, plans=plans)
+        violations = prove_workspace_plans(ws, reg=reg, plans=plans).violations
     except (NetworkInputError, Unsupported) as exc:
         raise UsageError(f"refusing to deploy {stack}: the network proof cannot be made from the plans: {exc}") from None
-    violations = [v for f in fabrics for v in verify(f).violations]
     if violations:
         listed = "; ".join(f"{v.invariant}: {v.message}" for v in violations[:5])
         raise UsageError(f"refusing to deploy {stack}: the plans fail the network proof ({len(violations)} "

@@ -61,11 +61,16 @@ def _targets(target: Optional[str]) -> tuple[str, ...]:
 
 
 def _inputs(compiled: Optional[Path], quota: list[str] | None = None, policy: Optional[Path] = None,
-            attachments: Optional[Path] = None):
+            attachments: Optional[Path] = None, plans: Optional[Path] = None):
     from govcloud.app.network import ProofInput
 
-    return ProofInput(compiled_dir=compiled, policy=policy, attachments=attachments,
-                      quotas=_quota_overrides(quota or []))
+    inputs = ProofInput(compiled_dir=compiled, policy=policy, attachments=attachments,
+                        quotas=_quota_overrides(quota or []), plans_dir=plans)
+    try:
+        inputs.source
+    except UsageError as exc:
+        bad_usage(str(exc))
+    return inputs
 
 
 @network_app.command("compile")
@@ -95,19 +100,20 @@ def verify_cmd(
     compiled: Optional[Path] = typer.Option(None, "--compiled", help="Verify this folder of compiled (possibly hand-edited) configuration instead of the plans."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="Verify a native Cloud WAN core network policy (JSON) as written."),
     attachments: Optional[Path] = typer.Option(None, "--attachments", help="With --policy: the attachments (JSON list) the policy places."),
+    plans: Optional[Path] = typer.Option(None, "--plans", help="Prove this folder of plan documents as given (govcloud plan --all --out DIR, or exports of a deployment); nothing is re-planned."),
     fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json."),
     quota: List[str] = typer.Option([], "--quota", help="Approved quota increase, ID=N (repeatable)."),
 ) -> None:
-    """Prove the invariants over what the plans deploy (or a compiled folder, or a native policy);
-    exit 1 on any violation, 2 on a feature the proof cannot model."""
+    """Prove the invariants over what the plans deploy (or a plan folder, a compiled folder, or a
+    native policy); exit 1 on any violation, 2 on a feature the proof cannot model."""
     from govcloud.app.network import VerifyRequest, verify_network
 
-    outcome = verify_network(workspace, VerifyRequest(_inputs(compiled, quota, policy, attachments)))
+    outcome = verify_network(workspace, VerifyRequest(_inputs(compiled, quota, policy, attachments, plans)))
     if fmt == "json":
         console.print_json(json.dumps([{
             "variant": r.variant, "ok": r.ok, "layers": list(r.layers), "violations": [v.as_dict() for v in r.violations],
             "reachable": len(r.reachable), "matrix": {f"{a}->{b}": n for (a, b), n in sorted(r.matrix.items())},
-            "unreachableDeclared": [list(d) for d in r.unreachable_declared],
+            "unreachableDeclared": [list(d) for d in r.unreachable_declared], "readings": r.readings,
         } for r in outcome.reports], ensure_ascii=False))
     else:
         _render_reports(outcome)
@@ -128,6 +134,9 @@ def _render_reports(outcome) -> None:
             console.print(f"[bold]{r.variant}[/]: routing layer only (a policy holds no filters): "
                           f"{r.routed_pairs} routed (source, tenant) pairs, {r.checked_tables} route tables",
                           highlight=False)
+        if r.readings:
+            console.print(f"  proved under each reading of what the Cloud WAN documentation leaves open: "
+                          f"{' | '.join(r.readings)}", markup=False, highlight=False)
         for inv in invariant_catalogue():
             found = [v for v in r.violations if v.invariant == inv["id"]]
             mark = "[green]ok[/]  " if not found else f"[red]FAIL[/] ({len(found)})"
@@ -136,6 +145,8 @@ def _render_reports(outcome) -> None:
             console.print(f"  {mark} {inv['id']} \\[{', '.join(inv['layers'])}]: {inv['en']}", highlight=False)
         for v in r.violations:
             console.print(f"\n[red]violation[/] {v.invariant} ({v.layer} layer): {v.message}", highlight=False)
+            if v.reading:
+                console.print(f"    broken under the reading: {v.reading}", markup=False, highlight=False)
             for i, hop in enumerate(v.path, start=1):
                 console.print(f"    {i}. {hop}", markup=False, highlight=False)
         for d in r.unreachable_declared:
@@ -155,11 +166,12 @@ def explain_cmd(
     destination: str = typer.Option(..., "--to", help="Tenant name."),
     port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Only this destination port (0-65535)."),
     compiled: Optional[Path] = typer.Option(None, "--compiled", help="Explain this folder of compiled configuration instead of the plans."),
+    plans: Optional[Path] = typer.Option(None, "--plans", help="Explain this folder of plan documents as given."),
 ) -> None:
     """Show, hop by hop, whether and how SOURCE reaches DESTINATION in what the plans deploy."""
     from govcloud.app.network import ExplainRequest, explain_path
 
-    outcome = explain_path(workspace, ExplainRequest(source, destination, port, _inputs(compiled)))
+    outcome = explain_path(workspace, ExplainRequest(source, destination, port, _inputs(compiled, plans=plans)))
     for variant, lines in outcome.sections:
         console.print(f"[bold]{variant}[/]", highlight=False)
         console.print("\n".join(lines), markup=False, highlight=False)
@@ -173,22 +185,45 @@ def diff_cmd(
     fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json."),
     source: Literal["plans", "compiled"] = typer.Option(
         "plans", "--source", help="plans (what each side's plans deploy) or compiled (each side's compiled intent)."),
+    allow_mynumber_paths: bool = typer.Option(
+        False, "--allow-mynumber-paths", help="Do not fail on new paths into the My Number zone (a reviewed intake); "
+        "a newly broken invariant still fails."),
 ) -> None:
-    """Paths opened and closed between BASE and now, in what the plans deploy."""
+    """Paths opened and closed between BASE and now, in what the plans deploy, keyed with the zones
+    of both ends. Exit 1 when the change opens a path into the My Number zone or newly breaks an
+    invariant (a CI job gates on it)."""
     from govcloud.app.network import DiffRequest, diff
 
     outcome = diff(workspace(), DiffRequest(base, source))
+    gate = outcome.gate(allow_mynumber_paths)
     if fmt == "json":
         console.print_json(json.dumps({"opened": [list(k) for k in outcome.opened],
-                                       "closed": [list(k) for k in outcome.closed]}, ensure_ascii=False))
-        return
-    console.print(f"{len(outcome.opened)} path(s) opened, {len(outcome.closed)} closed since {base}", highlight=False)
-    for key in outcome.opened:
-        console.print(f"[green]+ opened[/] {key[0]} → {key[1]} {key[2]}/{key[3]}", highlight=False)
-        for hop in outcome.after[key].path:
-            console.print(f"      {hop}", markup=False, highlight=False)
-    for key in outcome.closed:
-        console.print(f"[red]- closed[/] {key[0]} → {key[1]} {key[2]}/{key[3]}", highlight=False)
+                                       "closed": [list(k) for k in outcome.closed],
+                                       "openedIntoMynumber": [list(k) for k in outcome.opened_into_mynumber],
+                                       "newViolations": [v.as_dict() for v in outcome.new_violations],
+                                       "fixedViolations": [v.as_dict() for v in outcome.fixed_violations],
+                                       "gate": gate}, ensure_ascii=False))
+    else:
+        console.print(f"{len(outcome.opened)} path(s) opened, {len(outcome.closed)} closed since {base}; "
+                      f"{len(outcome.opened_into_mynumber)} new into the My Number zone, "
+                      f"{len(outcome.new_violations)} new violation(s)", highlight=False)
+        for key in outcome.opened:
+            mark = "[red]! opened[/]" if key[3] == "mynumber" else "[green]+ opened[/]"
+            console.print(f"{mark} {key[0]} ({key[1]}) → {key[2]} ({key[3]}) {key[4]}/{key[5]}", highlight=False)
+            for hop in outcome.after[key].path:
+                console.print(f"      {hop}", markup=False, highlight=False)
+        for key in outcome.closed:
+            console.print(f"[red]- closed[/] {key[0]} ({key[1]}) → {key[2]} ({key[3]}) {key[4]}/{key[5]}", highlight=False)
+        for v in outcome.new_violations:
+            console.print(f"[red]new violation[/] {v.invariant} ({v.layer} layer): {v.message}", highlight=False)
+            for i, hop in enumerate(v.path, start=1):
+                console.print(f"    {i}. {hop}", markup=False, highlight=False)
+        for v in outcome.fixed_violations:
+            console.print(f"[green]fixed[/] {v.invariant} ({v.layer} layer): {v.message}", highlight=False)
+    if gate:
+        for reason in gate:
+            err_console.print(f"diff gate: {reason}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -56,11 +56,16 @@ def diff_cmd(
     fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes for planning (default: one per core).", min=0),
     quota: List[str] = typer.Option([], "--quota", help="Approved quota increase, ID=N (repeatable)."),
+    allow_mynumber_paths: bool = typer.Option(
+        False, "--allow-mynumber-paths", help="Do not fail on new paths into the My Number zone (a reviewed intake); "
+        "a newly broken invariant still fails."),
 ) -> None:
-    """What changes since BASE: tenants, resources per stack, reachable pairs opened and closed."""
+    """What changes since BASE: tenants, resources per stack, reachable pairs opened and closed
+    (keyed with their zones), violations and failing controls new against the base. Exit 1 when
+    the change opens a path into the My Number zone or newly breaks an invariant."""
     import json
 
-    from govcloud.report.change import summary_lines
+    from govcloud.report.change import gate, summary_lines
     from govcloud.report.model import plain
     from govcloud.report.render import translator
     from govcloud.report.service import change as changes
@@ -73,6 +78,11 @@ def diff_cmd(
         console.print("\n".join(summary_lines(change, translator(lang))), markup=False, highlight=False)
     if err_console.is_terminal:
         err_console.print("full detail: govcloud report --base " + base, markup=False, highlight=False)
+    reasons = gate(change, allow_mynumber_paths)
+    for reason in reasons:
+        err_console.print(f"diff gate: {reason}", markup=False, highlight=False, soft_wrap=True)
+    if reasons:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

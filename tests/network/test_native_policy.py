@@ -117,13 +117,19 @@ def test_three_stage_by_tag_value_and_resource_id(run, tmp_path):
                    "action": {"association-method": "constant", "segment": "sharedServices"}},
                   {"rule-number": 200, "conditions": [{"type": "tag-exists", "key": "Stage"}],
                    "action": {"association-method": "tag", "tag-value-of-key": "Stage"}}]}
+    # the shared-services VPN is an LGWAN site: an internet-zone site shared with an LGWAN tenant
+    # would be a direct internet → LGWAN path (internet-never-reaches-lgwan)
     atts = [{**ATTACHMENTS[0], "tags": {"Stage": "mynumber"}}, {**ATTACHMENTS[1], "tags": {"Stage": "lgwan"}, "zone": "lgwan"},
-            ATTACHMENTS[2]]
+            {**ATTACHMENTS[2], "zone": "lgwan"}]
     proc = run("network", "verify", "--policy", *_args(tmp_path, policy, atts))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     atts[0]["tags"]["Stage"] = "production"   # a tag naming no segment: dangling
     proc = run("network", "verify", "--policy", *_args(tmp_path, policy, atts))
     assert proc.returncode == 1 and "names segment 'production', which does not exist" in proc.stderr
+    atts[0]["tags"]["Stage"] = "mynumber"
+    atts[2]["zone"] = "internet"              # the same share, now from an internet-zone site
+    proc = run("network", "verify", "--policy", *_args(tmp_path, policy, atts))
+    assert proc.returncode == 1 and "violation internet-never-reaches-lgwan (routing layer)" in proc.stdout
 
 
 @pytest.mark.parametrize("policy, message, code", [

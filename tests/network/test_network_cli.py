@@ -10,7 +10,7 @@ def test_sample_verifies_and_explains(planned_ws, run):
     # `network verify` proves what the plans deploy: Cloud WAN and Virtual WAN (the stacks deploy no
     # Transit Gateway, so that variant is verified with --compiled only).
     proc = run("network", "verify", check=True)
-    assert proc.stdout.count("ok  ") == 8 and "expired exception eltax-intake-pilot" in proc.stdout
+    assert proc.stdout.count("ok  ") == 12 and "expired exception eltax-intake-pilot" in proc.stdout
     assert proc.stdout.startswith("aws-cloudwan+azure-vwan")
     assert "reachable (source → tenant) pairs by zone" in proc.stdout
     proc = run("network", "explain", "--from", "271004-denshi-shinsei-prod", "--to", "minato-data-kokuho-prod", "--port", "443", check=True)
@@ -54,9 +54,14 @@ def test_diff_lists_the_paths_a_new_flow_opens(planned_ws, run, ws, tmp_path):
     # kokuho (serving 131016 among others) publishes an API that 千代田区's juki consumes
     _set_apis(ws, "minato-data-kokuho-prod", publishes=[{"name": "kokuho-api", "port": 8443, "protocol": "https"}])
     _set_apis(ws, "131016-juki-prod", consumes=[{"tenant": "minato-data-kokuho", "api": "kokuho-api"}])
-    proc = run("network", "diff", "--base", str(base), check=True)
-    assert "+ opened 131016-juki-prod → minato-data-kokuho-prod tcp/8443" in proc.stdout
+    # new paths into My Number: the diff gate stops the change (exit 1) unless they are allowed
+    proc = run("network", "diff", "--base", str(base))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "! opened 131016-juki-prod (mynumber) → minato-data-kokuho-prod (mynumber) tcp/8443" in proc.stdout
+    assert "diff gate: new path into the My Number zone: 131016-juki-prod (mynumber)" in proc.stderr
     assert "inter-cloud link" in proc.stdout  # AWS juki to Azure kokuho, hop by hop
+    proc = run("network", "diff", "--base", str(base), "--allow-mynumber-paths", check=True)
+    assert "0 new violation(s)" in proc.stdout
     assert run("network", "verify").returncode == 0
 
 
@@ -76,7 +81,7 @@ def test_diff_against_a_git_ref(planned_ws, run, ws):
     (ws / "tenants/active/011002-zaimu-prod.yaml").unlink()
     proc = run("network", "diff", "--base", "HEAD", check=True)
     assert "0 path(s) opened, 1 closed" in proc.stdout
-    assert "- closed site:011002:honcho-lgwan → 011002-zaimu-prod tcp/443" in proc.stdout
+    assert "- closed site:011002:honcho-lgwan (lgwan) → 011002-zaimu-prod (lgwan) tcp/443" in proc.stdout
     assert run("network", "diff", "--base", "no-such-ref").returncode == 1
 
 

@@ -58,11 +58,15 @@ def test_diff_compares_the_plans_of_both_sides(ws: Path, tmp_path: Path):
     _set_apis(ws, "131016-juki-prod", consumes=[{"tenant": "minato-data-kokuho", "api": "kokuho-api"}])
     planned = service.diff(Workspace(ws), service.DiffRequest(str(base)))
     compiled = service.diff(Workspace(ws), service.DiffRequest(str(base), "compiled"))
-    key = ("131016-juki-prod", "minato-data-kokuho-prod", "tcp", 8443)
+    # paths are keyed with the zones of both ends (source, zone, destination, zone, protocol, port)
+    key = ("131016-juki-prod", "mynumber", "minato-data-kokuho-prod", "mynumber", "tcp", 8443)
     assert key in planned.opened and key in compiled.opened
     assert planned.opened == compiled.opened and planned.closed == compiled.closed
     # kokuho publishes 8443 now, so its sites reach it there and no longer on the default 443
-    assert ("site:011002:honcho-mynumber", "minato-data-kokuho-prod", "tcp", 443) in planned.closed
+    assert ("site:011002:honcho-mynumber", "mynumber", "minato-data-kokuho-prod", "mynumber", "tcp", 443) in planned.closed
+    # a declared flow inside the zone: new paths into My Number (the gate stops unless allowed), no new violation
+    assert key in planned.opened_into_mynumber and planned.new_violations == []
+    assert planned.gate() and planned.gate(allow_mynumber_paths=True) == []
     # the path is the plans': the hub route table of the deployed Virtual WAN, the inter-cloud link
     assert any("inter-cloud link" in hop for hop in planned.after[key].path)
 
@@ -119,6 +123,7 @@ def test_cli_explain_and_diff_options(run, ws, tmp_path):
                "--compiled", str(tmp_path / "c"), check=True)
     assert proc.stdout.count("aws-") == 2          # both AWS variants of the compiled folder
     proc = run("network", "diff", "--base", str(ws), "--source", "compiled", "--format", "json", check=True)
-    assert json.loads(proc.stdout) == {"opened": [], "closed": []}
+    assert json.loads(proc.stdout) == {"opened": [], "closed": [], "openedIntoMynumber": [], "newViolations": [],
+                                       "fixedViolations": [], "gate": []}
     assert run("network", "diff", "--base", str(ws), "--source", "intent").returncode == 2
     assert run("network", "verify", "--format", "xml").returncode == 2

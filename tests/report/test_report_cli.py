@@ -20,15 +20,19 @@ def test_report_writes_html_and_json(sample):
 
 def test_diff_and_report_against_a_folder(changed):
     head, base = changed
-    proc = govcloud(head, "diff", "--base", str(base), "--lang", "en")
+    # two new tenants in My Number: the diff gate stops the change (exit 1) unless it is allowed
+    proc = govcloud(head, "diff", "--base", str(base), "--lang", "en", check=False)
+    assert proc.returncode == 1 and "diff gate: new path into the My Number zone" in proc.stderr
+    assert govcloud(head, "diff", "--base", str(base), "--lang", "en", "--allow-mynumber-paths").returncode == 0
     out = proc.stdout
     assert "tenants: 2 added, 0 changed, 0 removed" in out and "+ 132012-juki-prod" in out
     assert "tenant-132012-juki-prod: 78 to create, 0 to update, 0 to delete (new stack)" in out
     assert "ATTENTION: 2 new path(s) reach the My Number zone; 0 of them from another zone" in out
     assert "site:132012:shiyakusho-mynumber (mynumber) → 132012-juki-prod (mynumber) tcp/443" in out
-    doc = json.loads(govcloud(head, "diff", "--base", str(base), "--format", "json").stdout)
+    doc = json.loads(govcloud(head, "diff", "--base", str(base), "--format", "json", check=False).stdout)
+    assert doc["violationsNew"] == [] and doc["controlsNew"] == []
     assert doc["tenantsAdded"] == ["132012-juki-prod", "132012-juki-staging"] and len(doc["pathsOpened"]) == 2
-    ja = govcloud(head, "diff", "--base", str(base), "--lang", "ja").stdout
+    ja = govcloud(head, "diff", "--base", str(base), "--lang", "ja", check=False).stdout
     assert "テナント: 追加 2、変更 0、削除 0" in ja
 
 
@@ -42,7 +46,7 @@ def test_diff_against_a_git_ref(sample):
     path = sample / "tenants/network-exceptions.yaml"
     path.write_text(path.read_text().replace("port: 443\n      via: inspection\n      justification: ぴったり",
                                              "port: 8443\n      via: inspection\n      justification: ぴったり"))
-    out = govcloud(sample, "diff", "--base", "HEAD", "--lang", "en").stdout
+    out = govcloud(sample, "diff", "--base", "HEAD", "--lang", "en", check=False).stdout
     assert "reachability: 1 pair(s) added, 1 removed" in out
     assert "! 271004-denshi-shinsei-prod (internet) → minato-data-kokuho-prod (mynumber) tcp/8443" in out
     assert "- 271004-denshi-shinsei-prod (internet) → minato-data-kokuho-prod (mynumber) tcp/443" in out
