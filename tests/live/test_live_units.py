@@ -113,9 +113,16 @@ def test_the_live_audit_judges_what_it_reads_and_nothing_else():
     for cid in ("GC-AWS-CT-2", "GC-AWS-CT-5", "GC-AWS-CT-7", "GC-AWS-CFG-2", "GC-AWS-GD-1", "GC-AWS-SH-1", "GC-AWS-EBS-1",
                 "GC-AWS-S3-1", "GC-AWS-VPC-2", "GC-AWS-VPC-3", "GC-AWS-VPC-5", "GC-AWS-VPC-6", "GC-GEN-REGION-1"):
         assert cid in audited, cid
-    for cid in ("GC-AWS-IAM-3", "GC-AWS-KMS-1", "GC-AWS-EVT-1", "GC-AZ-KV-1", "GC-AWS-S3-3"):
+    for cid in ("GC-AZ-KV-1", "GC-AWS-S3-3", "GC-AWS-S3-4", "GC-AWS-S3-5"):
         assert cid not in audited, cid                     # not read live: judged on the plan by govcloud check
     assert audited["GC-AWS-CT-2"][1] == {"cloudtrail"} and audited["GC-AWS-VPC-2"][1] == {"ec2-network"}
+    # issue 23: KMS rotation, the password policy, the human roles, Access Analyzer, the alarms and the SCPs
+    assert audited["GC-AWS-KMS-1"][1] == {"kms"} and audited["GC-AWS-IAM-1"][1] == {"password-policy"}
+    assert audited["GC-AWS-IAM-3"][1] == audited["GC-AWS-IAM-4"][1] == {"iam-roles"}
+    assert audited["GC-AWS-IAA-1"][1] == {"access-analyzer"} and audited["GC-AWS-EVT-2"][1] == {"events"}
+    assert audited["GC-AWS-ORG-1"][1] == {"organizations"} and audited["GC-GEN-REGION-1"][1] == {"elsewhere"}
+    aws = {cid for cid, c in load_controls().items() if c.cloud in ("aws", "any")}
+    assert aws - set(audited) == {"GC-AWS-S3-3", "GC-AWS-S3-4", "GC-AWS-S3-5"}
 
 
 def test_dev_cloud_services_without_a_dev_cloud(tmp_path):
