@@ -192,6 +192,10 @@ def log_group_kms(i, ctx):
 
 def _alarm(resources, sources: set[str], what: str) -> list[str]:
     for rule in _of(resources, "aws:cloudwatch/eventRule:EventRule"):
+        # A DISABLED rule matches no event (EventBridge PutRule "State"; Pulumi's `state`, or the
+        # deprecated `isEnabled`): it alerts on nothing, in a plan or read live.
+        if rule["inputs"].get("state") == "DISABLED" or rule["inputs"].get("isEnabled") is False:
+            continue
         pattern = _json(rule["inputs"].get("eventPattern"))
         if sources <= set(pattern.get("source", [])):
             return []
