@@ -81,6 +81,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"one account ({args.tenant}), both Japan regions, {controls} controls, {result.run.evaluated} evaluations: "
               f"cold {times[0]:.2f} s, warm median {statistics.median(times[1:]):.2f} s (min {min(times[1:]):.2f} s, "
               f"{args.repeat} runs)")
+        from govcloud.live.readers import ALLOWED_REGIONS, READERS, read_account
+
+        parts = {}
+        for label, names in (("readers in both Japan regions and the SCPs", tuple(n for n in READERS if n != "elsewhere")),
+                             ("sweep of the forbidden regions", ("elsewhere",))):
+            acct = mgmt.assume(one[0]["accountId"], "govcloud-audit")
+            t0 = time.perf_counter()
+            read_account(acct, one[0]["accountId"], one[0]["region"], names, regions=ALLOWED_REGIONS, mgmt=mgmt)
+            parts[label] = time.perf_counter() - t0
+        print("  of which (warm): " + ", ".join(f"{label} {t:.2f} s" for label, t in parts.items()))
         if args.accounts:
             batch = [dict(tenants[i % len(tenants)]) for i in range(args.accounts)]
             t0 = time.perf_counter()

@@ -74,6 +74,54 @@ def test_the_seeded_fleet_passes_the_live_audit_and_has_no_drift(cloud):
     assert doc["changes"] == [] and all(v["ok"] for v in doc["verification"]) and "network" in doc["read"]
 
 
+def test_the_seeded_cloud_is_the_plan(cloud):
+    """Issue 23, part 3: every planned resource the audit reads is in the dev cloud with the judged
+    properties, in the region its provider places it, and nothing else is (the password policy was
+    once planned and not replayed). Runs before any test below breaks a tenant on purpose."""
+    from govcloud.live.parity import TENANT_READERS, differences
+    from govcloud.live.readers import ALLOWED_REGIONS, read_account
+
+    root, _, state = cloud
+    mgmt = mgmt_account(state)
+    for tenant, account in sorted(state["accounts"].items()):
+        plan = json.loads((root / "build" / "plans" / f"tenant-{tenant}.json").read_text())
+        home = next(r["inputs"]["region"] for r in plan["deployment"]["resources"]
+                    if r["type"] == "pulumi:providers:aws" and r["urn"].endswith("::tenant"))
+        live = read_account(mgmt.assume(account, "govcloud-audit"), account, home, TENANT_READERS, regions=ALLOWED_REGIONS)
+        assert not live.failures, (tenant, live.failures)
+        assert differences(plan, live.resources, home) == [], tenant
+        regions = {r["inputs"].get("region") for r in live.resources if r["type"] == "aws:guardduty/detector:Detector"}
+        assert regions == set(ALLOWED_REGIONS), tenant          # GuardDuty in every allowed region
+
+
+def test_every_reader_calls_only_the_permissions_it_declares(cloud):
+    """live/readers.py keeps each read's IAM actions as data (the audit role's policy and the docs
+    list them): record every call each reader makes against the dev cloud and compare."""
+    from govcloud.live.clients import IAM_PREFIX
+    from govcloud.live.readers import ALLOWED_REGIONS, READERS, read_account
+
+    _, _, state = cloud
+    tenant = "131016-juki-prod"
+    for name, reader in READERS.items():
+        assert reader.permissions and all(":" in p for p in reader.permissions), name
+        mgmt = mgmt_account(state)
+        acct = mgmt.assume(state["accounts"][tenant], "govcloud-audit")
+        made: set[str] = set()
+        for who in (acct, mgmt):
+            original = who.client
+
+            def recording(service, region=None, _original=original):
+                client = _original(service, region)
+                prefix = IAM_PREFIX.get(client.meta.service_model.service_name, client.meta.service_model.signing_name)
+                client.meta.events.register("before-call.*.*", lambda model, **_: made.add(f"{prefix}:{model.name}"),
+                                            unique_id="govcloud-test-recorder")
+                return client
+            who.client = recording
+        live = read_account(acct, state["accounts"][tenant], "ap-northeast-1", (name,), regions=ALLOWED_REGIONS, mgmt=mgmt)
+        assert not live.failures, (name, live.failures)
+        assert made and made <= set(reader.permissions), (name, made - set(reader.permissions))
+
+
 def test_audit_and_drift_report_progress_and_draw_nothing_when_piped(cloud):
     """The services count what they do for an adapter's progress bar; the CLI, its stderr not a
     terminal here, draws nothing (the JSON above parsed; stderr carries no control sequence)."""
@@ -206,54 +254,6 @@ def mgmt_account(state: dict):
     from govcloud.live.clients import Account, Endpoint
 
     return Account(Endpoint(state["url"], "ap-northeast-1", None, state["accessKey"], state["secretKey"]))
-
-
-def test_the_seeded_cloud_is_the_plan(cloud):
-    """Issue 23, part 3: every planned resource the audit reads is in the dev cloud with the judged
-    properties, in the region its provider places it, and nothing else is (the password policy was
-    once planned and not replayed). Runs before any test below breaks a tenant on purpose."""
-    from govcloud.live.parity import TENANT_READERS, differences
-    from govcloud.live.readers import ALLOWED_REGIONS, read_account
-
-    root, _, state = cloud
-    mgmt = mgmt_account(state)
-    for tenant, account in sorted(state["accounts"].items()):
-        plan = json.loads((root / "build" / "plans" / f"tenant-{tenant}.json").read_text())
-        home = next(r["inputs"]["region"] for r in plan["deployment"]["resources"]
-                    if r["type"] == "pulumi:providers:aws" and r["urn"].endswith("::tenant"))
-        live = read_account(mgmt.assume(account, "govcloud-audit"), account, home, TENANT_READERS, regions=ALLOWED_REGIONS)
-        assert not live.failures, (tenant, live.failures)
-        assert differences(plan, live.resources, home) == [], tenant
-        regions = {r["inputs"].get("region") for r in live.resources if r["type"] == "aws:guardduty/detector:Detector"}
-        assert regions == set(ALLOWED_REGIONS), tenant          # GuardDuty in every allowed region
-
-
-def test_every_reader_calls_only_the_permissions_it_declares(cloud):
-    """live/readers.py keeps each read's IAM actions as data (the audit role's policy and the docs
-    list them): record every call each reader makes against the dev cloud and compare."""
-    from govcloud.live.clients import IAM_PREFIX
-    from govcloud.live.readers import ALLOWED_REGIONS, READERS, read_account
-
-    _, _, state = cloud
-    tenant = "131016-juki-prod"
-    for name, reader in READERS.items():
-        assert reader.permissions and all(":" in p for p in reader.permissions), name
-        mgmt = mgmt_account(state)
-        acct = mgmt.assume(state["accounts"][tenant], "govcloud-audit")
-        made: set[str] = set()
-        for who in (acct, mgmt):
-            original = who.client
-
-            def recording(service, region=None, _original=original):
-                client = _original(service, region)
-                prefix = IAM_PREFIX.get(client.meta.service_model.service_name, client.meta.service_model.signing_name)
-                client.meta.events.register("before-call.*.*", lambda model, **_: made.add(f"{prefix}:{model.name}"),
-                                            unique_id="govcloud-test-recorder")
-                return client
-            who.client = recording
-        live = read_account(acct, state["accounts"][tenant], "ap-northeast-1", (name,), regions=ALLOWED_REGIONS, mgmt=mgmt)
-        assert not live.failures, (name, live.failures)
-        assert made and made <= set(reader.permissions), (name, made - set(reader.permissions))
 
 
 def test_the_three_drifts_prowler_caught_are_caught(cloud):
