@@ -298,7 +298,8 @@ def read_password_policy(acct: Account, region: str, account_id: str) -> list[di
     except CallFailure as failure:
         if "NoSuchEntity" not in failure.message:
             raise
-        return [_res(f"{urn} (none set: IAM's default applies)", "aws:iam/accountPasswordPolicy:AccountPasswordPolicy",
+        # (the ARN-like name stays a URI, as SARIF's artifactLocation needs)
+        return [_res(f"{urn}/none-set-iam-default", "aws:iam/accountPasswordPolicy:AccountPasswordPolicy",
                      DEFAULT_PASSWORD_POLICY, None)]
     return [_res(urn, "aws:iam/accountPasswordPolicy:AccountPasswordPolicy", {
         "minimumPasswordLength": p.get("MinimumPasswordLength", 0), "passwordReusePrevention": p.get("PasswordReusePrevention", 0),
@@ -455,6 +456,11 @@ READERS: dict[str, Reader] = {
     "elsewhere": Reader(read_elsewhere, ("aws:ec2/instance:Instance",),
                         ("ec2:DescribeRegions", "ec2:DescribeVpcs", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances"), "elsewhere"),
 }
+
+# Where the IAM action that authorises a call is not named service:Operation: S3 Control's
+# GetPublicAccessBlock needs s3:GetAccountPublicAccessBlock
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_GetPublicAccessBlock.html, "Permissions").
+IAM_ACTION = {"s3:GetPublicAccessBlock": "s3:GetAccountPublicAccessBlock"}
 
 # The network drift's reads (live/drift.py, live/tgw.py, live/cloudwan.py) in the network account.
 DRIFT_PERMISSIONS = (
