@@ -77,8 +77,12 @@ def config_all_resources(i, ctx):
 def config_enabled(resources, ctx):
     statuses = _of(resources, "aws:cfg/recorderStatus:RecorderStatus")
     channels = _of(resources, "aws:cfg/deliveryChannel:DeliveryChannel")
-    if not statuses or not any(s["inputs"].get("isEnabled") is True for s in statuses):
+    if not statuses:
         return ["no enabled AWS Config recorder (RecorderStatus.isEnabled)"]
+    # Every recorder, not any: the baseline records in each Japan region (one recorder per region),
+    # and a stopped one leaves its region unrecorded.
+    if not all(s["inputs"].get("isEnabled") is True for s in statuses):
+        return ["an AWS Config recorder is not enabled (RecorderStatus.isEnabled)"]
     return [] if channels else ["AWS Config has no delivery channel"]
 
 
