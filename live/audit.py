@@ -17,7 +17,7 @@ from typing import Callable
 from govcloud import yamlio
 from govcloud.live.clients import AUDIT_ROLE, Account, CallFailure
 from govcloud.live.organization import account_emails, find_account
-from govcloud.live.readers import READERS, LiveAccount, read_account
+from govcloud.live.readers import ALLOWED_REGIONS, READERS, LiveAccount, read_account, reader_key
 from govcloud.plans import tenant_stack
 from govcloud.policies.catalogue import Control, load_controls
 from govcloud.policies.engine import CheckRun, check_plan, load_waivers
@@ -48,6 +48,7 @@ def audited_controls(controls: dict[str, Control]) -> dict[str, tuple[Control, s
     """Control id -> (control, readers it needs), for every AWS control the live audit can judge."""
     data, _ = yamlio.load_file(AUDIT_DATA)
     produced = {t: name for name, (_, types) in READERS.items() for t in types}
+    extra = data.get("resourceControlNeeds") or {}
     out: dict[str, tuple[Control, set[str]]] = {}
     for cid, c in controls.items():
         if c.cloud not in ("aws", "any") or cid in (data.get("skipResourceControls") or []):
@@ -56,18 +57,45 @@ def audited_controls(controls: dict[str, Control]) -> dict[str, tuple[Control, s
             if cid in data["stackControls"]:
                 out[cid] = (c, set(data["stackControls"][cid]))
         elif "*" in c.types:
-            out[cid] = (c, set())          # judges whatever was read
+            out[cid] = (c, set(extra.get(cid) or []))   # judges whatever was read (and what it names in audit.yaml)
         elif c.types and all(t in produced for t in c.types):
             out[cid] = (c, {produced[t] for t in c.types})
     return out
 
 
-def live_plan(tenant: dict, live: LiveAccount) -> dict:
-    """A plan document of the live account, so the engine judges it like a plan."""
-    stack_urn = f"live:aws:{live.account_id}"
+def every_region_controls() -> set[str]:
+    data, _ = yamlio.load_file(AUDIT_DATA)
+    return set(data.get("everyRegion") or [])
+
+
+def live_plan(tenant: dict, live: LiveAccount, region: str | None = None) -> dict:
+    """A plan document of one region of the live account, so the engine judges it like a plan.
+    The home region's carries the account's global resources too; its stack URN names the region,
+    so a stack control's finding says where (live:aws:<account>:<region>)."""
+    region = region or live.region
+    stack_urn = f"live:aws:{live.account_id}:{region}"
+    resources = [{k: v for k, v in r.items() if k != "_region"} for r in live.in_region(region)]
     return {"govcloud": {"stack": tenant_stack(tenant["name"]), "tenant": tenant["name"], "zone": tenant["zone"], "cloud": "aws"},
             "deployment": {"resources": [{"urn": stack_urn, "type": "pulumi:pulumi:Stack", "custom": False, "inputs": {}},
-                                         *live.resources]}}
+                                         *resources]}}
+
+
+def region_controls(audited: dict[str, tuple[Control, set[str]]], live: LiveAccount, region: str,
+                    every_region: set[str]) -> tuple[dict[str, Control], set[str]]:
+    """The controls judged on one region's plan, and those left unevaluated there because a read
+    they need failed (in this region, or a global one). A control is never judged on a partial read."""
+    home = region == live.region
+    failed = set(live.failures)
+    out, unevaluated = {}, set()
+    for cid, (control, needs) in audited.items():
+        if control.scope == "stack" and not home and cid not in every_region:
+            continue
+        keys = {reader_key(n, region if READERS[n].scope == "regional" else None) for n in needs}
+        if keys & failed:
+            unevaluated.add(cid)
+        else:
+            out[cid] = control
+    return out, unevaluated
 
 
 def audit_tenants(mgmt: Account, tenants: list[dict], waivers_file: Path | None, today=None,
@@ -112,7 +140,8 @@ def audit_tenants(mgmt: Account, tenants: list[dict], waivers_file: Path | None,
         except CallFailure as failure:
             result.failures.append(("account", failure))
             return None
-        return read_account(acct, result.account_id, tenant["region"])
+        regions = tuple(dict.fromkeys((tenant["region"], *ALLOWED_REGIONS)))   # home first
+        return read_account(acct, result.account_id, tenant["region"], regions=regions, mgmt=mgmt)
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tenants)))) as pool:
         futures = [pool.submit(read, pair) for pair in zip(tenants, results)]
@@ -120,14 +149,19 @@ def audit_tenants(mgmt: Account, tenants: list[dict], waivers_file: Path | None,
             if progress:
                 progress(done, len(futures))
         lives = [future.result() for future in futures]   # in order; the first error, if any, is raised
+    every_region = every_region_controls()
     run = CheckRun(waiver_notes=notes)
     for tenant, result, live in zip(tenants, results, lives):
         if live is None:
             result.unevaluated = sorted(audited)
             continue
         result.failures.extend(sorted(live.failures.items()))
-        usable = {cid: c for cid, (c, needs) in audited.items() if not needs & set(live.failures)}
-        result.unevaluated = sorted(set(audited) - set(usable))
-        check_plan(live_plan(tenant, live), usable, waivers, run)
+        unevaluated: set[str] = set()
+        for region in live.regions:
+            usable, left = region_controls(audited, live, region, every_region)
+            unevaluated |= left
+            check_plan(live_plan(tenant, live, region), usable, waivers, run)
+        result.unevaluated = sorted(unevaluated)
+    run.stacks = list(dict.fromkeys(run.stacks))   # one stack per tenant, however many regions were judged
     run.findings.sort(key=lambda f: (f.stack, f.control, f.resource, f.message))
     return AuditResult(run, {cid: c for cid, (c, _) in audited.items()}, results)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +30,7 @@ ADMIN_ROLE = "OrganizationAccountAccessRole"        # what Organizations creates
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 20
 MAX_ATTEMPTS = 4
+_CLIENTS_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -98,27 +100,57 @@ class Account:
     role: str | None = None
 
     @cached_property
-    def session(self) -> boto3.Session:
-        base = boto3.Session(profile_name=self.endpoint.profile, region_name=self.endpoint.region,
-                             aws_access_key_id=self.endpoint.access_key, aws_secret_access_key=self.endpoint.secret_key)
+    def credentials(self) -> dict | None:
+        """The role's temporary credentials (AssumeRole, once), or None for the caller's own."""
         if not self.role:
-            return base
-        sts = base.client("sts", endpoint_url=self.endpoint.url, config=client_config(self.endpoint, "sts"))
+            return None
+        sts = _base_session(self.endpoint).client("sts", endpoint_url=self.endpoint.url, config=client_config(self.endpoint, "sts"))
         creds = call(sts, "AssumeRole", RoleArn=f"arn:aws:iam::{self.account_id}:role/{self.role}",
                      RoleSessionName="govcloud", DurationSeconds=3600)["Credentials"]
-        return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                             aws_session_token=creds["SessionToken"], region_name=self.endpoint.region)
+        return {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
+                "aws_session_token": creds["SessionToken"]}
+
+    @property
+    def session(self) -> boto3.Session:
+        """Touching it assumes the role now (a denied AssumeRole fails here, not in each reader)."""
+        creds = self.credentials
+        if creds is None:
+            return _base_session(self.endpoint)
+        return boto3.Session(region_name=self.endpoint.region, **creds)
 
     def client(self, service: str, region: str | None = None):
-        client = self.session.client(service, endpoint_url=self.endpoint.url, region_name=region or self.endpoint.region,
-                                     config=client_config(self.endpoint, service))
-        if service == "s3control" and self.endpoint.url:
-            client.meta.events.register("before-sign.s3-control.*", _drop_account_host_prefix)
+        """One client per service and region, kept: readers ask for the same ones many times.
+        Clients come from one shared session per endpoint with the role's credentials passed in,
+        so the service models are loaded once for every account, not once per AssumeRole (making a
+        client is most of a reader's cost). A boto3 session is not thread-safe and readers run in
+        threads (live/readers.py), hence the lock; clients themselves are thread-safe."""
+        region = region or self.endpoint.region
+        with _CLIENTS_LOCK:
+            cache = self.__dict__.setdefault("_clients", {})
+            client = cache.get((service, region))
+            if client is None:
+                client = _base_session(self.endpoint).client(service, endpoint_url=self.endpoint.url, region_name=region,
+                                                             config=client_config(self.endpoint, service),
+                                                             **(self.credentials or {}))
+                if service == "s3control" and self.endpoint.url:
+                    client.meta.events.register("before-sign.s3-control.*", _drop_account_host_prefix)
+                cache[(service, region)] = client
         return client
 
     def assume(self, account_id: str, role: str) -> "Account":
         """The same caller acting in another account through a role there."""
         return Account(self.endpoint, account_id, role)
+
+
+_SESSIONS: dict[Endpoint, boto3.Session] = {}
+
+
+def _base_session(endpoint: Endpoint) -> boto3.Session:
+    with _CLIENTS_LOCK:
+        if endpoint not in _SESSIONS:
+            _SESSIONS[endpoint] = boto3.Session(profile_name=endpoint.profile, region_name=endpoint.region,
+                                                aws_access_key_id=endpoint.access_key, aws_secret_access_key=endpoint.secret_key)
+        return _SESSIONS[endpoint]
 
 
 def _drop_account_host_prefix(request, **_) -> None:
@@ -129,7 +161,8 @@ def _drop_account_host_prefix(request, **_) -> None:
 
 # --- one call, and what went wrong with it --------------------------------------------------------------
 
-IAM_PREFIX = {"monitoring": "cloudwatch", "s3control": "s3", "config": "config", "logs": "logs"}
+IAM_PREFIX = {"monitoring": "cloudwatch", "s3control": "s3", "config": "config", "logs": "logs",
+              "accessanalyzer": "access-analyzer"}
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
            "AuthorizationError", "AuthFailure"}
 _THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",

@@ -34,7 +34,8 @@ _SCOPE = re.compile(r"Credential=([^/]+)/[0-9]{8}/[^/]+/([^/]+)/aws4_request")
 
 
 # SigV4 signing name -> botocore service names, where they differ (most are equal).
-SIGNING_NAMES = {"s3": ("s3", "s3control"), "monitoring": ("cloudwatch",), "execute-api": ("apigateway",)}
+SIGNING_NAMES = {"s3": ("s3", "s3control"), "monitoring": ("cloudwatch",), "execute-api": ("apigateway",),
+                 "access-analyzer": ("accessanalyzer",)}
 
 
 @functools.cache
@@ -116,6 +117,10 @@ ERRORS = {  # fault kind -> protocol family -> (HTTP status, error code)
 # from its own state (standards) or moto's (the EBS default key it already stores).
 
 _standards: dict[tuple[str, str], dict[str, dict]] = {}   # (account, region) -> standards ARN -> subscription
+# moto 5 has no IAM Access Analyzer at all; the dev cloud keeps analyzers per account and region and
+# answers CreateAnalyzer, ListAnalyzers and DeleteAnalyzer in the shapes of the API reference
+# (https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_AnalyzerSummary.html).
+_analyzers: dict[tuple[str, str], dict[str, dict]] = {}   # (account, region) -> analyzer name -> summary
 
 
 def _json_response(start_response, doc: dict) -> list[bytes]:
@@ -149,6 +154,21 @@ def extension(environ: dict, body: bytes, account: str, service: str, operation:
                         request.get("StandardsSubscriptionArns", [])]
                 return _json_response(start_response, {"StandardsSubscriptions": gone})
             return _json_response(start_response, {"StandardsSubscriptions": list(subs.values())})
+    if service == "access-analyzer":
+        with _lock:
+            analyzers = _analyzers.setdefault((account, region), {})
+            if operation == "CreateAnalyzer":
+                request = json.loads(body or b"{}")
+                name = request["analyzerName"]
+                arn = f"arn:aws:access-analyzer:{region}:{account}:analyzer/{name}"
+                analyzers.setdefault(name, {"arn": arn, "name": name, "type": request.get("type", "ACCOUNT"),
+                                            "status": "ACTIVE", "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                            "tags": request.get("tags") or {}})
+                return _json_response(start_response, {"arn": analyzers[name]["arn"]})
+            if operation == "DeleteAnalyzer":
+                analyzers.pop(urllib.parse.unquote(environ.get("PATH_INFO", "").rsplit("/", 1)[-1]), None)
+                return _json_response(start_response, {})
+            return _json_response(start_response, {"analyzers": list(analyzers.values())})
     if service == "ec2" and operation == "GetEbsDefaultKmsKeyId":
         from moto.ec2.models import ec2_backends
 
@@ -196,7 +216,8 @@ def _search_tgw_routes(environ, body: bytes, account: str, region: str, start_re
 
 
 EXTENDED = {("ec2", "SearchTransitGatewayRoutes"), ("securityhub", "BatchEnableStandards"), ("securityhub", "GetEnabledStandards"),
-            ("securityhub", "BatchDisableStandards"), ("ec2", "GetEbsDefaultKmsKeyId")}
+            ("securityhub", "BatchDisableStandards"), ("ec2", "GetEbsDefaultKmsKeyId"),
+            ("access-analyzer", "CreateAnalyzer"), ("access-analyzer", "ListAnalyzers"), ("access-analyzer", "DeleteAnalyzer")}
 
 
 class FaultInjector:

@@ -196,7 +196,7 @@ def drift(mgmt: Account, tenants: list[dict], compiled_dir: Path, network_accoun
             acct.session  # noqa: B018
             live = read_account(acct, tenant["accountId"], tenant["region"], ("ec2-network",))
             if live.failures:
-                raise live.failures["ec2-network"]
+                raise next(iter(live.failures.values()))
         except CallFailure as failure:
             result.failures.append((name, failure))
             continue

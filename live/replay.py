@@ -1,8 +1,11 @@
 """Replay a tenant plan into its account: the dev cloud's stand-in for `pulumi up`.
 
-Only the services the live audit and drift read are replayed (trail, Config, GuardDuty, Security
-Hub, EBS defaults, the S3 account block, the VPC with its subnets, security groups, rules and flow
-log, and the audit role). Plan ids and the plan's account id are mapped to the live ones as
+Every service the live audit and drift read is replayed (KMS keys and rotation, log groups, the
+trail, Config, GuardDuty, Security Hub, Access Analyzer, EBS defaults, the S3 account block, the
+account password policy, the boundary policy and the roles, the alarm topic and EventBridge rules,
+the VPC with its subnets, security groups, rules and flow log, and the audit role), each regional
+resource in its provider's region; tests/live/test_dev_cloud_is_the_plan.py fails when the seeded
+cloud and the plan disagree. Plan ids and the plan's account id are mapped to the live ones as
 resources are created, so references (a trail's KMS key, a rule's security group) land on the
 live resource. This drives only the dev cloud; real accounts are deployed by `govcloud up`.
 """
@@ -75,20 +78,33 @@ def delete_default_vpcs(acct: Account, regions: tuple[str, ...]) -> int:
     return removed
 
 
+def provider_regions(plan: dict, default: str) -> dict[str, str]:
+    """Resource URN -> the region its provider places it in (the plan's second-region provider
+    places the other Japan region's baseline there)."""
+    resources = plan["deployment"]["resources"]
+    providers = {f"{r['urn']}::{r.get('id')}": (r.get("inputs") or {}).get("region") or default
+                 for r in resources if r["type"] == "pulumi:providers:aws"}
+    return {r["urn"]: providers.get(r.get("provider") or "", default) for r in resources}
+
+
 def replay_tenant(acct: Account, plan: dict, live_account: str, management_account: str, region: str) -> dict[str, str]:
-    """Create the audited part of a tenant plan in its account; returns plan id -> live id."""
+    """Create the audited part of a tenant plan in its account; returns plan id -> live id.
+    Regional resources land in the region of the provider that places them; ``region`` is the
+    tenant's home region (global resources, and resources with no provider)."""
     ids = IdMap(plan_account_id(plan), live_account)
     resources = [r for r in plan["deployment"]["resources"] if r.get("custom")]
+    where = provider_regions(plan, region)
     by_type: dict[str, list[dict]] = {}
     for r in resources:
         by_type.setdefault(r["type"], []).append(r)
+    regions = list(dict.fromkeys([region, *sorted({where.get(r["urn"], region) for r in resources})]))
 
-    def each(type_):
+    def each(type_, in_region: str | None = None):
         for r in by_type.get(type_, []):
-            yield r, ids(r.get("inputs") or {})
+            if in_region is None or where.get(r["urn"], region) == in_region:
+                yield r, ids(r.get("inputs") or {})
 
-    iam, kms, logs = acct.client("iam"), acct.client("kms", region), acct.client("logs", region)
-    ec2 = acct.client("ec2", region)
+    iam = acct.client("iam")
     try:
         call(iam, "CreateRole", RoleName=AUDIT_ROLE, AssumeRolePolicyDocument=TRUST.replace("{management}", management_account),
              Description="govcloud live audit: read-only")
@@ -98,20 +114,49 @@ def replay_tenant(acct: Account, plan: dict, live_account: str, management_accou
     except CallFailure as failure:
         if "EntityAlreadyExists" not in failure.message:
             raise
-    for r, i in each("aws:kms/key:Key"):
+    # Global: IAM (the boundary policy before the roles it bounds), the password policy, the S3 account block.
+    for r, i in each("aws:iam/policy:Policy"):
+        call(iam, "CreatePolicy", PolicyName=i["name"], PolicyDocument=i["policy"], Description=i.get("description", ""))
+    for r, i in each("aws:iam/role:Role"):
+        params = {"RoleName": i["name"], "AssumeRolePolicyDocument": i.get("assumeRolePolicy") or "{}", "Tags": _tag_list(i.get("tags"))}
+        if i.get("permissionsBoundary"):
+            params["PermissionsBoundary"] = i["permissionsBoundary"]
+        if i.get("maxSessionDuration"):
+            params["MaxSessionDuration"] = _port(i["maxSessionDuration"])
+        call(iam, "CreateRole", **params)
+    for r, i in each("aws:iam/accountPasswordPolicy:AccountPasswordPolicy"):
+        params = {"MinimumPasswordLength": "minimumPasswordLength", "PasswordReusePrevention": "passwordReusePrevention",
+                  "MaxPasswordAge": "maxPasswordAge"}
+        call(iam, "UpdateAccountPasswordPolicy", **{k: _port(i[v]) for k, v in params.items() if i.get(v) is not None},
+             **{k: bool(i[v]) for k, v in (("RequireSymbols", "requireSymbols"), ("RequireNumbers", "requireNumbers"),
+                                            ("RequireUppercaseCharacters", "requireUppercaseCharacters"),
+                                            ("RequireLowercaseCharacters", "requireLowercaseCharacters"),
+                                            ("AllowUsersToChangePassword", "allowUsersToChangePassword")) if v in i})
+    for r, i in each("aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"):
+        call(acct.client("s3control", region), "PutPublicAccessBlock", AccountId=live_account, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": bool(i.get("blockPublicAcls")), "IgnorePublicAcls": bool(i.get("ignorePublicAcls")),
+            "BlockPublicPolicy": bool(i.get("blockPublicPolicy")), "RestrictPublicBuckets": bool(i.get("restrictPublicBuckets"))})
+    for here in regions:
+        _replay_region(acct, each, ids, here, live_account)
+    return ids.ids
+
+
+def _replay_region(acct: Account, each, ids: IdMap, region: str, live_account: str) -> None:
+    """One region's part of the plan: keys, logs, trail, Config, GuardDuty, Security Hub, Access
+    Analyzer, EBS defaults, alarms and the network."""
+    kms, logs = acct.client("kms", region), acct.client("logs", region)
+    ec2 = acct.client("ec2", region)
+    for r, i in each("aws:kms/key:Key", region):
         key = call(kms, "CreateKey", Description=i.get("description", ""), KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]
         if i.get("enableKeyRotation"):
             call(kms, "EnableKeyRotation", KeyId=key["KeyId"])
         ids.add(r.get("id"), key["KeyId"])
-    for r, i in each("aws:iam/role:Role"):
-        call(iam, "CreateRole", RoleName=i["name"], AssumeRolePolicyDocument=i.get("assumeRolePolicy") or "{}",
-             Tags=_tag_list(i.get("tags")))
-    for r, i in each("aws:cloudwatch/logGroup:LogGroup"):
+    for r, i in each("aws:cloudwatch/logGroup:LogGroup", region):
         call(logs, "CreateLogGroup", logGroupName=i["name"], **({"kmsKeyId": i["kmsKeyId"]} if i.get("kmsKeyId") else {}))
         if i.get("retentionInDays"):
             call(logs, "PutRetentionPolicy", logGroupName=i["name"], retentionInDays=int(i["retentionInDays"]))
     ct = acct.client("cloudtrail", region)
-    for r, i in each("aws:cloudtrail/trail:Trail"):
+    for r, i in each("aws:cloudtrail/trail:Trail", region):
         params = {"Name": i["name"], "S3BucketName": i["s3BucketName"],
                   "IncludeGlobalServiceEvents": bool(i.get("includeGlobalServiceEvents", True)),
                   "IsMultiRegionTrail": bool(i.get("isMultiRegionTrail")),
@@ -124,43 +169,51 @@ def replay_tenant(acct: Account, plan: dict, live_account: str, management_accou
         if i.get("enableLogging", True):
             call(ct, "StartLogging", Name=trail["TrailARN"])
     cfg = acct.client("config", region)
-    for r, i in each("aws:cfg/recorder:Recorder"):
+    for r, i in each("aws:cfg/recorder:Recorder", region):
         group = i.get("recordingGroup") or {}
         call(cfg, "PutConfigurationRecorder", ConfigurationRecorder={
             "name": i["name"], "roleARN": i["roleArn"],
             "recordingGroup": {"allSupported": bool(group.get("allSupported")),
                                "includeGlobalResourceTypes": bool(group.get("includeGlobalResourceTypes"))}})
-    for r, i in each("aws:cfg/deliveryChannel:DeliveryChannel"):
+    for r, i in each("aws:cfg/deliveryChannel:DeliveryChannel", region):
         call(cfg, "PutDeliveryChannel", DeliveryChannel={"name": i["name"], "s3BucketName": i["s3BucketName"],
                                                          **({"s3KeyPrefix": i["s3KeyPrefix"]} if i.get("s3KeyPrefix") else {})})
-    for r, i in each("aws:cfg/recorderStatus:RecorderStatus"):
+    for r, i in each("aws:cfg/recorderStatus:RecorderStatus", region):
         if i.get("isEnabled"):
             call(cfg, "StartConfigurationRecorder", ConfigurationRecorderName=i["name"])
     gd = acct.client("guardduty", region)
-    for r, i in each("aws:guardduty/detector:Detector"):
+    for r, i in each("aws:guardduty/detector:Detector", region):
         call(gd, "CreateDetector", Enable=bool(i.get("enable", True)),
              FindingPublishingFrequency=i.get("findingPublishingFrequency") or "SIX_HOURS")
     sh = acct.client("securityhub", region)
-    for r, i in each("aws:securityhub/account:Account"):
+    for r, i in each("aws:securityhub/account:Account", region):
         call(sh, "EnableSecurityHub", EnableDefaultStandards=False)
-    standards = [i["standardsArn"] for _, i in each("aws:securityhub/standardsSubscription:StandardsSubscription")]
+    standards = [i["standardsArn"] for _, i in each("aws:securityhub/standardsSubscription:StandardsSubscription", region)]
     if standards:
         try:
             call(sh, "BatchEnableStandards", StandardsSubscriptionRequests=[{"StandardsArn": a} for a in standards])
         except CallFailure as failure:
             if failure.kind not in ("not-implemented", "error"):
                 raise
-    for r, i in each("aws:ebs/encryptionByDefault:EncryptionByDefault"):
+    for r, i in each("aws:accessanalyzer/analyzer:Analyzer", region):
+        call(acct.client("accessanalyzer", region), "CreateAnalyzer", analyzerName=i["analyzerName"], type=i.get("type", "ACCOUNT"))
+    for r, i in each("aws:ebs/encryptionByDefault:EncryptionByDefault", region):
         if i.get("enabled", True):
             call(ec2, "EnableEbsEncryptionByDefault")
-    for r, i in each("aws:ebs/defaultKmsKey:DefaultKmsKey"):
+    for r, i in each("aws:ebs/defaultKmsKey:DefaultKmsKey", region):
         call(ec2, "ModifyEbsDefaultKmsKeyId", KmsKeyId=i["keyArn"])
-    for r, i in each("aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"):
-        call(acct.client("s3control", region), "PutPublicAccessBlock", AccountId=live_account, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": bool(i.get("blockPublicAcls")), "IgnorePublicAcls": bool(i.get("ignorePublicAcls")),
-            "BlockPublicPolicy": bool(i.get("blockPublicPolicy")), "RestrictPublicBuckets": bool(i.get("restrictPublicBuckets"))})
-    _replay_network(ec2, each, ids, region)
-    return ids.ids
+    sns = acct.client("sns", region)
+    for r, i in each("aws:sns/topic:Topic", region):
+        topic = call(sns, "CreateTopic", Name=i["name"], Attributes={"KmsMasterKeyId": i["kmsMasterKeyId"]} if i.get("kmsMasterKeyId") else {},
+                     Tags=_tag_list(i.get("tags")))
+        ids.add(r.get("id"), topic["TopicArn"].rsplit(":", 1)[-1])
+    events = acct.client("events", region)
+    for r, i in each("aws:cloudwatch/eventRule:EventRule", region):
+        call(events, "PutRule", Name=i["name"], EventPattern=i["eventPattern"], Description=i.get("description", ""),
+             State=i.get("state") or "ENABLED", Tags=_tag_list(i.get("tags")))
+    for r, i in each("aws:cloudwatch/eventTarget:EventTarget", region):
+        call(events, "PutTargets", Rule=i["rule"], Targets=[{"Id": i.get("targetId") or "alarm", "Arn": i["arn"]}])
+    _replay_network(ec2, lambda type_: each(type_, region), ids, region)
 
 
 def _replay_network(ec2, each, ids: IdMap, region: str) -> None:

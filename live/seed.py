@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from govcloud.live import organization as orgs
 from govcloud.live.accounts import vend
-from govcloud.live.clients import Account, call, paginate
+from govcloud.live.clients import Account, CallFailure, call, paginate
 from govcloud.live.replay import replay_tenant
 from govcloud.live.tgw import deploy_tgw
 
@@ -42,6 +42,47 @@ def foundation_ou_paths(plan: dict) -> list[str]:
     return sorted({path(i) for i in ous}, key=lambda p: (p.count("/"), p))
 
 
+def replay_scps(mgmt: Account, plan: dict, tree: dict[str, str]) -> int:
+    """The foundation's service control policies and their attachments, as deployed: the audit
+    reads the SCPs governing each tenant account (GC-AWS-ORG-1). A target that is not one of the
+    plan's OUs is the organisation's root (the only other target the foundation uses)."""
+    resources = plan["deployment"]["resources"]
+    ous = {r["id"]: r["inputs"] for r in resources if r["type"] == "aws:organizations/organizationalUnit:OrganizationalUnit"}
+
+    def path(ou_id: str) -> str:
+        parent = ous[ou_id].get("parentId")
+        return f"{path(parent)}/{ous[ou_id]['name']}" if parent in ous else ous[ou_id]["name"]
+
+    ou_paths = {i: path(i) for i in ous}
+    org = mgmt.client("organizations")
+    root = tree[""]
+    try:
+        call(org, "EnablePolicyType", RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    except CallFailure as failure:
+        if "PolicyTypeAlreadyEnabled" not in failure.message:
+            raise
+    existing = {p["Name"]: p["Id"] for p in paginate(org, "ListPolicies", "Policies", Filter="SERVICE_CONTROL_POLICY")}
+    live_ids: dict[str, str] = {}
+    for r in resources:
+        if r["type"] == "aws:organizations/policy:Policy":
+            i = r["inputs"]
+            live_ids[r["id"]] = existing.get(i["name"]) or call(
+                org, "CreatePolicy", Name=i["name"], Description=i.get("description", ""), Type=i.get("type", "SERVICE_CONTROL_POLICY"),
+                Content=i["content"])["Policy"]["PolicySummary"]["Id"]
+    attached = 0
+    for r in resources:
+        if r["type"] == "aws:organizations/policyAttachment:PolicyAttachment":
+            target = r["inputs"]["targetId"]
+            live_target = tree[ou_paths[target]] if target in ou_paths else root
+            try:
+                call(org, "AttachPolicy", PolicyId=live_ids[r["inputs"]["policyId"]], TargetId=live_target)
+                attached += 1
+            except CallFailure as failure:
+                if "DuplicatePolicyAttachment" not in failure.message:
+                    raise
+    return attached
+
+
 def seed(mgmt: Account, plans: dict[str, dict], tenants: list[dict], compiled_tgw: dict | None,
          email_domain: str) -> Seeded:
     me = call(mgmt.client("sts"), "GetCallerIdentity")["Account"]
@@ -51,6 +92,7 @@ def seed(mgmt: Account, plans: dict[str, dict], tenants: list[dict], compiled_tg
     for path in foundation_ou_paths(plans["foundation"]):
         orgs.ensure_ou_path(mgmt, tree, path)
     seeded.ous = len(tree) - 1
+    replay_scps(mgmt, plans["foundation"], tree)
     s3 = mgmt.client("s3")
     existing = {b["Name"] for b in call(s3, "ListBuckets").get("Buckets", [])}
     for r in plans["foundation"]["deployment"]["resources"]:

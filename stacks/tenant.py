@@ -41,7 +41,7 @@ def _aws(args: TemplateArgs, groups: list[list[FlowRule]], egress: list[FlowRule
     import pulumi_aws as aws
 
     from govcloud.templates.aws.access import AwsTenantAccess
-    from govcloud.templates.aws.baseline import AwsSecurityBaseline
+    from govcloud.templates.aws.baseline import AwsRegionalBaseline, AwsSecurityBaseline, other_japan_regions
     from govcloud.templates.aws.network import AwsTenantNetwork
 
     tenant, tags, settings = args.tenant, args.tags, args.settings
@@ -64,7 +64,17 @@ def _aws(args: TemplateArgs, groups: list[list[FlowRule]], egress: list[FlowRule
     in_account = pulumi.ResourceOptions(provider=provider)
     identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
     azs = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=management))
-    AwsSecurityBaseline("baseline", args, account_id=identity.account_id, opts=in_account)
+    baseline = AwsSecurityBaseline("baseline", args, account_id=identity.account_id, opts=in_account)
+    for other in other_japan_regions(region):
+        # The same account through the same role, in the other Japan region the guardrails allow.
+        regional = aws.Provider(
+            f"tenant-{other}", region=other, allowed_account_ids=[account.id],
+            assume_roles=[aws.ProviderAssumeRoleArgs(
+                role_arn=account.id.apply(lambda a: f"arn:aws:iam::{a}:role/{identity_of_account.role}"),
+                session_name="govcloud")],
+            default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+        AwsRegionalBaseline(f"baseline-{other}", args, other, account_id=identity.account_id,
+                            config_role_arn=baseline.config_role_arn, opts=pulumi.ResourceOptions(provider=regional))
     network = AwsTenantNetwork("network", args, availability_zones=sorted(azs.zone_ids), ingress_groups=groups,
                                egress=egress, opts=in_account)
     pulumi.export("attachmentId", network.attachment_id)

@@ -144,6 +144,10 @@ def confirm_plans(ws: Workspace, read: list[PlanDocument], plans_dir: Path, *, p
     return []
 
 
+# The Japan regions an AWS tenant's second-region provider may name (templates/aws/baseline.py).
+SECOND_REGIONS = ("ap-northeast-1", "ap-northeast-3")
+
+
 def _against_tenant(doc: PlanDocument, reg: Registry) -> list[Diagnostic]:
     meta = doc.govcloud
     if meta.tenant is None:
@@ -162,7 +166,13 @@ def _against_tenant(doc: PlanDocument, reg: Registry) -> list[Diagnostic]:
     for i, r in enumerate(doc.resources):
         key = PROVIDER_REGION.get(r.type)
         got = r.inputs.get(key) if key else None
-        if isinstance(got, str) and got and got != tenant.spec.region:   # absent or unreadable: GC-GEN-REGION-1 fails it
+        # The one exception: the second-region provider of an AWS tenant (stacks/tenant.py), named
+        # tenant-<region>, places the regional baseline in the other Japan region; it must say that region.
+        want = tenant.spec.region
+        second = r.urn.rsplit("::", 1)[-1].removeprefix("tenant-") if r.type == "pulumi:providers:aws" else None
+        if second in SECOND_REGIONS and second != tenant.spec.region:
+            want = second
+        if isinstance(got, str) and got and got != want:   # absent or unreadable: GC-GEN-REGION-1 fails it
             out.append(plan_diagnostic(doc, "GC901", f"provider {r.urn} says {key} {got}, tenant {tenant.name} is in "
                                        f"{tenant.spec.region}: re-plan with govcloud plan --stack {doc.stack}",
                                        ("deployment", "resources", i, "inputs", key)))

@@ -77,8 +77,12 @@ def config_all_resources(i, ctx):
 def config_enabled(resources, ctx):
     statuses = _of(resources, "aws:cfg/recorderStatus:RecorderStatus")
     channels = _of(resources, "aws:cfg/deliveryChannel:DeliveryChannel")
-    if not statuses or not any(s["inputs"].get("isEnabled") is True for s in statuses):
+    if not statuses:
         return ["no enabled AWS Config recorder (RecorderStatus.isEnabled)"]
+    # Every recorder, not any: the baseline records in each Japan region (one recorder per region),
+    # and a stopped one leaves its region unrecorded.
+    if not all(s["inputs"].get("isEnabled") is True for s in statuses):
+        return ["an AWS Config recorder is not enabled (RecorderStatus.isEnabled)"]
     return [] if channels else ["AWS Config has no delivery channel"]
 
 
@@ -192,6 +196,10 @@ def log_group_kms(i, ctx):
 
 def _alarm(resources, sources: set[str], what: str) -> list[str]:
     for rule in _of(resources, "aws:cloudwatch/eventRule:EventRule"):
+        # A DISABLED rule matches no event (EventBridge PutRule "State"; Pulumi's `state`, or the
+        # deprecated `isEnabled`): it alerts on nothing, in a plan or read live.
+        if rule["inputs"].get("state") == "DISABLED" or rule["inputs"].get("isEnabled") is False:
+            continue
         pattern = _json(rule["inputs"].get("eventPattern"))
         if sources <= set(pattern.get("source", [])):
             return []

@@ -11,6 +11,10 @@ import pulumi_aws as aws
 
 from govcloud.templates.base import TemplateArgs
 
+# The Japan regions the guardrails allow (the deny-outside-japan SCP): the baseline's regional
+# services run in both, the tenant's own region and the other one.
+JAPAN_REGIONS = ("ap-northeast-1", "ap-northeast-3")
+
 # Security Hub standards ARNs are regional and account-independent.
 FSBP = "arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0"
 CIS = "arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/3.0.0"
@@ -162,4 +166,49 @@ class AwsSecurityBaseline(pulumi.ComponentResource):
         self.kms_key_arn = key.arn
         self.alarm_topic_arn = topic.arn
         self.trail_arn = trail.arn
+        self.config_role_arn = config_role.arn
         self.register_outputs({"kmsKeyArn": key.arn, "alarmTopicArn": topic.arn, "trailArn": trail.arn})
+
+
+def other_japan_regions(region: str) -> list[str]:
+    return [r for r in JAPAN_REGIONS if r != region]
+
+
+class AwsRegionalBaseline(pulumi.ComponentResource):
+    """The regional part of the baseline in another allowed region of the same account, placed there
+    by that region's provider: AWS recommends GuardDuty "in all supported AWS Regions", even unused
+    ones (https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_settingup.html), CIS AWS 3.5
+    records Config in every region, and Security Hub and EBS encryption by default are per-region
+    settings. The account-wide parts (trail, IAM, S3 block, password policy, alarms) stay with
+    AwsSecurityBaseline. A customer-managed key of its own encrypts EBS by default (KMS keys are regional)."""
+
+    def __init__(self, name: str, args: TemplateArgs, region: str, account_id: pulumi.Input[str],
+                 config_role_arn: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("govcloud:aws:RegionalBaseline", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tenant, tags, shared = args.tenant, args.tags, args.shared
+        key = aws.kms.Key(f"{name}-key", description=f"govcloud {tenant.name}: EBS in {region}",
+                          enable_key_rotation=True, deletion_window_in_days=30,
+                          policy=pulumi.Output.from_input(account_id).apply(lambda a: key_policy(a, region)),
+                          tags=tags, opts=child)
+        recorder = aws.cfg.Recorder(
+            f"{name}-config-recorder", name="govcloud", role_arn=config_role_arn,
+            recording_group=aws.cfg.RecorderRecordingGroupArgs(all_supported=True, include_global_resource_types=True),
+            opts=child)
+        channel = aws.cfg.DeliveryChannel(
+            f"{name}-config-delivery", name="govcloud", s3_bucket_name=shared.log_archive_bucket,
+            s3_key_prefix=f"config/{tenant.name}", s3_kms_key_arn=shared.log_archive_kms_key_arn,
+            snapshot_delivery_properties=aws.cfg.DeliveryChannelSnapshotDeliveryPropertiesArgs(delivery_frequency="TwentyFour_Hours"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[recorder]))
+        aws.cfg.RecorderStatus(f"{name}-config-recorder-status", name=recorder.name, is_enabled=True,
+                               opts=pulumi.ResourceOptions(parent=self, depends_on=[channel]))
+        aws.guardduty.Detector(f"{name}-guardduty", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES",
+                               tags=tags, opts=child)
+        hub = aws.securityhub.Account(f"{name}-securityhub", enable_default_standards=False,
+                                      auto_enable_controls=True, opts=child)
+        for sid, arn in (("fsbp", FSBP), ("cis", CIS)):
+            aws.securityhub.StandardsSubscription(f"{name}-standard-{sid}", standards_arn=arn.format(region=region),
+                                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[hub]))
+        aws.ebs.EncryptionByDefault(f"{name}-ebs-encryption", enabled=True, opts=child)
+        aws.ebs.DefaultKmsKey(f"{name}-ebs-default-key", key_arn=key.arn, opts=child)
+        self.register_outputs({"region": region, "kmsKeyArn": key.arn})

@@ -40,9 +40,9 @@ def cloud(tmp_path_factory):
         assert run("dev-cloud", "status").returncode == 1
 
 
-def admin(state: dict, tenant: str, service: str):
+def admin(state: dict, tenant: str, service: str, region: str = "ap-northeast-1"):
     """A plain boto3 client acting in a tenant account, as an operator with a console would."""
-    base = dict(endpoint_url=state["url"], region_name="ap-northeast-1")
+    base = dict(endpoint_url=state["url"], region_name=region)
     creds = boto3.client("sts", aws_access_key_id=state["accessKey"], aws_secret_access_key=state["secretKey"], **base).assume_role(
         RoleArn=f"arn:aws:iam::{state['accounts'][tenant]}:role/OrganizationAccountAccessRole", RoleSessionName="operator")["Credentials"]
     return boto3.client(service, aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
@@ -72,6 +72,55 @@ def test_the_seeded_fleet_passes_the_live_audit_and_has_no_drift(cloud):
     assert drift.returncode == 0, drift.stdout + drift.stderr
     doc = json.loads(drift.stdout)
     assert doc["changes"] == [] and all(v["ok"] for v in doc["verification"]) and "network" in doc["read"]
+
+
+def test_the_seeded_cloud_is_the_plan(cloud):
+    """Issue 23, part 3: every planned resource the audit reads is in the dev cloud with the judged
+    properties, in the region its provider places it, and nothing else is (the password policy was
+    once planned and not replayed). Runs before any test below breaks a tenant on purpose."""
+    from govcloud.live.parity import TENANT_READERS, differences
+    from govcloud.live.readers import ALLOWED_REGIONS, read_account
+
+    root, _, state = cloud
+    mgmt = mgmt_account(state)
+    for tenant, account in sorted(state["accounts"].items()):
+        plan = json.loads((root / "build" / "plans" / f"tenant-{tenant}.json").read_text())
+        home = next(r["inputs"]["region"] for r in plan["deployment"]["resources"]
+                    if r["type"] == "pulumi:providers:aws" and r["urn"].endswith("::tenant"))
+        live = read_account(mgmt.assume(account, "govcloud-audit"), account, home, TENANT_READERS, regions=ALLOWED_REGIONS)
+        assert not live.failures, (tenant, live.failures)
+        assert differences(plan, live.resources, home) == [], tenant
+        regions = {r["inputs"].get("region") for r in live.resources if r["type"] == "aws:guardduty/detector:Detector"}
+        assert regions == set(ALLOWED_REGIONS), tenant          # GuardDuty in every allowed region
+
+
+def test_every_reader_calls_only_the_permissions_it_declares(cloud):
+    """live/readers.py keeps each read's IAM actions as data (the audit role's policy and the docs
+    list them): record every call each reader makes against the dev cloud and compare."""
+    from govcloud.live.clients import IAM_PREFIX
+    from govcloud.live.readers import ALLOWED_REGIONS, IAM_ACTION, READERS, read_account
+
+    _, _, state = cloud
+    tenant = "131016-juki-prod"
+    for name, reader in READERS.items():
+        assert reader.permissions and all(":" in p for p in reader.permissions), name
+        mgmt = mgmt_account(state)
+        acct = mgmt.assume(state["accounts"][tenant], "govcloud-audit")
+        made: set[str] = set()
+        for who in (acct, mgmt):
+            original = who.client
+
+            def recording(service, region=None, _original=original):
+                client = _original(service, region)
+                prefix = IAM_PREFIX.get(client.meta.service_model.service_name, client.meta.service_model.signing_name)
+                client.meta.events.register("before-call.*.*", lambda model, **_: made.add(
+                    IAM_ACTION.get(f"{prefix}:{model.name}", f"{prefix}:{model.name}")),
+                                            unique_id="govcloud-test-recorder")
+                return client
+            who.client = recording
+        live = read_account(acct, state["accounts"][tenant], "ap-northeast-1", (name,), regions=ALLOWED_REGIONS, mgmt=mgmt)
+        assert not live.failures, (name, live.failures)
+        assert made and made <= set(reader.permissions), (name, made - set(reader.permissions))
 
 
 def test_audit_and_drift_report_progress_and_draw_nothing_when_piped(cloud):
@@ -127,10 +176,12 @@ def test_a_denied_call_in_one_tenant_is_reported_and_the_others_complete(cloud):
         proc = run("audit", "--format", "json")
         report = json.loads(proc.stdout)
         assert proc.returncode == 1
-        (failure,) = report["failures"]
-        assert failure["tenant"] == "141003-koseki-prod" and failure["call"] == "guardduty:ListDetectors"
-        assert failure["kind"] == "access-denied" and failure["missingPermission"] == "guardduty:ListDetectors"
-        assert failure["controlsNotEvaluated"] == ["GC-AWS-GD-1", "GC-AWS-GD-2"]
+        tokyo, osaka = report["failures"]            # GuardDuty is read in both Japan regions, each denied
+        assert (tokyo["step"], osaka["step"]) == ("guardduty@ap-northeast-1", "guardduty@ap-northeast-3")
+        for failure in (tokyo, osaka):
+            assert failure["tenant"] == "141003-koseki-prod" and failure["call"] == "guardduty:ListDetectors"
+            assert failure["kind"] == "access-denied" and failure["missingPermission"] == "guardduty:ListDetectors"
+            assert failure["controlsNotEvaluated"] == ["GC-AWS-GD-1", "GC-AWS-GD-2"]
         assert sum(t["complete"] for t in report["tenants"]) == 4 and report["failedMandatory"] == 0
         text = run("audit", "--lang", "en").stdout
         assert "missing permission guardduty:ListDetectors" in text and "audited 4 of 5 tenant(s)" in text
@@ -190,12 +241,78 @@ def test_a_call_that_hangs_is_a_timeout_for_that_tenant_only(cloud):
     try:
         proc = run("audit", "--format", "json", env={"GOVCLOUD_AWS_READ_TIMEOUT": "1"})
         report = json.loads(proc.stdout)
-        (failure,) = [f for f in report["failures"] if f["tenant"] == "131016-juki-staging"]
-        assert failure["kind"] == "timeout" and failure["call"] == "config:DescribeConfigurationRecorders"
-        assert failure["controlsNotEvaluated"] == ["GC-AWS-CFG-1", "GC-AWS-CFG-2"]
+        failures = [f for f in report["failures"] if f["tenant"] == "131016-juki-staging"]
+        assert len(failures) == 2                    # one per Japan region
+        for failure in failures:
+            assert failure["kind"] == "timeout" and failure["call"] == "config:DescribeConfigurationRecorders"
+            assert failure["controlsNotEvaluated"] == ["GC-AWS-CFG-1", "GC-AWS-CFG-2"]
         assert proc.returncode == 1
     finally:
         run("dev-cloud", "fault", "clear")
+
+
+def mgmt_account(state: dict):
+    from govcloud.live.clients import Account, Endpoint
+
+    return Account(Endpoint(state["url"], "ap-northeast-1", None, state["accessKey"], state["secretKey"]))
+
+
+def test_the_three_drifts_prowler_caught_are_caught(cloud):
+    """Issue 23: KMS key rotation turned off, the account password policy weakened, and an open SSH
+    rule in the other Japan region, each written straight to the API, each named by its control;
+    a VPC outside Japan is evidence for GC-GEN-REGION-1."""
+    _, run, state = cloud
+    staging, osaka_tenant = "131016-juki-staging", "271004-denshi-shinsei-prod"
+    kms = admin(state, staging, "kms")
+    key = next(k["KeyId"] for k in kms.list_keys()["Keys"] if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyManager"] == "CUSTOMER")
+    kms.disable_key_rotation(KeyId=key)
+    admin(state, staging, "iam").update_account_password_policy(MinimumPasswordLength=8, PasswordReusePrevention=24)
+    ec2 = admin(state, osaka_tenant, "ec2", "ap-northeast-1")    # Osaka's tenant: Tokyo is its other Japan region
+    vpc = ec2.create_vpc(CidrBlock="10.250.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="by-hand", Description="by hand", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    elsewhere = admin(state, osaka_tenant, "ec2", "us-east-1").create_vpc(CidrBlock="10.251.0.0/16")["Vpc"]["VpcId"]
+
+    proc = run("audit", "--tenant", staging, "--tenant", osaka_tenant, "--format", "json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert not report["failures"]
+    found = {(f["control"], f["resource"]) for f in report["findings"]}
+    staging_account, osaka_account = state["accounts"][staging], state["accounts"][osaka_tenant]
+    assert ("GC-AWS-KMS-1", f"arn:aws:kms:ap-northeast-1:{staging_account}:key/{key}") in found
+    assert ("GC-AWS-IAM-1", f"arn:aws:iam::{staging_account}:account-password-policy") in found
+    assert ("GC-AWS-VPC-5", f"arn:aws:ec2:ap-northeast-1:{osaka_account}:security-group/{group}#ingress-0") in found
+    assert ("GC-GEN-REGION-1", f"arn:aws:ec2:us-east-1:{osaka_account}:vpc/{elsewhere}") in found
+
+    # A policy deleted outright leaves IAM's default in force, which fails too (not "nothing to judge").
+    admin(state, staging, "iam").delete_account_password_policy()
+    proc = run("audit", "--tenant", staging, "--format", "json")
+    text = proc.stdout
+    assert proc.returncode == 1
+    assert {(f["control"], f["resource"]) for f in json.loads(text)["findings"]} >= {
+        ("GC-AWS-IAM-1", f"arn:aws:iam::{staging_account}:account-password-policy/none-set-iam-default")}
+
+
+def test_a_control_that_cannot_be_read_is_unevaluated_not_passed(cloud):
+    """The rotation of juki-staging's key is off (above); when the rotation status cannot be read,
+    the audit must not call KMS-1 passed: it names the call and the permission, counts KMS-1 as not
+    evaluated, and exits 1."""
+    _, run, _ = cloud
+    tenant = "131016-juki-staging"
+    assert run("dev-cloud", "fault", "add", "--tenant", tenant, "--call", "kms:GetKeyRotationStatus",
+               "--error", "access-denied").returncode == 0
+    try:
+        proc = run("audit", "--tenant", tenant, "--format", "json")
+        report = json.loads(proc.stdout)
+        assert proc.returncode == 1
+        failures = [f for f in report["failures"] if f["call"] == "kms:GetKeyRotationStatus"]
+        assert failures and all(f["missingPermission"] == "kms:GetKeyRotationStatus" for f in failures)
+        assert all("GC-AWS-KMS-1" in f["controlsNotEvaluated"] for f in failures)
+        assert not [f for f in report["findings"] if f["control"] == "GC-AWS-KMS-1"]
+        assert report["tenants"] == [{"tenant": tenant, "account": report["tenants"][0]["account"], "complete": False}]
+    finally:
+        assert run("dev-cloud", "fault", "clear").returncode == 0
 
 
 def test_a_new_account_waits_in_quarantine_until_its_baseline_passes(cloud):

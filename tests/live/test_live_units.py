@@ -3,6 +3,8 @@ identification in the dev server, drift diffs, and which controls the live audit
 
 from __future__ import annotations
 
+import re
+
 import botocore.exceptions
 import pytest
 
@@ -113,9 +115,16 @@ def test_the_live_audit_judges_what_it_reads_and_nothing_else():
     for cid in ("GC-AWS-CT-2", "GC-AWS-CT-5", "GC-AWS-CT-7", "GC-AWS-CFG-2", "GC-AWS-GD-1", "GC-AWS-SH-1", "GC-AWS-EBS-1",
                 "GC-AWS-S3-1", "GC-AWS-VPC-2", "GC-AWS-VPC-3", "GC-AWS-VPC-5", "GC-AWS-VPC-6", "GC-GEN-REGION-1"):
         assert cid in audited, cid
-    for cid in ("GC-AWS-IAM-3", "GC-AWS-KMS-1", "GC-AWS-EVT-1", "GC-AZ-KV-1", "GC-AWS-S3-3"):
+    for cid in ("GC-AZ-KV-1", "GC-AWS-S3-3", "GC-AWS-S3-4", "GC-AWS-S3-5"):
         assert cid not in audited, cid                     # not read live: judged on the plan by govcloud check
     assert audited["GC-AWS-CT-2"][1] == {"cloudtrail"} and audited["GC-AWS-VPC-2"][1] == {"ec2-network"}
+    # issue 23: KMS rotation, the password policy, the human roles, Access Analyzer, the alarms and the SCPs
+    assert audited["GC-AWS-KMS-1"][1] == {"kms"} and audited["GC-AWS-IAM-1"][1] == {"password-policy"}
+    assert audited["GC-AWS-IAM-3"][1] == audited["GC-AWS-IAM-4"][1] == {"iam-roles"}
+    assert audited["GC-AWS-IAA-1"][1] == {"access-analyzer"} and audited["GC-AWS-EVT-2"][1] == {"events"}
+    assert audited["GC-AWS-ORG-1"][1] == {"organizations"} and audited["GC-GEN-REGION-1"][1] == {"elsewhere"}
+    aws = {cid for cid, c in load_controls().items() if c.cloud in ("aws", "any")}
+    assert aws - set(audited) == {"GC-AWS-S3-3", "GC-AWS-S3-4", "GC-AWS-S3-5"}
 
 
 def test_dev_cloud_services_without_a_dev_cloud(tmp_path):
@@ -134,3 +143,61 @@ def test_dev_cloud_services_without_a_dev_cloud(tmp_path):
         with pytest.raises(UsageError, match="no dev cloud is running: govcloud dev-cloud start"):
             call()
 
+
+
+def test_the_controls_page_lists_every_control_as_the_audit_judges_it():
+    """docs/live-controls.md says, for every control, "read live" (which reader, which regions) or
+    "plan only, because ..."; it must say what live/data/audit.yaml and live/readers.py do."""
+    import re
+
+    from govcloud.live.audit import every_region_controls
+    from govcloud.live.readers import READERS
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "live-controls.md").read_text(encoding="utf-8")
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| (GC-[A-Z0-9-]+) \| [^|]+ \| ([^|]+) \|$", text, re.M)}
+    controls = load_controls()
+    audited = audited_controls(controls)
+    assert set(rows) == set(controls)
+    every = every_region_controls()
+    for cid, says in rows.items():
+        if cid in audited:
+            assert says.startswith("read live"), cid
+            named = set(re.findall(r"`([a-z0-9-]+)`", says))
+            assert audited[cid][1] <= named | {"elsewhere"}, cid
+            assert ("every allowed region" in says) == (cid in every), cid
+        else:
+            assert says.startswith("plan only, because "), cid
+    perms = {m.group(1): set(m.group(2).split(", ")) for m in re.finditer(r"^\| `([a-z0-9-]+)` \| [^|]+ \| ([^|]+?) \|$", text, re.M)}
+    assert perms == {name: set(r.permissions) for name, r in READERS.items()}
+
+
+def test_every_reader_declares_its_permissions_and_the_audit_role_grants_them():
+    from govcloud.live.readers import AUDIT_PERMISSIONS, READERS, permissions
+
+    for name, reader in READERS.items():
+        assert reader.permissions, name
+        assert all(re.fullmatch(r"[a-z0-9-]+:[A-Z][A-Za-z0-9]+", p) for p in reader.permissions), name
+    tenant = {p for r in READERS.values() if r.scope != "management" for p in r.permissions}
+    assert tenant <= set(AUDIT_PERMISSIONS)
+    assert not set(READERS["organizations"].permissions) & set(permissions("tenant"))
+    assert set(permissions("management")) == set(READERS["organizations"].permissions)
+
+
+def test_a_region_is_judged_with_what_was_read_there():
+    """Per-region judging: a failed regional read leaves its controls unevaluated in that region only;
+    a region other than the home one is judged only on the every-region stack controls."""
+    from govcloud.live.audit import every_region_controls, region_controls
+    from govcloud.live.clients import CallFailure
+    from govcloud.live.readers import LiveAccount
+
+    live = LiveAccount("111122223333", "ap-northeast-1", regions=("ap-northeast-1", "ap-northeast-3"))
+    live.failures["kms@ap-northeast-3"] = CallFailure("kms:GetKeyRotationStatus", "access-denied", "denied", "kms:GetKeyRotationStatus")
+    live.failures["password-policy"] = CallFailure("iam:GetAccountPasswordPolicy", "not-implemented", "no such API")
+    audited, every = audited_controls(load_controls()), every_region_controls()
+    tokyo, left_tokyo = region_controls(audited, live, "ap-northeast-1", every)
+    osaka, left_osaka = region_controls(audited, live, "ap-northeast-3", every)
+    assert "GC-AWS-KMS-1" in tokyo and "GC-AWS-KMS-1" in left_osaka and "GC-AWS-KMS-1" not in osaka
+    assert {"GC-AWS-IAM-1", "GC-AWS-IAM-2"} <= left_tokyo and {"GC-AWS-IAM-1", "GC-AWS-IAM-2"} <= left_osaka
+    assert "GC-AWS-CT-7" in tokyo and "GC-AWS-CT-7" not in osaka and "GC-AWS-GD-2" in osaka
+    assert "GC-AWS-ORG-1" in tokyo and "GC-AWS-ORG-1" not in osaka

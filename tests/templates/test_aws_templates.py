@@ -14,7 +14,31 @@ INTERNET = "tenant-271004-denshi-shinsei-prod"
 
 @pytest.fixture(scope="module")
 def plan():
-    return sample_plan(MYNUMBER)
+    """The home region's part of the plan: what AwsSecurityBaseline and the other templates place
+    with the tenant provider (the second Japan region's baseline is asserted on its own below)."""
+    full = sample_plan(MYNUMBER)
+    return {**full, "deployment": {**full["deployment"], "resources": [
+        r for r in full["deployment"]["resources"] if "pulumi:providers:aws::tenant-ap-northeast-" not in (r.get("provider") or "")
+        and not r["type"] == "govcloud:aws:RegionalBaseline"]}}
+
+
+def test_the_other_japan_region_gets_the_regional_baseline():
+    """Issue 23: GuardDuty, Config, Security Hub and EBS encryption by default in the other Japan
+    region too, through a second provider into the same account; a Tokyo tenant's is Osaka, an Osaka
+    tenant's is Tokyo."""
+    for stack, other in ((MYNUMBER, "ap-northeast-3"), (INTERNET, "ap-northeast-1")):
+        full = sample_plan(stack)
+        provider = next(r for r in resources(full, "pulumi:providers:aws") if r["urn"].endswith(f"::tenant-{other}"))
+        assert provider["inputs"]["region"] == other and "assumeRoles" in provider["inputs"]
+        placed = [r for r in resources(full) if (r.get("provider") or "").startswith(provider["urn"] + "::")]
+        types = {r["type"] for r in placed}
+        assert {"aws:guardduty/detector:Detector", "aws:cfg/recorder:Recorder", "aws:cfg/recorderStatus:RecorderStatus",
+                "aws:cfg/deliveryChannel:DeliveryChannel", "aws:securityhub/account:Account",
+                "aws:ebs/encryptionByDefault:EncryptionByDefault", "aws:ebs/defaultKmsKey:DefaultKmsKey",
+                "aws:kms/key:Key"} <= types, stack
+        standards = {r["inputs"]["standardsArn"] for r in placed if r["type"].endswith("StandardsSubscription")}
+        assert all(f"arn:aws:securityhub:{other}::" in a for a in standards) and len(standards) == 2
+        assert all(r["inputs"]["enableKeyRotation"] for r in placed if r["type"] == "aws:kms/key:Key")
 
 
 def test_cloudtrail(plan):
@@ -97,7 +121,7 @@ def test_every_taggable_resource_carries_the_tenant_tags(plan):
 
 def test_children_are_parented_to_their_component(plan):
     components = {r["urn"] for r in resources(plan) if r["type"].startswith("govcloud:aws:")}
-    assert len(components) == 3
+    assert len(components) == 3          # the home region's; the second region's RegionalBaseline is asserted above
     trail = next(r for r in resources(plan, "aws:cloudtrail/trail:Trail"))
     assert trail["parent"].endswith("govcloud:aws:SecurityBaseline::baseline")
     assert "pulumi:providers:aws::tenant::" in trail["provider"]
