@@ -346,9 +346,9 @@ def withdraw_approval(ws: Workspace, source: RequestSource | Path, signer: Signe
 
 def withdraw_approval_of(ws: Workspace, request: str, digest: str, signer: Signer, *, reason: str = "",
                          missing_ok: bool = False) -> dict | None:
-    """:func:`withdraw_approval` by request name and content digest. A key or the service
-    withdraws every active approval of the signer for this content; a detached signature, the
-    one its statement names. Returns the last withdrawal entry."""
+    """:func:`withdraw_approval` by request name and content digest: one signed withdrawal naming
+    the signer's newest active approval of this content, which voids all of them. Returns the
+    withdrawal entry."""
     if len(reason) > 2000:
         raise UsageError("the reason is longer than 2000 characters")
     try:
@@ -366,8 +366,9 @@ def withdraw_approval_of(ws: Workspace, request: str, digest: str, signer: Signe
             if missing_ok:
                 return None
             raise _nothing_to_withdraw(p.id, request)
-        if isinstance(signer, DetachedSignature):
-            targets = targets[-1:]           # the statement it signed names the newest
+        # One withdrawal voids every earlier approval of this signer for this content (approvals.replay);
+        # it names the newest (the statement a detached signature was made over names that one).
+        targets = targets[-1:]
         events = []
         replayed = proof(hist)
         for target in targets:
