@@ -321,7 +321,11 @@ def check_document_entry(data: dict, directory: Directory | None,
     kind = data["kind"]
     if directory is None:
         return None, "recorded before any Principals document: nobody could have signed it"
-    if governed.digest_of(data["document"]) != data["digest"] or data["document"].get("kind") != kind:
+    try:
+        recorded_digest = governed.digest_of(data["document"])
+    except (ValueError, RecursionError):          # rfc8785.CanonicalizationError: no one spelling
+        return None, "the recorded document is not canonical JSON (a number beyond ±2^53 − 1?)"
+    if recorded_digest != data["digest"] or data["document"].get("kind") != kind:
         return None, f"the recorded document is not the {kind} document with digest {data['digest']}"
     want_version = previous.version + 1 if previous else 1
     if data["version"] != want_version or data.get("replaces") != (previous.digest if previous else None):

@@ -60,7 +60,16 @@ def read_body(path: Path, text: str | None = None) -> dict | None:
             return None
         text = yamlio.read_text(path)
     data, _ = yamlio.load_text(text, path)
-    return body_of(data)
+    body = body_of(data)
+    try:
+        rfc8785.dumps(body)
+    except (rfc8785.CanonicalizationError, RecursionError) as exc:
+        # RFC 8785 §3.2.2.3: numbers are IEEE 754 doubles; an integer beyond ±2^53 − 1 (or a
+        # float that is not finite) has no one spelling, so the document cannot be signed.
+        raise DiagnosticError([Diagnostic(str(path), 1, 1, "GC101",
+                                          f"the document cannot be recorded and signed: {exc} (RFC 8785 JSON "
+                                          "numbers are IEEE 754 doubles)")]) from None
+    return body
 
 
 def items_of(body: dict | None) -> list:
