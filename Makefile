@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BOOTSTRAP_STAMP := $(VENV)/.bootstrapped
 # checkov pins old versions of packages Pulumi needs newer: it gets its own environment and runs as a tool.
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -52,9 +53,12 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 
 # The project itself last, as an editable install without dependencies and without build isolation
 # (an isolated build would fetch an unlocked setuptools): everything it needs came from the lock.
-$(STAMP): pyproject.toml requirements/bootstrap.txt requirements/main.txt
+$(BOOTSTRAP_STAMP): requirements/bootstrap.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python $(PIP_LOCKED) requirements/bootstrap.txt $(QUIET_PIP)
+	touch $(BOOTSTRAP_STAMP)
+
+$(STAMP): $(BOOTSTRAP_STAMP) pyproject.toml requirements/main.txt
 	$(BIN)/python $(PIP_LOCKED) requirements/main.txt $(QUIET_PIP)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . $(QUIET_PIP)
 	$(BIN)/python -m pip check
@@ -66,9 +70,9 @@ $(STAMP): pyproject.toml requirements/bootstrap.txt requirements/main.txt
 #                  pin that still fits (uv prefers the versions already in the output file)
 #   make upgrade   move every pin to the newest release the ranges allow
 # then `make test`, and commit the changed requirements/*.txt with what moved (docs/dependencies.md).
-lock: $(STAMP)
-	$(UV_COMPILE) $(UV_FLAGS) requirements/bootstrap.in -o requirements/bootstrap.txt
+lock: $(BOOTSTRAP_STAMP)
 	$(UV_COMPILE) $(UV_FLAGS) pyproject.toml --extra test --extra postgres --extra docs -o requirements/main.txt
+	$(UV_COMPILE) $(UV_FLAGS) requirements/bootstrap.in --constraint requirements/main.txt -o requirements/bootstrap.txt
 	$(UV_COMPILE) $(UV_FLAGS) requirements/checkov.in -o requirements/checkov.txt
 
 upgrade:
@@ -100,8 +104,22 @@ service-deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql openssh-client; \
 	fi
 
-test: setup browser service-deps $(EDITOR_STAMP) $(OIDC_STAMP)
-	$(BIN)/python -m pytest -q -n auto
+# The suite (docs/dependencies.md, "The test suite"): `make test` leaves out the tests marked slow
+# (pytest -m "not slow": the dev cloud's server, crash injection, long fuzzing, whole-story browser runs)
+# so a newcomer's run stays short; CI (CI=true, as .ci/run runs `make test`) and `make test-all` run
+# every test. A failure is listed as file::test in the short summary (-ra, --tb=short); the slowest
+# tests are listed too, so a test that grows slow is seen. pytest's exit 5 (no test ran) is a failure.
+TEST_DEPS    := setup browser service-deps $(EDITOR_STAMP) $(OIDC_STAMP)
+PYTEST_ARGS  := -q -n auto -ra --tb=short --durations=15
+TEST_MARKERS := $(if $(filter true,$(CI)),,-m "not slow")
+RUN_PYTEST    = $(BIN)/python -m pytest $(PYTEST_ARGS) $(1) $(PYTEST_EXTRA) || { rc=$$?; \
+	  [ $$rc -ne 5 ] || echo "pytest ran no test (exit 5): a selection that matches nothing is a failure" >&2; exit $$rc; }
+
+test: $(TEST_DEPS)
+	$(call RUN_PYTEST,$(TEST_MARKERS))
+
+test-all: $(TEST_DEPS)
+	$(call RUN_PYTEST,)
 
 imports: setup
 	$(BIN)/python scripts/import_graph.py

@@ -54,6 +54,12 @@ class Workspace:
         return self.tenants_dir / "principals.yaml"
 
     @property
+    def anchor_file(self) -> Path:
+        """Where the history head is anchored outside the workspace (kind ``HistoryAnchor``; read
+        by ``govcloud.anchor``, whose environment overrides it). Absent: no anchor, said plainly."""
+        return self.tenants_dir / "anchor.yaml"
+
+    @property
     def network_exceptions_file(self) -> Path:
         return self.tenants_dir / "network-exceptions.yaml"
 

@@ -19,6 +19,7 @@ import json
 import re
 import stat
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,144 @@ def _check_events(text: str, path, limits: Limits) -> None:
         loader.dispose()
 
 
+
+# --- nesting depth counted on the text itself -------------------------------------------------------
+#
+# The limit on nesting must not depend on which parser reads the file, nor on which release of it:
+# libyaml (PyYAML's C loader) refuses more than 1,000 levels since libyaml 0.2.6 (MAX_NESTING_LEVEL =
+# 1000 in src/parser.c, "Limit depth of nesting by default ... The default maximum is 1000", libyaml
+# commit 51843fe; PyYAML 6.0.4's wheel bundles it), and its *scanner* checks the flow level while it
+# reads ahead for a possible simple key (up to 1,024 characters, YAML 1.2 §7.4.2), i.e. before the
+# parser has produced the events yamlio counts: "[[[[..." was refused as "while increasing flow level
+# exceeded maximum nesting depth" (GC100) before yamlio's own limit (GC106) saw the 65th level.
+# PyYAML's pure-Python scanner and parser have no limit, its composer recurses once per level (Python's
+# recursion limit, 1,000 frames by default); ruamel.yaml 0.19.1 has `YAML().max_depth = 0` (no limit;
+# composer.py raises MaxDepthExceededError only when it is set) and recurses likewise. So yamlio counts
+# the flow nesting itself, on the text, before any parser runs, with Limits.max_depth (64) below every
+# parser's own limit (tests/tenants/test_yamlio.py proves a document nested exactly max_depth levels
+# still loads with both PyYAML loaders). Block nesting needs no pre-scan: libyaml's read-ahead over
+# block indicators is bounded by the simple-key length, and the event pass counts block levels first.
+#
+# The lexer below knows just enough YAML to find flow collections: quoted scalars (which may span
+# lines), comments, block scalars (skipped by indentation), and where a node may start (a '[' inside
+# a plain scalar such as `x[1]` opens nothing). Wherever it could misread, it counts more, never less.
+
+_YAML_BREAKS = "\n\r\x85\u2028\u2029"          # line breaks as PyYAML and libyaml read them (YAML 1.1)
+_YAML_SIGNIFICANT = re.compile(r"[\[\]{},:#'\"|>&!?\-\n\r\x85\u2028\u2029]")
+_YAML_BLANK = re.compile(r"[ \t]*")
+_YAML_SINGLE = re.compile(r"'[^']*(?:''[^']*)*'")
+_YAML_DOUBLE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_YAML_PROPERTY = re.compile(r"[^ \t\n\r\x85\u2028\u2029,\[\]{}]*")
+
+
+def _deep_error(path, text: str, index: int, limits: Limits, *, line: int = 1) -> DiagnosticError:
+    at_line, col = _line_col(text, index)
+    return _error(path, line + at_line - 1, col, f"nested deeper than {limits.max_depth} levels", "GC106")
+
+
+def _check_yaml_nesting(text: str, path, limits: Limits) -> None:
+    """Refuse flow collections nested deeper than ``limits.max_depth`` (GC106), from the text alone."""
+    if text.count("[") + text.count("{") <= limits.max_depth:
+        return                                   # cannot be deeper: the common case costs two counts
+    end = len(text)
+    flow = 0
+    node_start = True                            # a node may start here (line start, after an indicator)
+    line_start = 0                               # index of the current line's first character
+    base_col = 0                                 # column a block scalar's content must be indented past
+    i = 1 if text.startswith("\ufeff") else 0    # a byte order mark may open the stream
+    i = _after_document_marker(text, i)
+    while True:
+        m = _YAML_SIGNIFICANT.search(text, i)
+        if m is None:
+            return
+        j = m.start()
+        c = text[j]
+        if _YAML_BLANK.match(text, i).end() < j:         # plain text between two significant characters
+            if node_start and not flow:
+                base_col = _YAML_BLANK.match(text, i).end() - line_start
+            node_start = False
+        nxt = text[j + 1] if j + 1 < end else "\n"
+        i = j + 1
+        if c in _YAML_BREAKS:
+            if c == "\r" and nxt == "\n":
+                i += 1
+            line_start = i
+            if not flow:
+                node_start, base_col = True, _YAML_BLANK.match(text, i).end() - i
+                i = _after_document_marker(text, i)
+        elif c == "#" and (j == 0 or text[j - 1] in " \t" + _YAML_BREAKS):
+            k = min((p for p in (text.find(b, j) for b in _YAML_BREAKS) if p >= 0), default=end)
+            i = k                                # a comment, to the end of its line
+        elif c in "[{":
+            if flow or node_start:
+                flow += 1
+                if flow > limits.max_depth:
+                    raise _deep_error(path, text, j, limits)
+                node_start = True
+            # else: inside a plain scalar (`x[1]`), a character like any other
+        elif c in "]}":
+            if flow:
+                flow -= 1
+            node_start = False
+        elif c == ",":
+            node_start = bool(flow)
+        elif c in "-?":
+            if node_start and nxt in " \t" + _YAML_BREAKS:
+                if not flow:
+                    base_col = j - line_start    # `- |`: the content is indented past the dash
+            else:
+                node_start = False
+        elif c == ":":
+            # A value indicator (`key: [`), or JSON-like `{"a":[` in a flow collection.
+            node_start = nxt in " \t" + _YAML_BREAKS or bool(flow)
+        elif c in "'\"":
+            if node_start:
+                q = (_YAML_SINGLE if c == "'" else _YAML_DOUBLE).match(text, j)
+                if q is None:
+                    return                       # unterminated: the parser reports it (no nesting past it)
+                if not flow:
+                    base_col = j - line_start
+                i = q.end()
+            node_start = False
+        elif c in "&!":
+            if node_start:                       # an anchor or a tag: the node itself follows
+                if text.startswith("<", i):      # a verbatim tag, !<tag:yaml.org,2002:str>
+                    k = text.find(">", i)
+                    i = end if k < 0 else k + 1
+                else:
+                    i = _YAML_PROPERTY.match(text, i).end()
+            else:
+                node_start = False
+        elif c in "|>":
+            if node_start and not flow:
+                i = _skip_block_scalar(text, j, base_col)
+                line_start = i
+                node_start, base_col = True, _YAML_BLANK.match(text, i).end() - i
+            else:
+                node_start = False
+
+
+def _after_document_marker(text: str, i: int) -> int:
+    """Past a `---` or `...` at ``i`` (a line start): a node may follow on the marker's line."""
+    if text.startswith(("---", "..."), i) and (i + 3 >= len(text) or text[i + 3] in " \t" + _YAML_BREAKS):
+        return i + 3
+    return i
+
+
+def _skip_block_scalar(text: str, j: int, base_col: int) -> int:
+    """Index of the first line after the block scalar whose indicator is at ``j``: its content is
+    every following line that is blank or indented more than ``base_col`` (YAML 1.2 §8.1)."""
+    end = len(text)
+    i = text.find("\n", j)
+    while i != -1 and i + 1 < end:
+        start = i + 1
+        indent = _YAML_BLANK.match(text, start).end()
+        if indent < end and text[indent] not in "\r\n" and indent - start <= base_col:
+            return start
+        i = text.find("\n", start)
+    return end
+
+
 def _yaml_error(exc: yaml.YAMLError, text: str, path) -> DiagnosticError:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
@@ -178,6 +317,7 @@ def load_text(text: str, path: str | Path, limits: Limits = DEFAULT_LIMITS) -> t
     """Parse one YAML document; return (data, positions) where positions maps a field path
     such as ``("spec", "municipalities", 0)`` to its 1-based (line, column)."""
     _check_text(text, path, limits)
+    _check_yaml_nesting(text, path, limits)
     try:
         _check_events(text, path, limits)
     except yaml.YAMLError as exc:
@@ -243,11 +383,16 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
+class _DuplicateKey(ValueError):
+    """A repeated key of a JSON object: a type of its own, so the loader tells it from json's own
+    errors by type, not by the wording of a message."""
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     out: dict = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key!r}")
+            raise _DuplicateKey(f"duplicate key {key!r}")
         out[key] = value
     return out
 
@@ -263,24 +408,53 @@ def json_depth(data: Any) -> int:
     return deepest
 
 
+# Python's json recurses once per level (the C scanner through Py_EnterRecursiveCall, the pure-Python
+# one through scan_once): how deep it gets depends on sys.getrecursionlimit() (1,000 by default) and on
+# how deep the caller's stack already is, so a RecursionError names the caller, not the document. The
+# depth is therefore counted on the text first, exactly (strings removed, then brackets alone).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_JSON_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_JSON_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.S)
+_JSON_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _check_json_nesting(text: str, path, limits: Limits, *, line: int = 1) -> None:
+    """Refuse JSON nested deeper than ``limits.max_depth`` (GC106) before json runs."""
+    if text.count("[") + text.count("{") <= limits.max_depth:
+        return
+    brackets = _JSON_NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    if max(accumulate(map(_JSON_STEP.__getitem__, brackets)), default=0) <= limits.max_depth:
+        return
+    depth = 0                                    # refused: find the bracket that went too deep
+    for m in _JSON_BRACKET.finditer(text):
+        step = _JSON_STEP.get(m.group())
+        if step:
+            depth += step
+            if depth > limits.max_depth:
+                raise _deep_error(path, text, m.start(), limits, line=line)
+    raise _error(path, line, 1, f"nested deeper than {limits.max_depth} levels", "GC106")  # pragma: no cover
+
+
 def load_json_text(text: str, path: str | Path, limits: Limits = DEFAULT_LIMITS, *, line: int = 1) -> Any:
     """Parse one JSON value with the same limits as YAML; ``line`` is the line the text starts on
     (a JSON-lines file). NaN and Infinity, duplicate keys and raw control characters are refused."""
     if len(text) > limits.max_bytes:
         raise _error(path, line, 1, f"more than {limits.max_bytes} bytes", "GC106")
+    _check_json_nesting(text, path, limits, line=line)
     try:
         data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise _error(path, line + exc.lineno - 1, exc.colno, f"invalid JSON: {exc.msg}") from None
+    except _DuplicateKey as exc:
+        # Name the second occurrence of the key, where a reader looks for the override.
+        found: list = []
+        json_positions(text, duplicates=found)
+        if found:
+            loc, (at_line, col) = found[0]
+            raise DiagnosticError([Diagnostic(str(path), line + at_line - 1, col, "GC100",
+                                              f"invalid JSON: duplicate key {loc[-1]!r}", dotted(loc))]) from None
+        raise _error(path, line, 1, f"invalid JSON: {exc}") from None
     except ValueError as exc:
-        if str(exc).startswith("duplicate key"):
-            # Name the second occurrence of the key, where a reader looks for the override.
-            found: list = []
-            json_positions(text, duplicates=found)
-            if found:
-                loc, (at_line, col) = found[0]
-                raise DiagnosticError([Diagnostic(str(path), line + at_line - 1, col, "GC100",
-                                                  f"invalid JSON: duplicate key {loc[-1]!r}", dotted(loc))]) from None
         raise _error(path, line, 1, f"invalid JSON: {exc}") from None
     except RecursionError:
         raise _error(path, line, 1, f"nested deeper than {limits.max_depth} levels", "GC106") from None

@@ -24,7 +24,7 @@ from pathlib import Path
 from govcloud import yamlio
 from govcloud.diagnostics import DiagnosticError
 from govcloud.network import readers
-from govcloud.network.cidr import ANY_NAMES, CidrError, span
+from govcloud.network.cidr import ANY_NAMES, CidrError, is_internet, span
 from govcloud.network.cloudwan import read_cloudwan
 from govcloud.network.errors import NetworkInputError, Unsupported
 from govcloud.network.model import (BLACKHOLE, Firewall, Path_, Table, _port_covers, _port_overlaps,  # noqa: F401
@@ -47,6 +47,10 @@ class Fabric:
     firewalls: dict[str, Firewall] = field(default_factory=dict)
     expected_blocked: set = field(default_factory=set)
     unattached: list[tuple[str, str]] = field(default_factory=list)  # (attachment, why)
+    # Cloud WAN segments whose attachments see each other's routes ("isolate-attachments: false",
+    # the default: "attachments in the segment can communicate with each other", core network
+    # policy parameters), as their route tables: cloudwan:<segment>.
+    unisolated: tuple[str, ...] = ()
     layers: tuple[str, ...] = ("routing", "filtering", "effective")   # what the input lets the proof judge
     _cache: dict = field(default_factory=dict)
 
@@ -91,16 +95,21 @@ class Fabric:
             if table not in self.tables:
                 dead.append(f"no route table {table}")
                 return
-            candidates = [(target, route) for cidr in cidrs for target, route in self.tables[table].lookup(cidr)]
+            candidates = [(target, route, cidr) for cidr in cidrs for target, route in self.tables[table].lookup(cidr)]
             if not candidates:
                 dead.append(f"route table {table}: no route")
-            for target, route in candidates:
+            for target, route, cidr in candidates:
                 step = hops + [f"route table {table}: {route} → {target}"]
                 if target == destination:
                     found.append(Path_(step, bool(functions), functions))
                 elif target in self.functions and target in self.associated:
-                    explore(self.associated[target], step + [f"inspection function {target} (network function, firewall {self.functions[target]})"],
-                            functions + (target,), seen | {table})
+                    fw = self.firewall_for(target)
+                    hop = f"inspection function {target} (network function, firewall {fw.name if fw else self.functions[target]})"
+                    for leads in (fw.exit_for(cidr) if fw is not None else ["wan"]):
+                        if leads == "wan":
+                            explore(self.associated[target], step + [hop], functions + (target,), seen | {table})
+                        else:   # the firewall subnets route it away from the WAN (the internet, nowhere)
+                            dead.append(f"{hop}: {cidr} → {leads}")
                 elif target.startswith("intercloud-") and target in self.peers:
                     peer = self.peers[target]
                     explore(self.associated.get(peer, ""), step + [f"inter-cloud link {target} ⇄ {peer}"], functions,
@@ -116,6 +125,49 @@ class Fabric:
             return Path_(best.hops + [f"(part of the traffic goes elsewhere: {dead[0]})"], best.inspected, best.functions,
                          False)
         return best
+
+    def internet_paths(self, table: str) -> list[Path_]:
+        """Paths from a route table to *the internet*: routes whose prefix covers public
+        addresses (a default route, a public prefix) that lead to a network function whose
+        firewall sends traffic out to the internet (an internet or NAT gateway behind the AWS
+        firewall, an Azure hub firewall's public IP), or to an internet-zone site or tenant (the
+        internet zone is the internet, 三層の対策's インターネット接続系). Cached per table."""
+        key = ("internet", table)
+        if key not in self._cache:
+            found: list[Path_] = []
+            self._internet_walk(table, [], (), frozenset(), found)
+            self._cache[key] = found
+        return self._cache[key]
+
+    def _internet_walk(self, table: str, hops: list[str], functions: tuple, seen: frozenset, found: list) -> None:
+        if table in seen or table not in self.tables:
+            return
+        for probe in ("0.0.0.0/0", "::/0"):
+            for target, route in self.tables[table].lookup(probe):
+                if not is_internet(route):
+                    continue   # a private prefix: a destination of the WAN, not the internet
+                step = hops + [f"route table {table}: {route} → {target}"]
+                a = self.attachments.get(target, {})
+                if target in self.functions and target in self.associated:
+                    fw = self.firewall_for(target)
+                    hop = f"inspection function {target} (firewall {fw.name if fw else 'none'})"
+                    exits = fw.exit_for(probe) if fw is not None else ["wan"]
+                    if fw is not None and fw.internet_exit:
+                        found.append(Path_(step + [hop, fw.internet_exit, "the internet"], True, functions + (target,)))
+                    for leads in exits:
+                        if leads.startswith("internet"):
+                            found.append(Path_(step + [hop, leads, "the internet"], True, functions + (target,)))
+                        elif leads == "wan":
+                            self._internet_walk(self.associated[target], step + [hop], functions + (target,),
+                                                seen | {table}, found)
+                elif target.startswith("intercloud-") and target in self.peers:
+                    peer = self.peers[target]
+                    self._internet_walk(self.associated.get(peer, ""), step + [f"inter-cloud link {target} ⇄ {peer}"],
+                                        functions, seen | {table}, found)
+                elif a.get("zone") == "internet" and a.get("kind") in ("site", "tenant"):
+                    found.append(Path_(step + [f"internet-zone {a['kind']} {target}: the internet"], bool(functions), functions))
+                # (a tenant's own route to an internet gateway is judged with the tenant: verify's
+                # per-tenant check, which a re-verification redoes when the tenant changes)
 
     def firewall_for(self, function: str) -> Firewall | None:
         return self.firewalls.get(self.functions.get(function, ""))
@@ -139,6 +191,12 @@ class Fabric:
         return ", ".join(reasons)
 
 
+def is_internet_span(first: int, last: int) -> bool:
+    from govcloud.network.cidr import PRIVATE
+
+    return not any(p0 <= first and last <= p1 for p0, p1 in PRIVATE)
+
+
 class CidrIndex:
     """Which attachments does a rule's source range admit? Sorted intervals, O(log n + hits)."""
 
@@ -155,6 +213,8 @@ class CidrIndex:
 
     @functools.lru_cache(maxsize=65536)
     def admitted(self, cidr: str) -> tuple[str, ...]:
+        if cidr == "Internet":   # the NSG service tag: public addresses only (Azure service tags)
+            return tuple(sorted({e[2] for e in self.entries if is_internet_span(e[0], e[1])}))
         if cidr in ANY_NAMES:
             return tuple(sorted({e[2] for e in self.entries}))
         lo, hi = span(cidr)
@@ -371,8 +431,9 @@ def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, syn
         fn_map = {f: f for f in functions}
         if name == "aws-tgw" and "inspection-aws" in attachments:
             fn_map["inspection-aws"] = "inspection-aws"
-        if vwan is not None and "inspection-azure" in attachments:
-            fn_map["inspection-azure"] = "inspection-azure"
+        if vwan is not None:   # the hub firewalls: one per hub from plans, one for all when compiled
+            fn_map.update({n: n for n, a in attachments.items() if a.get("kind") == "inspection"
+                           and a.get("cloud") == "azure"})
         fws = {f: firewalls.get(f) or firewalls["default"] for f in fn_map}
         fws["default"] = firewalls["default"]
         azure_unattached = [(n, "no Virtual WAN connection") for n, a in attachments.items()
@@ -381,8 +442,15 @@ def _fabrics_from_documents(docs, digests, *, source_prefix, filter_digests, syn
         fabrics.append(Fabric(label, attachments, {**tables, **azure_tables}, {**assoc, **azure_assoc}, peers,
                               firewalls["default"], filters, declared, reasons, global_key, dict(filter_digests or {}),
                               functions=fn_map, firewalls=fws, expected_blocked=blocked,
-                              unattached=sorted(unattached + azure_unattached), layers=layers))
+                              unattached=sorted(unattached + azure_unattached), layers=layers,
+                              unisolated=_unisolated(cloudwan) if name == "aws-cloudwan" else ()))
     return fabrics
+
+
+def _unisolated(policy) -> tuple[str, ...]:
+    """The route tables of segments that do not isolate their attachments (the policy was read
+    and checked by read_cloudwan already)."""
+    return tuple(f"cloudwan:{seg['name']}" for seg in policy.get("segments", []) if not seg.get("isolate-attachments"))
 
 
 def _read_filters(doc, source: str, attachments: dict, memo: ReadMemo | None) -> tuple[dict[str, dict], dict[str, str]]:

@@ -107,6 +107,16 @@ class Firewall:
     rules: list[dict]
     default: str = "drop"      # "drop" or "pass"
     name: str = "firewall"
+    # Where passed traffic goes (the inspection VPC's firewall-subnet routes, read from the plan):
+    # a table whose targets are "wan", "internet: <hop>" or "blackhole"; None: back to the WAN.
+    exits: Table | None = None
+    internet_exit: str = ""    # the hop that takes traffic to public addresses to the internet, if any
+
+    def exit_for(self, cidr: str) -> list[str]:
+        """Where passed traffic to ``cidr`` goes after the firewall ("wan" when no route says)."""
+        if self.exits is None:
+            return ["wan"]
+        return [target for target, _ in self.exits.lookup(cidr)] or ["blackhole"]
 
     def passes(self, src: str, dst: str, protocol: str, port) -> str | None:
         """The id of what lets (src, dst, protocol, port) through, or None. Least safe: a pass

@@ -223,7 +223,14 @@ ACTIONS = {"pass": "pass", "allow": "pass", "drop": "drop", "reject": "drop", "d
 
 
 def read_firewall(doc, source: str, path: str = "$"):
-    only(doc, {"defaultAction", "rules", "name"}, source, path)
+    """A firewall document; from plans also ``bypass`` (routes of the inspection VPC that let
+    traffic by the firewall: then it passes everything, the least safe reading), ``exits`` (the
+    firewall subnets' routes: where passed traffic goes) and ``internetExit``."""
+    only(doc, {"defaultAction", "rules", "name", "bypass", "exits", "internetExit"}, source, path)
+    bypass = _strs(doc, "bypass", source, path, [])
+    if bypass:
+        return Firewall([], "pass", f"{doc.get('name', 'firewall')} (bypassed: {bypass[0]})",
+                        _exits(doc, source, path), str(doc.get("internetExit", "")))
     default = doc.get("defaultAction", "drop")
     if default not in ("drop", "pass"):
         raise Unsupported(source, f"defaultAction {default!r}", f"{path}.defaultAction")
@@ -240,7 +247,30 @@ def read_firewall(doc, source: str, path: str = "$"):
                       "sources": [_cidr(c, source, f"{rp}.sources[{j}]") for j, c in enumerate(_list(r, "sources", source, rp))],
                       "destinations": [_cidr(c, source, f"{rp}.destinations[{j}]")
                                        for j, c in enumerate(_list(r, "destinations", source, rp))]})
-    return Firewall(rules, default, doc.get("name", "firewall"))
+    return Firewall(rules, default, doc.get("name", "firewall"), _exits(doc, source, path), str(doc.get("internetExit", "")))
+
+
+EXIT_LEADS = {"wan": "wan", "internet": "internet", "blackhole": "blackhole", "local": "blackhole",
+              "firewall": "blackhole"}
+
+
+def _exits(doc: dict, source: str, path: str) -> Table | None:
+    """The firewall subnets' routes: longest prefix first (Amazon VPC "How route priority
+    works"). A route back to the core network returns traffic to the WAN; one to an internet or
+    NAT gateway takes it to the internet; local or the firewall itself leads nowhere modelled."""
+    if "exits" not in doc:
+        return None
+    table = Table("firewall exits")
+    for i, e in enumerate(_list(doc, "exits", source, path)):
+        ep = f"{path}.exits[{i}]"
+        only(e, {"destination", "leads", "target"}, source, ep)
+        leads = need(e, "leads", str, source, ep)
+        if leads not in EXIT_LEADS:
+            raise Unsupported(source, f"firewall exit {leads!r}", f"{ep}.leads")
+        kind = EXIT_LEADS[leads]
+        table.add(_cidr(need(e, "destination", str, source, ep), source, f"{ep}.destination"),
+                  f"internet: {e.get('target', '')}" if kind == "internet" else kind, static=True)
+    return table
 
 
 def read_firewalls(doc, source: str) -> dict:

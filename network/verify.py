@@ -107,8 +107,23 @@ def _nsg_source_covers(prefix: str, cidr: str, allow: bool) -> bool:
     if prefix == "VirtualNetwork":
         return allow            # every connected network: admits anything, proves no deny
     if prefix == "Internet":
-        return is_internet(cidr) if not allow else True
+        # One set in an allow and in a deny: "the IP address space that's outside the virtual
+        # network and reachable by the public internet" (Azure, Virtual network service tags:
+        # Internet), i.e. public addresses. An allow matches traffic with any public address, a
+        # deny only traffic that is public throughout ("Internet" as traffic: some public address).
+        if cidr == "Internet":
+            return True
+        return is_internet(cidr) if allow else _public_throughout(cidr)
+    if cidr == "Internet":   # public traffic against a prefix: an allow matches a prefix with public addresses
+        return is_internet(prefix) if allow else False   # a deny of one family leaves the other public
     return overlaps(prefix, cidr) if allow else contains(prefix, cidr)
+
+
+def _public_throughout(cidr: str) -> bool:
+    from govcloud.network.cidr import PRIVATE
+
+    lo, hi = span(cidr)
+    return not any(lo <= p1 and p0 <= hi for p0, p1 in PRIVATE)
 
 
 def _nsg_decides(rules: list[dict], direction: str, src: str, dst: str, proto: str, port) -> dict | None:
@@ -285,23 +300,27 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
         a = atts[name]
         if a["kind"] in SOURCE_KINDS and name in fabric.associated:
             groups.setdefault((fabric.associated[name], a["zone"]), name)
+    # Sites are destinations too: a mynumber LAN routed from another zone is as exposed as a tenant.
+    mynumber_places = [n for n in tenants if atts[n]["zone"] == MYNUMBER] + sorted(
+        n for n, a in atts.items() if a["kind"] == "site" and a["zone"] == MYNUMBER)
     for (table, zone), example in sorted(groups.items()):
-        for t in tenants:
+        for t in mynumber_places:
             dst = atts[t]
-            if dst["zone"] != MYNUMBER or zone == MYNUMBER:
+            if zone == MYNUMBER:
                 continue
             path = fabric.route_from_table(table, t)
             if path is None:
                 continue
-            hops = (f"{example} and every source in {table} ({zone} zone)",) + tuple(path.hops) + (f"tenant {t}",)
+            place = f"{dst['kind']} {t}"
+            hops = (f"{example} and every source in {table} ({zone} zone)",) + tuple(path.hops) + (place,)
             if not path.inspected:
                 out.append(Violation(
                     "intake-crosses-inspection", "routing", example, t,
-                    f"{zone}-zone sources in {table} route to mynumber tenant {t} without crossing inspection", hops))
+                    f"{zone}-zone sources in {table} route to mynumber {place} without crossing inspection", hops))
                 if zone == INTERNET:
                     out.append(Violation(
                         "internet-never-reaches-mynumber", "routing", example, t,
-                        f"internet-zone sources route to mynumber tenant {t} directly", hops))
+                        f"internet-zone sources route to mynumber {place} directly", hops))
                 continue
             if zone == INTERNET:
                 # Through inspection only what every firewall on the path passes gets in; each must
@@ -312,7 +331,7 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                     why = "a network function on the path has no firewall modelled" if None in firewalls \
                         else "the firewall's default action passes traffic"
                     out.append(Violation("internet-never-reaches-mynumber", "routing", example, t,
-                                         f"internet-zone sources in {table} reach mynumber tenant {t} through "
+                                         f"internet-zone sources in {table} reach mynumber {place} through "
                                          f"inspection: {why}", hops))
                     continue
                 for fw in firewalls:
@@ -329,7 +348,7 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                                 if fabric.firewall_passes(atts[src]["cidrs"][0], dst["cidrs"][0], rule["protocol"], p, path):
                                     out.append(Violation(
                                         "internet-never-reaches-mynumber", "routing", src, t,
-                                        f"inspection rule {rule['id']} passes {src} to mynumber tenant {t} "
+                                        f"inspection rule {rule['id']} passes {src} to mynumber {place} "
                                         f"{rule['protocol']}/{p} without a declared exception", hops))
     # Isolation inside the mynumber zone (the zone isolates attachments: "routes only per declared
     # flow"): a table that mynumber sources use routes to a mynumber tenant only if one of those
@@ -363,12 +382,10 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
                                      f"{', …' if len(others) > 3 else ''}) route to mynumber tenant {t}, "
                                      "and none of them has a declared flow with it",
                                      (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
+    out += _isolation_off(fabric, pairs)
     # The other direction: a table that mynumber tenants use must not route to an internet-zone site
     # or tenant (externals are judged per tenant, in _verify_tenant) except through inspection.
-    mynumber_tables: dict[str, str] = {}
-    for t in tenants:
-        if atts[t]["zone"] == MYNUMBER and t in fabric.associated:
-            mynumber_tables.setdefault(fabric.associated[t], t)
+    mynumber_tables = _mynumber_tables(fabric)
     internet = [n for n in sorted(atts) if atts[n]["zone"] == INTERNET and atts[n]["kind"] in ("site", "tenant")
                 and atts[n]["cidrs"]]
     for table, example in sorted(mynumber_tables.items()):
@@ -376,8 +393,70 @@ def _routing_layer(fabric: Fabric, tenants: list[str], index: CidrIndex, excepti
             path = fabric.route_from_table(table, dst)
             if path is not None and not path.inspected:
                 out.append(Violation("mynumber-never-reaches-internet", "routing", example, dst,
-                                     f"mynumber tenants in {table} route to internet-zone {dst}",
-                                     (f"{example} and every mynumber tenant in {table}",) + tuple(path.hops)))
+                                     f"mynumber {'tenants' if atts[example]['kind'] == 'tenant' else 'sources'} in "
+                                     f"{table} route to internet-zone {dst}",
+                                     (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
+    return out + _mynumber_to_internet(fabric, mynumber_tables)
+
+
+def _isolation_off(fabric: Fabric, pairs: set) -> list[Violation]:
+    """mynumber-isolation where the segment itself does not isolate: every attachment's prefixes
+    propagate to every other attachment of the segment, whatever the static routes already say
+    (the per-table check cannot tell: the declared flows' static routes reach every tenant). One
+    violation per segment, naming a pair with no declared flow between them."""
+    atts = fabric.attachments
+    out: list[Violation] = []
+    for table in fabric.unisolated:
+        members = sorted(n for n, a in atts.items() if fabric.associated.get(n) == table and a["zone"] == MYNUMBER
+                         and a["kind"] in ("tenant", "site"))
+        pair = next(((a, b) for a in members for b in members if a != b and atts[b]["kind"] == "tenant"
+                     and (a, b) not in pairs), None)
+        if pair is None:
+            continue
+        a, b = pair
+        route = atts[b]["cidrs"][0]
+        out.append(Violation("mynumber-isolation", "routing", a, b,
+                             f"segment {table.removeprefix('cloudwan:')} does not isolate its attachments "
+                             f"(isolate-attachments false): {a} receives {b}'s routes with no declared flow between them",
+                             (f"{a} (source)", f"route table {table}: {route} → {b} (propagated: isolate-attachments false)",
+                              f"tenant {b}")))
+    return out
+
+
+def _mynumber_tables(fabric: Fabric) -> dict[str, str]:
+    """The route tables mynumber tenants and sites use, each with an example source."""
+    tables: dict[str, str] = {}
+    for name in sorted(fabric.attachments):
+        a = fabric.attachments[name]
+        if a["zone"] == MYNUMBER and a["kind"] in ("tenant", "site") and name in fabric.associated:
+            tables.setdefault(fabric.associated[name], name)
+    return tables
+
+
+def _mynumber_to_internet(fabric: Fabric, tables: dict[str, str]) -> list[Violation]:
+    """mynumber-never-reaches-internet with the internet as a place (Fabric.internet_paths): no
+    table a mynumber source uses may lead to the internet, and a path through inspection only
+    if no firewall on it passes a mynumber source to a public address."""
+    atts = fabric.attachments
+    sources: dict[str, list[str]] = {}
+    for name, a in atts.items():
+        if a["zone"] == MYNUMBER and a["kind"] in ("tenant", "site") and fabric.associated.get(name) in tables:
+            sources.setdefault(fabric.associated[name], []).append(name)
+    out: list[Violation] = []
+    for table, example in sorted(tables.items()):
+        for path in fabric.internet_paths(table):
+            if path.inspected:
+                passed = next(((src, why) for src in sorted(sources[table]) for c in atts[src]["cidrs"]
+                               for public in ("0.0.0.0/0", "::/0")
+                               if (why := fabric.firewall_passes(c, public, "*", "*", path))), None)
+                if passed is None:
+                    continue
+                example, why = passed
+                message = f"mynumber source {example} in {table} reaches the internet through inspection: {why} passes it"
+            else:
+                message = f"mynumber sources in {table} route to the internet without inspection"
+            out.append(Violation("mynumber-never-reaches-internet", "routing", example, "internet", message,
+                                 (f"{example} and every mynumber source in {table}",) + tuple(path.hops)))
     return out
 
 
@@ -410,7 +489,7 @@ def _verify_tenant(fabric: Fabric, t: str, index: CidrIndex, exceptions: set, de
         # filtering layer on its own
         for group, cidr, proto, port, _, upto in _rules(entry):
             where = (f"{group}: {cidr} {proto}/{port}", f"tenant {t}")
-            if not admits(entry, cidr if cidr not in ("Internet",) else "0.0.0.0/0", dst["cidrs"][0], proto, port, upto):
+            if not admits(entry, "Internet" if is_internet(cidr) else cidr, dst["cidrs"][0], proto, port, upto):
                 continue
             if is_internet(cidr):
                 out.append(Violation("internet-never-reaches-mynumber", "filtering", cidr, t,

@@ -40,16 +40,18 @@ show '[d["status"], [(x["code"], x["line"], x["field"], x["message"]) for x in d
   < build/demo-service/submitted.json
 printf '\n\033[1mthe vendor revises\033[0m\n'
 api asuka-sato POST "/submissions/$sid/revisions" -H 'Content-Type: application/yaml' --data-binary @"$req" \
-  | show '[d["status"], d["revision"]["number"], d["revision"]["digest"]]'
+  | tee build/demo-service/revised.json | show '[d["status"], d["revision"]["number"], d["revision"]["digest"]]'
+# Approvals name the digest the approver reviewed; the service signs only that (docs/service-approvals.md).
+digest=$(show 'd["revision"]["digest"]' < build/demo-service/revised.json | tr -d '"')
 printf '\n\033[1mthe municipality approver (八王子市) sees the summary and approves\033[0m\n'
 api hachioji-takahashi GET "/submissions/$sid/summary" \
   | show '{k: d["summary"][k] for k in ("system_ja", "zone", "cloud", "region", "tenants", "publishes")}'
-api hachioji-takahashi POST "/submissions/$sid/approvals" -H 'Content-Type: application/json' -d '{"comment": "承認します"}' \
+api hachioji-takahashi POST "/submissions/$sid/approvals" -H 'Content-Type: application/json' -d "{\"comment\": \"承認します\", \"digest\": \"$digest\"}" \
   | show '[d["historySeq"], d["role"], d["municipality"], d["signedBy"], d["serviceKey"]]'
 printf '\n\033[1mthe platform runs the preflight, approves and applies\033[0m\n'
 api yamada-taro POST "/submissions/$sid/preflight" \
   | show '{"ok": d["ok"], "stacks": d["stacks"], "findings": d["findings"], "violations": d["violations"], "newReachable": d["newReachable"]}'
-api yamada-taro POST "/submissions/$sid/approvals" -H 'Content-Type: application/json' -d '{}' | show '[d["historySeq"], d["role"]]'
+api yamada-taro POST "/submissions/$sid/approvals" -H 'Content-Type: application/json' -d "{\"digest\": \"$digest\"}" | show '[d["historySeq"], d["role"]]'
 api yamada-taro POST "/submissions/$sid/apply" | show 'd["tenants"]'
 printf '\n\033[1mthe security team reads the proof\033[0m\n'
 api security-mori GET /history | show '[(a["seq"], a["request"], a["principal"], a["signer"]) for a in d["approvals"] if a["request"] == "hachioji-juki"]'

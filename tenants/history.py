@@ -156,6 +156,9 @@ class Applied(_Strict):
     # Since approvals are signed: the municipalities served and the approval entries counted.
     municipalities: list[StrictStr] | None = None
     approvals: list[StrictInt] | None = None
+    # Since tenants are re-derived (issue 19): each tenant's zone as the catalogue gave it at apply
+    # time, so a later catalogue cannot change what an applied request derives.
+    zones: dict[StrictStr, StrictStr] | None = None
 
 
 class Cosignature(_Strict):

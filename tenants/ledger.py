@@ -22,10 +22,17 @@
 5. **Decisions are recorded** (:mod:`govcloud.tenants.governed`): ``tenants/network-exceptions.yaml``
    and ``policies/waivers.yaml`` are exactly the versions the chain recorded last, signed (GC608).
 
-What this cannot see: someone with write access who rewrites the *whole* chain consistently (new
-hashes for every later entry) and every anchor along with it, or who appends forged entries and
-updates ``historyHead`` to match. Approvals and Principals changes are signed, other entries only hashed; pin the head outside the
-workspace (``govcloud history verify --expect-head``, a git commit, a CI log) to catch that.
+5. **Tenants are derived** (:mod:`govcloud.tenants.derived`): every field of every live tenant
+   document is what its applied record (bound by the entry's digest), the entry's allocation and
+   the recorded account produce (GC620).
+6. **The head is anchored outside the workspace** (:mod:`govcloud.anchor`, docs/anchor.md): the
+   newest head published to the S3 Object Lock store is an entry of this chain, hash for hash
+   (GC621); without an anchor configured, a warning says so (GC624).
+
+What this cannot see without an anchor: someone with write access who rewrites the chain
+consistently from some entry on (new hashes for every later entry) and every anchor inside the
+workspace along with it. With one, only entries not yet anchored, and appended entries (any writer
+can append), remain; see docs/anchor.md.
 """
 
 from __future__ import annotations
@@ -33,8 +40,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError, locate, dotted
-from govcloud.tenants import approvals, documents, governed, history, ipam
+from govcloud import anchor, sshsig
+from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError, UsageError, locate, dotted
+from govcloud.tenants import approvals, derived, documents, governed, history, ipam
 from govcloud.tenants.principals import document_digest
 from govcloud.tenants.models import TenantRequest
 from govcloud.tenants.registry import Registry
@@ -96,6 +104,7 @@ def problems(ws: Workspace, reg: Registry, *, principals_pending: bool = False,
     if not chain:
         out += _anchor_problems(ws, reg, hist, display)
         out += _approval_problems(ws, reg, hist, display, principals_pending, governed_pending)
+        out += history_anchor_problems(ws, hist, display)
     if reg.plan is not None:
         for where, loc, code, message in ipam.document_problems(reg.plan, reg.tenants):
             src = plan_src if where == "plan" else reg.sources.get(f"Tenant/{where}")
@@ -130,6 +139,7 @@ def _anchor_problems(ws: Workspace, reg: Registry, hist: history.History, displa
             out.append(_diag(src, ws.ipam_file, loc, "GC602", message))
     live = live_tenants(hist)
     accounts = recorded_accounts(hist)
+    records: dict[str, TenantRequest | None] = {}
     for name in sorted(reg.tenants):
         tenant = reg.tenants[name]
         src = reg.sources.get(f"Tenant/{name}")
@@ -166,11 +176,64 @@ def _anchor_problems(ws: Workspace, reg: Registry, hist: history.History, displa
             out.append(_diag(src, fallback, ("status", "accountId"), "GC602",
                              f"status.accountId is {have_account or 'absent'}, but the history recorded "
                              f"{want_account or 'no account'} for tenant {name}"))
+        out += _derivation_problems(ws, tenant, src, fallback, entry, want_account, records)
     for name in sorted(set(live) - set(reg.tenants)):
         out.append(Diagnostic(display, live[name]["seq"], 1, "GC602",
                               f"history entry #{live[name]['seq']} created tenant {name}, and no entry removed it, "
                               f"but tenants/active/{name}.yaml is missing: it was deleted by hand"))
     out += _applied_record_problems(ws, hist, live, display)
+    return out
+
+
+# Fields the anchor checks above already compare (GC602): reported once, not twice.
+_ANCHOR_FIELDS = {("spec", "request"), ("status", "requestDigest"), ("spec", "network", "cidr"),
+                  ("status", "accountId")}
+
+
+def _applied_record(ws: Workspace, request: str, digest: str, cache: dict[str, TenantRequest | None]) -> TenantRequest | None:
+    """The applied record of ``request`` when it is the content the history applied (digest
+    ``digest``); None otherwise (missing, unreadable or edited: GC603 is reported for it)."""
+    if request not in cache:
+        path = ws.requests_dir / "applied" / f"{request}.yaml"
+        req = None
+        if path.is_file() and not path.is_symlink():
+            try:
+                parsed, src = documents.parse(path, TenantRequest)
+            except DiagnosticError:
+                parsed, src = None, None
+            if parsed is not None and not src.errors and request_digest(parsed) == digest:
+                req = parsed
+        cache[request] = req
+    return cache[request]
+
+
+def _derivation_problems(ws: Workspace, tenant, src: Collector | None, fallback: Path, entry: dict,
+                         account: str | None, records: dict[str, TenantRequest | None]) -> list[Diagnostic]:
+    """Tenant documents are derived, not trusted (issue 19): every field must be what the applied
+    request, its allocation and the recorded events produce (:mod:`govcloud.tenants.derived`)."""
+    name = tenant.name
+    data = entry["data"]
+    req = _applied_record(ws, data["request"], data["digest"], records)
+    if req is None:
+        return []                      # the record itself is reported (GC603): nothing to derive from
+    want = derived.derive(req, entry, name, account)
+    if want is None:
+        return [_diag(src, fallback, ("metadata", "name"), "GC620",
+                      f"tenant {name}: applied request {data['request']} (history entry #{entry['seq']}) makes no "
+                      "tenant of that name: the document was not written by `govcloud request apply`")]
+    out = []
+    for loc, have, should in derived.differences(derived.as_data(tenant), derived.as_data(want)):
+        if loc in _ANCHOR_FIELDS:
+            continue
+        source = f"applied request {data['request']} (history entry #{entry['seq']})"
+        if should is derived.differences.MISSING:
+            what = f"{dotted(loc)} is {derived.shown(have)}, but {source} derives nothing there for tenant {name}"
+        else:
+            what = (f"{dotted(loc)} is {derived.shown(have)}, but {source} derives {derived.shown(should)} "
+                    f"for tenant {name}")
+        out.append(_diag(src, fallback, loc, "GC620",
+                         f"{what}: the document was edited by hand (tenant documents are written by "
+                         "`govcloud request apply` only)"))
     return out
 
 
@@ -281,8 +344,46 @@ def _applied_record_problems(ws: Workspace, hist: history.History, live: dict[st
 
 def require_intact(ws: Workspace, reg: Registry, *, principals_pending: bool = False,
                    governed_pending: str | None = None) -> history.History:
-    """The verified history, or a refusal listing every ledger problem: what every write runs first."""
+    """The verified history, or a refusal listing every ledger problem: what every write runs first.
+    (Warnings — no anchor configured, entries not anchored yet — do not stop a write; the CLI
+    states them.)"""
     hist, found = problems(ws, reg, principals_pending=principals_pending, governed_pending=governed_pending)
-    if found:
+    if any(d.severity == "error" for d in found):
         raise DiagnosticError(found)
     return hist
+
+
+# --- the history anchor outside the workspace (govcloud.anchor) ---------------------------------
+
+
+def anchor_keys(hist: history.History) -> dict[str, sshsig.PublicKey]:
+    """The keys that may sign an anchored head: every service key (spec.serviceKeys) of every
+    Principals version the chain recorded. A head signed under an older version still verifies
+    after its key was rotated out; a rebuilt chain cannot vouch for the anchor, because the
+    newest anchored head must then be one of *its* entries, hash for hash."""
+    keys: dict[str, sshsig.PublicKey] = {}
+    for seq, directory in sorted(proof(hist).directories.items()):
+        for kid, key in directory.service_keys.items():
+            keys.setdefault(f"{kid}@{seq}", key)
+    return keys
+
+
+def history_anchor_problems(ws: Workspace, hist: history.History, display: str,
+                            store: "anchor.S3Store | None" = None) -> list[Diagnostic]:
+    """The local chain against the head anchored outside the workspace; a warning when no anchor
+    is configured (said plainly: the chain's end is then vouched for by the workspace alone)."""
+    try:
+        settings = anchor.load_settings(ws)
+    except DiagnosticError as exc:
+        return list(exc.diagnostics)
+    except UsageError as exc:
+        return [Diagnostic(ws.relative(ws.anchor_file), 1, 1, "GC622", str(exc))]
+    if settings is None:
+        return [Diagnostic(ws.relative(ws.anchor_file), 1, 1, "GC624", anchor.not_configured(ws), severity="warning")]
+    line_of = {e["seq"]: i for i, e in enumerate(hist.entries, start=1)}
+    last = max(len(hist.entries), 1)
+    out = []
+    for f in anchor.compare(settings, hist.entries, anchor_keys(hist), store):
+        out.append(Diagnostic(display, line_of.get(f.seq, last) if f.seq is not None else last, 1, f.code,
+                              f.message, severity=f.severity))
+    return out

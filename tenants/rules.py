@@ -2,7 +2,7 @@
 
 Each rule reports through the document's Collector so the error names the file, line and field.
 Codes: GC1xx format, GC2xx references and authorisation, GC3xx addressing, GC4xx APIs and names,
-GC5xx security. The README lists them all.
+GC5xx security. docs/error-codes.md lists them all.
 """
 
 from __future__ import annotations

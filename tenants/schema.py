@@ -148,4 +148,8 @@ def render(kind: str) -> str:
 
 
 def published_files() -> dict[Path, str]:
-    return {SCHEMA_DIR / f"{k.lower()}.schema.json": render(k) for k in kinds()}
+    from govcloud import anchor   # the history anchor's setting (tenants/anchor.yaml; docs/anchor.md)
+
+    files = {SCHEMA_DIR / f"{k.lower()}.schema.json": render(k) for k in kinds()}
+    files[SCHEMA_DIR / "historyanchor.schema.json"] = anchor.render_schema()
+    return files

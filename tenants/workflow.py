@@ -17,19 +17,16 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from govcloud import sshsig, yamlio
+from govcloud import anchor, sshsig, yamlio
 from govcloud.diagnostics import Collector, DiagnosticError, UsageError
-from govcloud.tenants import approvals, documents, governed, history, ipam, ledger, rules
+from govcloud.tenants import approvals, derived, documents, governed, history, ipam, ledger, rules
 from govcloud.tenants.catalogue import Catalogue, load_catalogue
 from govcloud.tenants.models import (
     AddressPlan,
     Municipality,
     Principal,
     Tenant,
-    TenantNetwork,
     TenantRequest,
-    TenantSpec,
-    TenantStatus,
     Vendor,
 )
 from govcloud.tenants.principals import (
@@ -405,8 +402,57 @@ def _append_all(ws: Workspace, reg: Registry, hist: history.History, events: lis
     writes: dict[Path, str | None] = {**(also or {}), ws.history_file: hist.render()}
     if reg.plan is not None:
         writes[ws.ipam_file] = render_plan(ipam.with_history_head(reg.plan, hist.head), ws)
-    ws.commit(writes)
+    commit(ws, writes, hist)
     return entry
+
+
+def commit(ws: Workspace, writes: dict[Path, str | bytes | None], hist: history.History) -> None:
+    """Commit one write's files as one transaction, then publish the new head ``hist`` to the
+    history anchor when one is configured (:mod:`govcloud.anchor`). The caller holds the lock and
+    ran :func:`ledger.require_intact` (which read the anchor). The signing key is loaded and
+    checked *before* anything is written, so a writer that cannot sign the head writes nothing."""
+    settings = anchor.load_settings(ws)
+    key = None
+    if settings is not None:
+        key = anchor.load_signing_key(ws)
+        declared = ledger.anchor_keys(hist)
+        if key.public not in declared.values():
+            raise UsageError(f"the history anchor is configured, and the key {anchor.signing_key_path(ws)} "
+                             f"({key.public.fingerprint}) that would sign the new head is not a service key of the "
+                             "recorded tenants/principals.yaml (spec.serviceKeys): nothing was written")
+    if writes:
+        ws.commit(writes)
+    if settings is None or not hist.entries:
+        return
+    newest = hist.entries[-1]
+    try:
+        anchor.store(settings).publish(newest["seq"], newest["hash"], key)
+    except anchor.AnchorUnreachable as exc:
+        raise UsageError(f"the change was written (history #{newest['seq']}), but its head was not anchored: {exc}. "
+                         "Every command reports the unanchored entries until the next write publishes a head "
+                         "(or run `govcloud history anchor`)") from None
+
+
+def publish_head(ws: Workspace) -> tuple[int, str, str, bool]:
+    """Publish the current head to the configured history anchor: the first anchoring of an
+    existing history, or the catch-up after a write whose publication failed. Runs every ledger
+    check first (the anchor's included: a head that contradicts the anchor is never published)."""
+    with ws.locked():
+        settings = anchor.load_settings(ws)
+        if settings is None:
+            raise UsageError(anchor.not_configured(ws))
+        reg = load_registry(ws)
+        hist = ledger.require_intact(ws, reg)
+        if not hist.entries:
+            raise UsageError("the history has no entries yet: nothing to anchor")
+        seq = hist.entries[-1]["seq"]
+        try:
+            done = any(k == anchor.record_key(settings, seq) for k, _ in anchor.store(settings).versions())
+        except anchor.AnchorUnreachable as exc:
+            raise UsageError(str(exc)) from None
+        if not done:                   # a head is published once: a second version would be a finding
+            commit(ws, {}, hist)
+        return seq, hist.head, settings.label, not done
 
 
 def _signatures(message: bytes, signers: list[KeySigner | DetachedSignature], authority: Directory,
@@ -578,13 +624,14 @@ def apply(ws: Workspace, source: RequestSource | Path, *, actor: str) -> list[Te
             "tenants": {p.name: p.cidr for p in checked.planned},
             "municipalities": list(req.spec.municipalities),
             "approvals": sorted(a.seq for a in counted.counted),
+            "zones": {p.name: derived.effective_zone(req) for p in checked.planned},
         })
         tenants = [build_tenant(req, checked.digest, p, entry["hash"], entry["time"]) for p in checked.planned]
         writes: dict[Path, str | None] = {ws.active_dir / f"{t.name}.yaml": render_document(t) for t in tenants}
         writes[ws.requests_dir / "applied" / f"{req.metadata.name}.yaml"] = checked.source.text
         writes[ws.ipam_file] = render_plan(ipam.with_history_head(checked.plan, hist.head), ws)
         writes[ws.history_file] = hist.render()
-        ws.commit(writes)
+        commit(ws, writes, hist)
         return tenants
 
 
@@ -656,11 +703,11 @@ def remove(ws: Workspace, name: str, *, actor: str, signer: Signer | None = None
         hist, _ = hist.with_event("tenant.removed", actor, data)
         if dry_run:
             return tenant
-        ws.commit({
+        commit(ws, {
             ws.active_dir / f"{name}.yaml": None,
             ws.ipam_file: render_plan(ipam.with_history_head(plan, hist.head), ws),
             ws.history_file: hist.render(),
-        })
+        }, hist)
         return tenant
 
 
@@ -701,25 +748,8 @@ def record_account(ws: Workspace, name: str, account_id: str, *, actor: str) -> 
         return True
 
 
-def build_tenant(req: TenantRequest, digest: str, planned: rules.PlannedTenant, entry: str, time: str) -> Tenant:
-    spec = req.spec
-    cat = load_catalogue()
-    zone = rules.effective_zone(req, cat)
-    return Tenant(
-        api_version="govcloud/v1",
-        kind="Tenant",
-        metadata={"name": planned.name, "labels": {
-            "vendor": spec.vendor, "system": spec.system, "zone": zone or "", "environment": planned.environment,
-            "cloud": spec.cloud, "usage": spec.usage,
-        }},
-        spec=TenantSpec(
-            request=req.metadata.name, vendor=spec.vendor, system=spec.system, usage=spec.usage,
-            municipalities=list(spec.municipalities), cloud=spec.cloud, region=spec.region,
-            environment=planned.environment, zone=zone or "", network=TenantNetwork(cidr=planned.cidr),
-            apis=spec.apis,
-        ),
-        status=TenantStatus(request_digest=digest, applied_at=time, history_entry=entry),
-    )
+# The one derivation of a tenant document: what apply writes is what the ledger re-derives.
+build_tenant = derived.build_tenant
 
 
 def render_document(doc: Tenant | Municipality | Vendor | TenantRequest) -> str:

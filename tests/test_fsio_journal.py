@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from govcloud import fsio
+from tests.conftest import examples
 
 NAMES = ["tenants/a.yaml", "tenants/b.yaml", "tenants/active/c.yaml", "tenants/history.jsonl"]
 
@@ -44,7 +45,7 @@ initial_files = st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=20), 
 changes = st.dictionaries(st.sampled_from(NAMES), st.one_of(st.none(), st.binary(max_size=20)), min_size=1, max_size=4)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(initial=initial_files, writes=changes, step=st.integers(1, 20), recovery_kill=st.integers(0, 6))
 def test_a_kill_at_any_step_recovers_to_all_old_or_all_new(tmp_path_factory, initial, writes, step, recovery_kill):
     root = tmp_path_factory.mktemp("ws")

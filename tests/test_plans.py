@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from govcloud import plans
 from govcloud.diagnostics import DiagnosticError, UsageError
 from tests.plans import sample_plan
+from tests.conftest import examples
 
 STACK = "tenant-131016-juki-prod"
 
@@ -195,7 +196,7 @@ def test_folders_fail_closed(tmp_path: Path, real: dict) -> None:
     assert [Path(d.path).name for d in err.value.diagnostics] == ["b.json"]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
                     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(
                         st.sampled_from(["version", "deployment", "govcloud", "resources", "urn", "custom", "type",

@@ -39,4 +39,5 @@ def test_schema_rejects_what_the_cli_rejects():
 def test_schema_command(run):
     proc = run("schema", "TenantRequest", check=True)
     assert json.loads(proc.stdout)["title"] == "TenantRequest"
-    assert run("schema", "Nope").returncode == 1
+    unknown = run("schema", "Nope")           # a usage error: the kind is one of a closed set
+    assert unknown.returncode == 2 and "KIND" in unknown.stderr and "TenantRequest" in unknown.stderr

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govcloud import sshsig
-from tests.conftest import SAMPLE_KEYS
+from tests.conftest import SAMPLE_KEYS, examples
 
 NS = "govcloud-approval"
 needs_ssh_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="make test installs openssh-client")
@@ -85,7 +85,7 @@ def test_bad_public_keys_are_refused(text):
 GOOD = sshsig.sign(b"m", sshsig.load_private_key((SAMPLE_KEYS / "yamada-taro").read_bytes()), NS)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.data())
 def test_fuzzed_signatures_never_crash_and_never_verify(data):
     """Any change to a valid armoured signature is refused with SignatureError, never another
@@ -134,7 +134,7 @@ def test_non_canonical_padding_bits_are_refused():
     sshsig.verify(b"m", GOOD, NS)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=600))
 def test_random_blobs_are_refused(blob):
     with pytest.raises(sshsig.SignatureError):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
-from govcloud import sshsig
+from govcloud import anchor, sshsig
 from govcloud.diagnostics import Diagnostic, DiagnosticError, UsageError
 from govcloud.tenants import approvals, history, ledger, workflow
 from govcloud.tenants.catalogue import load_catalogue
@@ -116,8 +118,36 @@ def approval_status(ws: Workspace, source: RequestSource) -> ApprovalStatus:
     return ApprovalStatus(checked.request.metadata.name, checked.digest, t.counted, t.missing, t.ignored)
 
 
-def approve(ws: Workspace, source: RequestSource, signer: Signer, *, municipality: str | None = None) -> dict:
-    return workflow.approve(ws, source, signer, municipality=municipality)
+Guard = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class _GuardedWorkspace(Workspace):
+    """The workspace, with a check that runs first inside its lock, before the write reads or
+    writes anything: an adapter that keeps its own record of a transition (the onboarding
+    service's database) confirms there that the transition is still its to make. Every write of
+    :mod:`govcloud.tenants.workflow` takes the lock once (``with ws.locked():``), so the guard
+    runs exactly once per write, and a guard that raises leaves the workspace untouched."""
+
+    guard: Guard | None = None
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with super().locked():
+            if self.guard is not None:
+                self.guard()
+            yield
+
+
+def _guarded(ws: Workspace, guard: Guard | None) -> Workspace:
+    return ws if guard is None else _GuardedWorkspace(ws.root, guard)
+
+
+def approve(ws: Workspace, source: RequestSource, signer: Signer, *, municipality: str | None = None,
+            guard: Guard | None = None) -> dict:
+    """Sign and record an approval. ``guard`` (any write below takes it too) runs under the
+    workspace lock before anything is read: raising there aborts the write."""
+    return workflow.approve(_guarded(ws, guard), source, signer, municipality=municipality)
 
 
 def statement(ws: Workspace, source: RequestSource, principal: str, municipality: str | None = None) -> bytes:
@@ -130,16 +160,17 @@ def withdraw_approval(ws: Workspace, source: RequestSource, signer: Signer, *, r
 
 
 def withdraw_approval_of(ws: Workspace, request: str, digest: str, signer: Signer, *, reason: str = "",
-                         missing_ok: bool = False) -> dict | None:
-    return workflow.withdraw_approval_of(ws, request, digest, signer, reason=reason, missing_ok=missing_ok)
+                         missing_ok: bool = False, guard: Guard | None = None) -> dict | None:
+    return workflow.withdraw_approval_of(_guarded(ws, guard), request, digest, signer, reason=reason,
+                                         missing_ok=missing_ok)
 
 
 def withdrawal_statement(ws: Workspace, source: RequestSource, principal: str) -> bytes:
     return workflow.withdrawal_statement_for(ws, source, principal)
 
 
-def apply(ws: Workspace, source: RequestSource, *, actor: str):
-    return workflow.apply(ws, source, actor=actor)
+def apply(ws: Workspace, source: RequestSource, *, actor: str, guard: Guard | None = None):
+    return workflow.apply(_guarded(ws, guard), source, actor=actor)
 
 
 def remove_tenant(ws: Workspace, name: str, *, actor: str, signer: Signer | None = None, dry_run: bool = False):
@@ -267,6 +298,10 @@ class HistoryProof:
     warnings: list[str]
     principals_versions: int
     withdrawn: dict[int, int] = field(default_factory=dict)     # approval seq -> its withdrawal's seq
+    # The head anchored outside the workspace: its location when the chain agrees with it (None:
+    # none configured), and the warnings about it (none configured, entries not anchored yet).
+    anchored_at: str | None = None
+    anchor_warnings: list[Diagnostic] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"entries": self.entries, "head": self.head, "principalsVersions": self.principals_versions,
@@ -275,7 +310,8 @@ class HistoryProof:
                                "principal": a.principal, "status": a.status, "signer": a.signer,
                                "withdrawnBy": self.withdrawn.get(a.seq)}
                               for a in self.approvals],
-                "warnings": self.warnings}
+                "warnings": self.warnings,
+                "anchor": {"location": self.anchored_at, "warnings": [d.as_dict() for d in self.anchor_warnings]}}
 
 
 def prove_history(ws: Workspace, expect_head: str | None = None) -> HistoryProof:
@@ -288,14 +324,24 @@ def prove_history(ws: Workspace, expect_head: str | None = None) -> HistoryProof
     except DiagnosticError as exc:
         chain = history.diagnostics(ws.history_file, history.verify(ws.history_file), display)
         raise DiagnosticError(chain + exc.diagnostics) from None
-    hist, problems = ledger.problems(ws, reg)
+    hist, found = ledger.problems(ws, reg)
+    problems = [d for d in found if d.severity == "error"]
     if expect_head is not None and not problems and hist.head != expect_head:
         problems.append(history.diagnostics(ws.history_file, history.verify(ws.history_file, expect_head), display)[0])
     if problems:
-        raise DiagnosticError(problems)
+        raise DiagnosticError(problems + [d for d in found if d.severity != "error"])
     replayed = ledger.proof(hist)
+    settings = anchor.load_settings(ws)
     return HistoryProof(len(hist.entries), hist.head, replayed.approvals, [w for _, w in replayed.warnings],
-                        len(replayed.directories), dict(replayed.withdrawn))
+                        len(replayed.directories), dict(replayed.withdrawn),
+                        anchored_at=settings.label if settings is not None else None,
+                        anchor_warnings=[d for d in found if d.severity != "error"])
+
+
+def publish_head(ws: Workspace) -> tuple[int, str, str, bool]:
+    """Publish the current head to the configured anchor (the first time, or after a write whose
+    publication failed): (seq, hash, location, whether it was published now)."""
+    return workflow.publish_head(ws)
 
 
 def current_principals(ws: Workspace) -> Directory | None:

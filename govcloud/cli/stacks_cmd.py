@@ -10,14 +10,22 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from govcloud.cli import console, err_console, report_errors, workspace
-from govcloud.plans import EXPECTED_STACKS
+from govcloud.plans import EXPECTED_STACKS, FOUNDATION, NETWORK, tenant_of
 
 STACK_HELP = f"{EXPECTED_STACKS}."
 
 
+def _stack_name(value: str | None) -> str | None:
+    """A stack name has one of three shapes: anything else is a usage error (exit 2) naming the
+    argument; a well-formed tenant stack of a tenant that does not exist is the workspace's answer (1)."""
+    if value is None or value in (FOUNDATION, NETWORK) or tenant_of(value) is not None:
+        return value
+    raise typer.BadParameter(f"{value!r} is not a stack: expected {EXPECTED_STACKS}")
+
+
 @report_errors
 def plan_cmd(
-    stack: Optional[str] = typer.Option(None, "--stack", help=STACK_HELP, metavar="STACK"),
+    stack: Optional[str] = typer.Option(None, "--stack", help=STACK_HELP, metavar="STACK", callback=_stack_name),
     tenant: Optional[str] = typer.Option(None, "--tenant", help="Plan the stack of this tenant.", metavar="TENANT"),
     all_stacks: bool = typer.Option(False, "--all", help="Foundation, network and every tenant."),
     out: Optional[Path] = typer.Option(None, "--out", help="Where plan documents go (default build/plans).", metavar="DIR"),
@@ -55,7 +63,7 @@ def _deploy(action: str, stack: str, org: Optional[str], yes: bool) -> None:
 
 @report_errors
 def preview_cmd(
-    stack: str = typer.Argument(..., help=STACK_HELP, metavar="STACK"),
+    stack: str = typer.Argument(..., help=STACK_HELP, metavar="STACK", callback=_stack_name),
     org: Optional[str] = typer.Option(None, "--org", help="Pulumi organisation of the stack.", metavar="ORG"),
 ) -> None:
     """Preview a stack with the Pulumi CLI (Automation API)."""
@@ -64,7 +72,7 @@ def preview_cmd(
 
 @report_errors
 def up_cmd(
-    stack: str = typer.Argument(..., help=STACK_HELP, metavar="STACK"),
+    stack: str = typer.Argument(..., help=STACK_HELP, metavar="STACK", callback=_stack_name),
     org: Optional[str] = typer.Option(None, "--org", help="Pulumi organisation of the stack.", metavar="ORG"),
     yes: bool = typer.Option(False, "--yes", help="Deploy without asking (required)."),
 ) -> None:

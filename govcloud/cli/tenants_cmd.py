@@ -34,6 +34,15 @@ def _actor() -> str:
     return os.environ.get("GOVCLOUD_ACTOR") or getpass.getuser()
 
 
+def _anchor_note() -> None:
+    """After a write: say plainly when its head was anchored nowhere outside the workspace."""
+    from govcloud import anchor
+
+    ws = workspace()
+    if anchor.load_settings(ws) is None:
+        err_console.print(f"warning[GC624]: {anchor.not_configured(ws)}", markup=False, highlight=False, soft_wrap=True)
+
+
 @request_app.command("validate")
 @report_errors
 def request_validate(
@@ -116,6 +125,7 @@ def request_approve(
     who = f"municipality {d['municipality']}" if d["role"] == "municipality" else "platform"
     console.print(f"approved {d['request']} as {who} by {d['by']} ({d['principal']}), signed "
                   f"(history #{entry['seq']})", highlight=False)
+    _anchor_note()
 
 
 @request_app.command("withdraw-approval")
@@ -134,6 +144,7 @@ def request_withdraw_approval(
     d = entry["data"]
     console.print(f"withdrew {d['principal']}'s approval of {d['request']} (history #{d['withdraws']}), signed "
                   f"(history #{entry['seq']})", highlight=False)
+    _anchor_note()
 
 
 @request_app.command("statement")
@@ -212,6 +223,7 @@ def request_apply(file: Path = typer.Argument(..., help="Approved TenantRequest 
                          f"(see govcloud request status {file})") from None
     for t in tenants:
         console.print(f"created tenant {t.name}  {t.spec.cloud}/{t.spec.region}  {t.spec.zone}  {t.spec.network.cidr}", highlight=False)
+    _anchor_note()
 
 
 @tenant_app.command("list")
@@ -280,6 +292,7 @@ def tenant_remove(
             raise typer.Exit(1)
     tenant = onboarding.remove_tenant(ws, name, actor=_actor(), signer=signer)
     console.print(f"removed tenant {tenant.name}; released {tenant.spec.network.cidr}")
+    _anchor_note()
 
 
 @history_app.command("verify")
@@ -289,7 +302,8 @@ def history_verify(
     fmt: Literal["text", "json"] = typer.Option("text", "--format", help="text or json."),
 ) -> None:
     """Check the hash chain, its anchors and every signature: who approved what, with which key,
-    under which version of tenants/principals.yaml."""
+    under which version of tenants/principals.yaml. With a history anchor configured
+    (tenants/anchor.yaml), the head is compared with the one anchored outside the workspace."""
     proof = onboarding.prove_history(workspace(), expect_head)
     if fmt == "json":
         console.print_json(json.dumps(proof.as_dict(), ensure_ascii=False))
@@ -301,13 +315,28 @@ def history_verify(
         err_console.print(f"warning: {len(unsigned)} approvals are unsigned, recorded before approvals were signed "
                           f"(entries {', '.join(f'#{a.seq}' for a in unsigned)}); they prove nothing about who "
                           "approved", markup=False, highlight=False, soft_wrap=True)
+    for warning in proof.anchor_warnings:
+        err_console.print(warning.format(current_lang()), markup=False, highlight=False, soft_wrap=True)
     signed = [a for a in proof.approvals if a.status == "verified"]
     console.print(f"history intact: {proof.entries} entries, head {proof.head}")
+    if proof.anchored_at is not None:
+        console.print(f"anchored outside the workspace: {proof.anchored_at}", highlight=False)
     console.print(f"approvals: {len(signed)} signed and verified, {len(proof.approvals) - len(signed)} unsigned "
                   f"(legacy, proving nothing); principals recorded {proof.principals_versions} time(s)", highlight=False)
     for a in signed:
         withdrawn = f" — withdrawn by #{proof.withdrawn[a.seq]}" if a.seq in proof.withdrawn else ""
         console.print(f"  #{a.seq} {a.request} {a.slot}: {a.by} ({a.principal}) {a.signer}{withdrawn}", highlight=False)
+
+
+@history_app.command("anchor")
+@report_errors
+def history_anchor() -> None:
+    """Publish the current head to the history anchor (tenants/anchor.yaml): the first anchoring
+    of an existing history, or after a write whose publication failed. Every write publishes its
+    own head; this is for catching up."""
+    seq, head, where, published = onboarding.publish_head(workspace())
+    verb = "anchored" if published else "already anchored"
+    console.print(f"{verb}: head #{seq} {head} at {where}", highlight=False)
 
 
 @history_app.command("signature")
@@ -365,8 +394,14 @@ def history_show(limit: int = typer.Option(20, "--limit", help="Newest N entries
                           highlight=False)
 
 
+# Closed sets as Literal types: a value outside them is a usage error (exit 2) that names the
+# argument and lists the choices, before the command runs (govcloud/cli/__init__.py).
+SchemaKind = Literal[tuple(schema.kinds())]  # type: ignore[valid-type]
+CatalogueName = Literal["systems", "zones", "environments", "regions"]
+
+
 def schema_cmd(
-    kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(schema.kinds())}."),
+    kind: Optional[SchemaKind] = typer.Argument(None, metavar="KIND", help=f"One of: {', '.join(schema.kinds())}."),
     write: bool = typer.Option(False, "--write", help="Regenerate the published schemas in tenants/schemas/."),
 ) -> None:
     """Print the JSON Schema of a document kind."""
@@ -376,13 +411,8 @@ def schema_cmd(
             console.print(f"wrote {path}")
         return
     if kind is None:
-        err_console.print(f"error: name a kind: {', '.join(schema.kinds())}")
-        raise typer.Exit(1)
-    try:
-        typer.echo(schema.render(kind), nl=False)
-    except KeyError:
-        err_console.print(f"error: unknown kind {kind!r}; known: {', '.join(schema.kinds())}")
-        raise typer.Exit(1) from None
+        bad_usage(f"name a kind: {', '.join(schema.kinds())} (or --write)")
+    typer.echo(schema.render(kind), nl=False)
 
 
 @report_errors
@@ -400,7 +430,7 @@ def validate_cmd() -> None:
     console.print("workspace valid: " + ", ".join(f"{n} {what}" for what, n in report.counts.items()))
 
 
-def catalogue_cmd(what: str = typer.Argument("systems", help="systems, zones, environments or regions.")) -> None:
+def catalogue_cmd(what: CatalogueName = typer.Argument("systems", metavar="CATALOGUE", help="systems, zones, environments or regions.")) -> None:
     """Show a reference catalogue."""
     cat = load_catalogue()
     table = Table()
@@ -425,9 +455,8 @@ def catalogue_cmd(what: str = typer.Argument("systems", help="systems, zones, en
         for c in cat.clouds.values():
             for r in c.regions:
                 table.add_row(c.id, r.id, r.ja, r.en)
-    else:
-        err_console.print("error: choose systems, zones, environments or regions")
-        raise typer.Exit(1)
+    else:  # pragma: no cover - CatalogueName admits nothing else
+        raise AssertionError(what)
     console.print(table)
 
 
@@ -469,6 +498,7 @@ def principals_record(
     console.print(f"recorded {len(d['document']['spec']['principals'])} principals ({d['digest'][:19]}…), version "
                   f"{d['version']}, signed by {', '.join(s['principal'] for s in d['signatures'])} "
                   f"(history #{entry['seq']})", highlight=False)
+    _anchor_note()
 
 
 @principals_app.command("statement")
@@ -492,6 +522,7 @@ def _record_decision(kind: str, file: str, keys, signatures, principals) -> None
     d = entry["data"]
     console.print(f"recorded {file} version {d['version']} ({d['digest'][:19]}…), signed by "
                   f"{', '.join(s['principal'] for s in d['signatures'])} (history #{entry['seq']})", highlight=False)
+    _anchor_note()
 
 
 def _decision_statement(kind: str, principal: str) -> None:

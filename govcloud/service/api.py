@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from govcloud.service import auth, db
 from govcloud.service.auth import Caller
-from govcloud.service.core import Service
+from govcloud.service.core import DIGEST_PATTERN, Expected, Service
 from govcloud.service.errors import ServiceError, unauthenticated
 from govcloud.service.middleware import client_address
 
@@ -92,7 +92,9 @@ def submission_json(svc: Service, sub: db.Submission, *, detail: bool = False) -
            "request": sub.request_name, "municipalities": sub.codes,
            "createdAt": sub.created_at.isoformat(), "updatedAt": sub.updated_at.isoformat(),
            "revision": {"number": rev.number, "file": rev.display, "valid": rev.valid, "digest": rev.digest,
-                        "diagnostics": result["diagnostics"], "summary": result["summary"]}}
+                        "diagnostics": result["diagnostics"], "summary": result["summary"]},
+           "version": sub.version,
+           "claim": {"kind": sub.claim, "by": sub.claimed_by, "since": sub.claimed_at.isoformat()} if sub.claim else None}
     if detail:
         out["yaml"] = rev.yaml_text
         out["revisions"] = [{"number": r.number, "valid": r.valid, "digest": r.digest, "principal": r.principal,
@@ -101,16 +103,39 @@ def submission_json(svc: Service, sub: db.Submission, *, detail: bool = False) -
     return out
 
 
-class ApprovalBody(BaseModel):
+class _Decision(BaseModel):
+    """What the decider saw. A mismatch is 409 ``{"error": "stale", "current": {...}}``."""
+
     model_config = ConfigDict(extra="forbid")
+    digest: Optional[str] = Field(None, pattern=DIGEST_PATTERN,
+                                  description="the request digest you reviewed (revision.digest of GET /submissions/{id})")
+    revision: Optional[int] = Field(None, ge=1, le=2**31 - 1, description="the revision number you reviewed")
+
+    def expected(self) -> Expected:
+        return Expected(self.revision, self.digest)
+
+
+class ApprovalBody(_Decision):
     municipality: Optional[str] = Field(None, pattern=r"^\d{6}$", description="when you approve for several of its municipalities")
-    signature: Optional[str] = Field(None, max_length=16384, description="a detached SSH signature (ssh-keygen -Y sign -n govcloud-approval) over GET .../statement; without it the service signs for you")
+    signature: Optional[str] = Field(None, max_length=16384, description="a detached SSH signature (ssh-keygen -Y sign -n govcloud-approval) over GET .../statement; without it the service signs for you, and digest or revision is required")
     comment: str = Field("", max_length=4000)
+
+
+class RejectBody(_Decision):
+    comment: str = Field(..., max_length=4000)
+
+
+class ApplyBody(_Decision):
+    pass
 
 
 class CommentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     comment: str = Field(..., max_length=4000)
+
+
+STALE = {409: {"description": "the submission moved on from what you saw (error stale, with current), "
+                              "or another transition won (error conflict); nothing was signed or written"}}
 
 
 router = APIRouter(prefix="/api/v1")
@@ -198,18 +223,21 @@ def preflight(sid: SubmissionId, caller: Caller = Depends(api_caller), svc: Serv
     return svc.preflight(caller, sid)
 
 
-@router.post("/submissions/{sid}/approvals", status_code=201, summary="Approve (municipality approvers, platform)")
+@router.post("/submissions/{sid}/approvals", status_code=201, summary="Approve (municipality approvers, platform)",
+             responses=STALE)
 def approve(sid: SubmissionId, body: ApprovalBody, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
-    entry = svc.approve(caller, sid, municipality=body.municipality, signature=body.signature, comment=body.comment)
+    entry = svc.approve(caller, sid, municipality=body.municipality, signature=body.signature, comment=body.comment,
+                        expected=body.expected())
     d = entry["data"]
     return {"historySeq": entry["seq"], "hash": entry["hash"], "request": d["request"], "digest": d["digest"],
             "role": d["role"], "municipality": d.get("municipality"), "principal": d["principal"],
             "signedBy": d["signedBy"], "serviceKey": d.get("serviceKey")}
 
 
-@router.post("/submissions/{sid}/reject", summary="Reject with a comment (municipality approvers, platform)")
-def reject(sid: SubmissionId, body: CommentBody, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
-    return submission_json(svc, svc.reject(caller, sid, body.comment), detail=True)
+@router.post("/submissions/{sid}/reject", summary="Reject with a comment (municipality approvers, platform)",
+             responses=STALE)
+def reject(sid: SubmissionId, body: RejectBody, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
+    return submission_json(svc, svc.reject(caller, sid, body.comment, body.expected()), detail=True)
 
 
 @router.post("/submissions/{sid}/comments", status_code=201, summary="Comment on a submission")
@@ -218,9 +246,10 @@ def comment(sid: SubmissionId, body: CommentBody, caller: Caller = Depends(api_c
     return submission_json(svc, svc.get(caller, sid), detail=True)
 
 
-@router.post("/submissions/{sid}/apply", summary="Apply an approved request (platform)")
-def apply(sid: SubmissionId, caller: Caller = Depends(api_caller), svc: Service = Depends(service)) -> dict:
-    return {"tenants": svc.apply(caller, sid)}
+@router.post("/submissions/{sid}/apply", summary="Apply an approved request (platform)", responses=STALE)
+def apply(sid: SubmissionId, body: Optional[ApplyBody] = None, caller: Caller = Depends(api_caller),
+          svc: Service = Depends(service)) -> dict:
+    return {"tenants": svc.apply(caller, sid, body.expected() if body else Expected())}
 
 
 @router.get("/tenants", summary="Tenants you may see, by name (paged: limit, after, Link: rel=next)")

@@ -17,13 +17,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from govcloud.diagnostics import DiagnosticError, UsageError
 from govcloud.service import db, migrations
 from govcloud.service.auth import Directories, OidcClient
 from govcloud.service.config import ServiceConfig, redact_url
 from govcloud.service.core import Service, StartupError, load_service_key
-from govcloud.service.errors import ServiceError
+from govcloud.service.errors import ServiceError, Stale
 from govcloud.service.middleware import BodyLimit, RateLimiter, SharedRateLimiter, SecurityHeaders
 
 log = logging.getLogger("govcloud.service")
@@ -83,6 +84,8 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError):
         if wants_html(request):
+            if isinstance(exc, Stale) and exc.submission is not None:
+                return portal.stale_page(request, exc)
             return portal.error_page(request, exc.status, exc.message, exc.diagnostics, exc.headers)
         return JSONResponse(exc.as_dict(), status_code=exc.status, headers=exc.headers)
 
@@ -98,6 +101,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @app.exception_handler(IntegrityError)
     async def _race(request: Request, exc: IntegrityError):
         # Two requests raced for the same row (a revision number): the loser is told, not a 500.
+        return await _service_error(request, ServiceError(409, "conflict", "a concurrent change won; reload and retry"))
+
+    @app.exception_handler(StaleDataError)
+    async def _lost_race(request: Request, exc: StaleDataError):
+        # A submission's versioned UPDATE matched no row: another transition committed first.
         return await _service_error(request, ServiceError(409, "conflict", "a concurrent change won; reload and retry"))
 
     @app.exception_handler(RequestValidationError)

@@ -58,6 +58,10 @@ class ServiceConfig:
     signin_rate: RateLimit = RateLimit(burst=10, per_second=0.2)
     api_rate: RateLimit = RateLimit(burst=120, per_second=20)
     trust_proxy_headers: bool = False   # X-Forwarded-For from a reverse proxy we run behind
+    # How long a transition's claim on a submission (approve, reject, apply) may be held before
+    # another process may settle it (docs/service-approvals.md): far longer than a write takes
+    # (the workspace lock alone waits up to 60 s), so only a claim whose process died is settled.
+    claim_lease_seconds: float = 600.0
 
     @staticmethod
     def default_database_url(ws: Workspace) -> str:

@@ -113,6 +113,18 @@ class Submission(Base):
     municipalities: Mapped[str] = mapped_column(Text, default="[]")   # JSON list of codes (latest revision)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # The state machine's optimistic version (docs/service-approvals.md). SQLAlchemy's version
+    # counter: "This value is checked each time the ORM emits an UPDATE or DELETE against the row
+    # to ensure that the value held in memory matches the database value" (SQLAlchemy 2.0,
+    # "Configuring a Version Counter"): UPDATE ... WHERE id = :id AND version = :read, and a row
+    # another transaction changed meanwhile raises StaleDataError instead of being overwritten.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # A transition that writes the workspace (approve, reject, apply) claims the row first; while
+    # a claim is held, nothing else changes the submission. Cleared when the transition ends.
+    claim: Mapped[str | None] = mapped_column(String(10), nullable=True)        # approve | reject | apply
+    claimed_by: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    __mapper_args__ = {"version_id_col": version}
     revisions: Mapped[list["Revision"]] = relationship(back_populates="submission", order_by="Revision.number",
                                                        cascade="all, delete-orphan")
     comments: Mapped[list["Comment"]] = relationship(order_by="Comment.id", cascade="all, delete-orphan")

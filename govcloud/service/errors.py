@@ -36,3 +36,18 @@ def not_found(what: str) -> ServiceError:
 
 def conflict(message: str) -> ServiceError:
     return ServiceError(409, "conflict", message)
+
+
+class Stale(ServiceError):
+    """A decision about content that is no longer the submission's: the approver saw another
+    revision (or the submission was withdrawn, applied or rejected meanwhile). Nothing was signed
+    or written; ``current`` says what the submission is now, so the approver can review it again
+    (the API returns it in the problem body, the portal shows the current content)."""
+
+    def __init__(self, message: str, current: dict, submission=None):
+        super().__init__(409, "stale", message)
+        self.current = current
+        self.submission = submission
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "current": self.current}

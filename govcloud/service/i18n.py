@@ -112,6 +112,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "approval_unsigned": ("署名なし（証明にならない）", "unsigned (proves nothing)"),
     "approval_invalid": ("無効", "invalid"),
     "approval_withdrawn": ("取り下げ済み", "withdrawn"),
+    "stale_title": ("申請が変更されました", "The request changed"),
+    "stale_help": ("表示していた内容から申請が変わりました。何も署名・記録されていません。現在の内容を確認してから、もう一度判断してください。",
+                   "The request changed since you looked at it. Nothing was signed or recorded. Review the current "
+                   "content, then decide again."),
+    "you_saw": ("確認した版", "You reviewed"),
+    "now_is": ("現在の版", "It is now"),
+    "changes": ("変更点", "What changed"),
+    "current_content": ("現在の内容", "Current content"),
+    "review_again": ("もう一度確認する", "Review again"),
+    "being": ("処理中", "in progress"),
 }
 
 

@@ -12,6 +12,7 @@ test drives have stable ``id`` / ``data-testid`` attributes.
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from pathlib import Path
 from typing import Optional
@@ -25,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from govcloud.service import auth, i18n
 from govcloud.service.auth import Caller
-from govcloud.service.core import Service
+from govcloud.service.core import DIGEST_PATTERN, Expected, Service
 from govcloud.service.errors import ServiceError, forbidden
 from govcloud.service.middleware import client_address
 
@@ -134,6 +135,37 @@ async def request_text(form) -> str:
         raise ServiceError(400, "empty", "paste the request YAML or choose a file")
     # Browsers send textarea line breaks as CRLF (HTML §4.10.21.8); the YAML is LF text.
     return text.replace("\r\n", "\n")
+
+
+def stale_page(request: Request, exc) -> HTMLResponse:
+    """409 for a decision about content that is no longer the submission's (errors.Stale): the
+    current content and digest, what changed since the revision the decider saw, and a way
+    back to review it again. Nothing was signed."""
+    import difflib
+
+    caller = None
+    try:
+        caller = session_caller(request)
+    except Exception:  # noqa: BLE001 - the page never fails on the session
+        caller = None
+    current = exc.submission
+    seen = current.get("seen")
+    diff = None
+    if seen:
+        diff = list(difflib.unified_diff(seen["yaml"].splitlines(), current["yaml"].splitlines(),
+                                         f"revision {seen['revision']}", f"revision {current['revision']}", lineterm=""))
+    return render(request, "stale.html", status=409, caller=caller, current=current, message=exc.message, diff=diff)
+
+
+def _expected(form) -> Expected:
+    """The revision and digest the page showed (hidden fields of every decision form): a form
+    without them is from a page that did not show what it decides on, and is refused."""
+    revision, digest = form.get("revision"), form.get("digest")
+    if not isinstance(revision, str) or not revision.isdigit() or len(revision) > 10 or not isinstance(digest, str) \
+            or not re.fullmatch(DIGEST_PATTERN, digest):
+        raise ServiceError(400, "digest_required", "the form does not say which revision it decides on: reload the "
+                                                   "submission's page and decide again")
+    return Expected(int(revision), digest)
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -336,8 +368,10 @@ async def withdraw(request: Request, sid: int):
 async def approve(request: Request, sid: int):
     async def do(svc, caller, form):
         signature = _text(form, "signature").strip() or None
+        expected = _expected(form)
         await run_in_threadpool(lambda: svc.approve(caller, sid, municipality=_text(form, "municipality") or None,
-                                                    signature=signature, comment=_text(form, "comment")))
+                                                    signature=signature, comment=_text(form, "comment"),
+                                                    expected=expected))
     return await _action(request, sid, do)
 
 
@@ -345,7 +379,7 @@ async def approve(request: Request, sid: int):
 @_with_signin
 async def reject(request: Request, sid: int):
     async def do(svc, caller, form):
-        await run_in_threadpool(svc.reject, caller, sid, _text(form, "comment"))
+        await run_in_threadpool(svc.reject, caller, sid, _text(form, "comment"), _expected(form))
     return await _action(request, sid, do)
 
 
@@ -353,7 +387,7 @@ async def reject(request: Request, sid: int):
 @_with_signin
 async def apply(request: Request, sid: int):
     async def do(svc, caller, form):
-        await run_in_threadpool(svc.apply, caller, sid)
+        await run_in_threadpool(svc.apply, caller, sid, _expected(form))
     return await _action(request, sid, do)
 
 

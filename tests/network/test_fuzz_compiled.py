@@ -11,6 +11,7 @@ from govcloud.network.errors import NetworkInputError, Unsupported
 from govcloud.network.fabric import fabrics_from_documents
 from govcloud.network.verify import verify
 from tests.network.test_mutation_suite import sample  # noqa: F401
+from tests.conftest import examples
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-5, 70000) | st.floats(allow_nan=False, allow_infinity=False)
                     | st.sampled_from(["", "*", "::/0", "10.0.0.0/8", "999.1.1.1/33", "mynumber", "blackhole", "tcp",
@@ -29,7 +30,7 @@ def paths(node, prefix=()):
             yield from paths(v, prefix + (i,))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_replaced_node_gives_a_verdict_or_a_named_refusal(sample, data):  # noqa: F811

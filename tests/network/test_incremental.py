@@ -9,7 +9,7 @@ from govcloud.network.fabric import load_fabrics
 from govcloud.network.pipeline import workspace_intent, write_compiled
 from govcloud.network.verify import verify
 from govcloud.workspace import Workspace
-from tests.conftest import REPO
+from tests.conftest import REPO, examples
 
 COMPILED = compile_network(workspace_intent(Workspace(REPO)))
 CIDRS = ["172.16.0.0/20", "172.17.0.0/20", "10.40.0.0/24", "10.16.0.0/24", "10.64.0.0/24", "0.0.0.0/0", "203.0.113.0/28"]
@@ -20,7 +20,7 @@ def summary(report):
             sorted((r.source, r.destination, r.protocol, r.port) for r in report.reachable))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(tenant=st.sampled_from(sorted(COMPILED.files["tenants.json"])), cidr=st.sampled_from(CIDRS),
        port=st.sampled_from([443, 8443]), kind=st.sampled_from(["add-ingress", "add-egress", "drop-all"]))
 def test_incremental_equals_full(tmp_path_factory, tenant, cidr, port, kind):
@@ -91,7 +91,7 @@ EDITS = {
 }
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(tenant=st.sampled_from(sorted(COMPILED.files["tenants.json"])), edits=st.lists(st.sampled_from(sorted(EDITS)),
                                                                                        min_size=1, max_size=3))
 def test_session_equals_a_full_verification_after_each_edit(tmp_path_factory, tenant, edits):
@@ -161,7 +161,7 @@ def test_a_broken_document_is_reported_as_load_registry_reports_it(tmp_path):
     assert str(cached.value) == str(full.value) and "131016-juki-prod.yaml" in str(full.value)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(tenant=st.sampled_from(sorted(COMPILED.files["tenants.json"])), cidr=st.sampled_from(CIDRS),
        port=st.sampled_from([443, 8443]), drop_flow=st.integers(min_value=0, max_value=10),
        removed=st.sampled_from([1, 3, 20]), reverse=st.booleans())

@@ -6,7 +6,7 @@ import yaml
 from tests.conftest import tree_snapshot
 
 
-def test_sample_verifies_and_explains(run):
+def test_sample_verifies_and_explains(planned_ws, run):
     # `network verify` proves what the plans deploy: Cloud WAN and Virtual WAN (the stacks deploy no
     # Transit Gateway, so that variant is verified with --compiled only).
     proc = run("network", "verify", check=True)
@@ -21,7 +21,7 @@ def test_sample_verifies_and_explains(run):
     assert run("network", "explain", "--from", "nobody", "--to", "131016-juki-prod").returncode == 1
 
 
-def test_json_report(run, tmp_path):
+def test_json_report(planned_ws, run, tmp_path):
     (first,) = json.loads(run("network", "verify", "--format", "json", check=True).stdout)
     assert first["ok"] and first["variant"] == "aws-cloudwan+azure-vwan"
     assert first["unreachableDeclared"] == []
@@ -48,7 +48,7 @@ def _set_apis(ws, tenant, **apis):
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
 
 
-def test_diff_lists_the_paths_a_new_flow_opens(run, ws, tmp_path):
+def test_diff_lists_the_paths_a_new_flow_opens(planned_ws, run, ws, tmp_path):
     base = tmp_path / "base"
     shutil.copytree(ws, base)
     # kokuho (serving 131016 among others) publishes an API that 千代田区's juki consumes
@@ -60,7 +60,7 @@ def test_diff_lists_the_paths_a_new_flow_opens(run, ws, tmp_path):
     assert run("network", "verify").returncode == 0
 
 
-def test_declared_flow_between_municipalities_is_still_a_violation(run, ws):
+def test_declared_flow_between_municipalities_is_still_a_violation(planned_ws, run, ws):
     # both sides declare it, yet 横浜市's koseki must not reach 千代田区's juki
     _set_apis(ws, "141003-koseki-prod", consumes=[{"tenant": "131016-juki", "api": "juki-api"}])
     proc = run("network", "verify")
@@ -68,7 +68,7 @@ def test_declared_flow_between_municipalities_is_still_a_violation(run, ws):
     assert "municipality-separation (effective layer): 141003-koseki-prod (serving 141003) reaches 131016-juki-prod" in proc.stdout
 
 
-def test_diff_against_a_git_ref(run, ws):
+def test_diff_against_a_git_ref(planned_ws, run, ws):
     import subprocess
     subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
     subprocess.run(["git", "add", "-A"], cwd=ws, check=True)

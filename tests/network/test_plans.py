@@ -21,15 +21,10 @@ MINATO = "tenant-minato-data-kokuho-prod"
 
 
 @pytest.fixture(scope="module")
-def planned(tmp_path_factory):
-    import shutil
+def planned(tmp_path_factory, sample_plan_cache):
+    from tests.conftest import copy_sample_workspace, with_plan_cache
 
-    from tests.conftest import REPO
-
-    root = tmp_path_factory.mktemp("ws")
-    shutil.copytree(REPO / "tenants", root / "tenants", ignore=shutil.ignore_patterns("__pycache__", "*.py", "catalogues"))
-    for settings in REPO.glob("Pulumi*.yaml"):
-        shutil.copy(settings, root / settings.name)
+    root = with_plan_cache(copy_sample_workspace(tmp_path_factory.mktemp("ws")), sample_plan_cache)
     _, plans, inventory, configured = plan_inputs(Workspace(root))
     return plans, inventory, configured
 

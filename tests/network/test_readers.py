@@ -15,6 +15,7 @@ from govcloud.network.errors import NetworkInputError, Unsupported
 from govcloud.network.fabric import Table, fabrics_from_documents
 from govcloud.network.verify import verify
 from tests.network.test_mutation_suite import ATT, CW, FW, JUKI, MINATO, TENANTS, TGW, VWAN, create_route, nsg, share, sample  # noqa: F401
+from tests.conftest import examples
 
 
 def load(docs):
@@ -158,7 +159,7 @@ PREFIXES = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.0/25", "0.0.0.0/
             "2001:db8:1::/48", "2001:db8:1:2::/64", "fd00::/8"]
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(routes=st.lists(st.tuples(st.sampled_from(PREFIXES), st.sampled_from(["a", "b", "c"]), st.booleans()), max_size=10),
        destination=st.sampled_from(PREFIXES))
 def test_lookup_matches_a_scan_of_every_route(routes, destination):

@@ -17,6 +17,7 @@ from hypothesis import given, settings, strategies as st
 
 from govcloud.network.fabric import fabrics_from_documents
 from govcloud.network.verify import verify
+from tests.conftest import examples
 
 PORTS = [443, 8443]
 
@@ -199,7 +200,7 @@ def verifier(docs):
     return reach, routing, report
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(fabrics(strict_nsg=True))
 def test_reachability_matches_the_packet_oracle(docs):
     got, got_routing, report = verifier(docs)
@@ -214,7 +215,7 @@ def test_reachability_matches_the_packet_oracle(docs):
     assert excess == {(s, d) for s, d, p in want if (s, d, p) not in declared}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(fabrics(strict_nsg=False))
 def test_every_concrete_packet_that_gets_through_is_reported(docs):
     """With wildcard ports and the default rules the verifier may over-approximate (least safe),

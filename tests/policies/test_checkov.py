@@ -12,7 +12,7 @@ from govcloud.policies.checkov_runner import CHECKS_DIR, find_checkov, skips
 from govcloud.policies.export import arm_template, terraform_plan, write_exports
 from govcloud.policies.catalogue import load_controls
 from govcloud.policies.engine import CheckRun, check_plan
-from tests.conftest import REPO
+from tests.conftest import REPO, with_plan_cache
 from tests.plans import sample_plan
 from tests.policies.test_check_cli import break_trail_validation
 from tests.policies.test_controls import CASES
@@ -87,7 +87,8 @@ def test_checkov_and_govcloud_check_agree_on_the_fixture_corpus(checkov, tmp_pat
         assert got.get(stack, set()) == want, stack
 
 
-def test_check_runs_checkovs_catalogue_too(checkov, ws, run):
+def test_check_runs_checkovs_catalogue_too(checkov, ws, run, sample_plan_cache):
+    with_plan_cache(ws, sample_plan_cache)
     run("plan", "--all", "--jobs", "1", check=True)
     break_trail_validation(ws / "build" / "plans")
     proc = run("check", "--checkov", "--lang", "en", "--format", "json", env={"GOVCLOUD_CHECKOV": checkov})

@@ -16,6 +16,7 @@ from govcloud.policies.export import exported_resources, terraform_plan, write_e
 from govcloud.policies.shapes import _rename_private_addresses, canonical_form
 from tests.plans import sample_plan
 from tests.policies.test_checkov import checkov  # noqa: F401  (fixture)
+from tests.conftest import examples
 
 BASE = "tenant-131016-juki-prod"
 
@@ -65,7 +66,7 @@ networks = st.builds(lambda a, p: ipaddress.ip_network((a, p), strict=False),
                      st.integers(8, 32))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(networks, min_size=1, max_size=12, unique=True))
 def test_private_addresses_keep_length_containment_and_disjointness(nets):
     text = json.dumps([str(n) for n in nets] + ["0.0.0.0/0", "203.0.113.0/24"])

@@ -29,11 +29,9 @@ def govcloud(root: Path, *args: str, check: bool = True, env: dict | None = None
 
 
 @pytest.fixture(scope="session")
-def plan_cache(tmp_path_factory) -> Path:
-    """The plan cache of the sample workspace, filled once."""
-    root = copy_workspace(tmp_path_factory.mktemp("planned"))
-    govcloud(root, "plan", "--all")
-    return root / ".govcloud" / "cache"
+def plan_cache(sample_plan_cache) -> Path:
+    """The plan cache of the sample workspace, filled once a session (tests/conftest.py)."""
+    return sample_plan_cache
 
 
 def with_cache(root: Path, cache: Path) -> Path:

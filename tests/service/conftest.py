@@ -118,3 +118,11 @@ def submit(client, token: str, text: str | None = None) -> int:
                     headers={**bearer(token), "Content-Type": "application/yaml"})
     assert r.status_code == 201, r.text
     return r.json()["id"]
+
+
+def seen(client, token: str, sid: int) -> dict:
+    """What an approver reviewed: the digest of the submission's current revision, as the API
+    shows it (approvals, rejections and applies name it; the service signs only that)."""
+    r = client.get(f"/api/v1/submissions/{sid}", headers=bearer(token))
+    assert r.status_code == 200, r.text
+    return {"digest": r.json()["revision"]["digest"]}

@@ -15,7 +15,7 @@ import datetime as dt
 
 import pytest
 
-from tests.service.conftest import bearer, sample_request, sign_statement, submit
+from tests.service.conftest import bearer, sample_request, seen, sign_statement, submit
 
 WHO = ["asuka-sato", "hikari-suzuki", "hachioji-takahashi", "chiyoda-suzuki", "yamada-taro", "security-mori"]
 
@@ -95,7 +95,7 @@ WRITES = [
      row(asuka_sato=201, hikari_suzuki=404, hachioji_takahashi=403, chiyoda_suzuki=404, yamada_taro=403, security_mori=403)),
     ("POST", "/api/v1/submissions/{sid}/withdraw", None,
      row(asuka_sato=200, hikari_suzuki=404, hachioji_takahashi=403, chiyoda_suzuki=404, yamada_taro=403, security_mori=403)),
-    ("POST", "/api/v1/submissions/{sid}/approvals", {},
+    ("POST", "/api/v1/submissions/{sid}/approvals", "seen",
      row(asuka_sato=403, hikari_suzuki=404, hachioji_takahashi=201, chiyoda_suzuki=404, yamada_taro=201, security_mori=403)),
     ("POST", "/api/v1/submissions/{sid}/reject", {"comment": "CIDR too large"},
      row(asuka_sato=403, hikari_suzuki=404, hachioji_takahashi=200, chiyoda_suzuki=404, yamada_taro=200, security_mori=403)),
@@ -114,6 +114,8 @@ def test_writes(client, tokens, sid, method, path, body, who, status) -> None:
     approvals are missing."""
     if body == "yaml":
         body = sample_request().replace("environments: [prod, staging]", "environments: [prod]")
+    if body == "seen":      # the digest the approver reviewed (the service signs only that)
+        body = seen(client, tokens["yamada-taro"], sid)
     head = call(client, "GET", "/api/v1/history", tokens["yamada-taro"]).json()["head"]
     r = call(client, method, path.format(sid=sid), tokens[who], body)
     assert r.status_code == status, (who, r.status_code, r.text)
@@ -135,11 +137,12 @@ def test_a_municipality_approves_only_for_its_own_code(client, tokens) -> None:
     text = sample_request().replace('municipalities: ["132012"]', 'municipalities: ["132012", "131016"]') \
                            .replace("name: hachioji-juki", "name: tama-juki").replace("usage: dedicated", "usage: shared")
     sid = submit(client, tokens["asuka-sato"], text)
-    r = call(client, "POST", f"/api/v1/submissions/{sid}/approvals", tokens["hachioji-takahashi"], {"municipality": "131016"})
+    saw = seen(client, tokens["yamada-taro"], sid)
+    r = call(client, "POST", f"/api/v1/submissions/{sid}/approvals", tokens["hachioji-takahashi"], {"municipality": "131016", **saw})
     assert r.status_code == 403, r.text
-    r = call(client, "POST", f"/api/v1/submissions/{sid}/approvals", tokens["chiyoda-suzuki"], {"municipality": "131016"})
+    r = call(client, "POST", f"/api/v1/submissions/{sid}/approvals", tokens["chiyoda-suzuki"], {"municipality": "131016", **saw})
     assert r.status_code == 201 and r.json()["municipality"] == "131016"
-    r = call(client, "POST", f"/api/v1/submissions/{sid}/approvals", tokens["chiyoda-suzuki"], {"municipality": "131016"})
+    r = call(client, "POST", f"/api/v1/submissions/{sid}/approvals", tokens["chiyoda-suzuki"], {"municipality": "131016", **saw})
     assert r.status_code == 409                       # one approval per person
     missing = call(client, "GET", f"/api/v1/submissions/{sid}/summary", tokens["yamada-taro"]).json()["approvals"]["missing"]
     assert missing == ["platform", "municipality 132012"]

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.service.conftest import bearer, submit
+from tests.service.conftest import bearer, seen, submit
 
 
 class Webhook:
@@ -49,7 +49,7 @@ def webhook():
 
 def test_the_outbox_reaches_the_webhook_in_order(client, tokens, run, service_ws, database_url, webhook) -> None:
     sid = submit(client, tokens["asuka-sato"])
-    assert client.post(f"/api/v1/submissions/{sid}/approvals", json={},
+    assert client.post(f"/api/v1/submissions/{sid}/approvals", json=seen(client, tokens["hachioji-takahashi"], sid),
                        headers=bearer(tokens["hachioji-takahashi"])).status_code == 201
     args = ("serve", "--database-url", database_url, "outbox")
     listed = json.loads(run(*args, "list", "--format", "json", root=service_ws, check=True).stdout)

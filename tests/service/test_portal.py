@@ -14,6 +14,15 @@ def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
+def decided(html: str) -> dict:
+    """A decision form's hidden fields as the page rendered them: the CSRF token and the
+    revision and digest the decider saw (the approve form's, which every decision form shares)."""
+    form = re.search(r'<form [^>]*id="approve-form".*?</form>', html, re.S).group(0)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    assert {"csrf_token", "revision", "digest"} <= set(fields), fields
+    return fields
+
+
 def sign_in(client, token: str) -> None:
     page = client.get("/signin")
     r = client.post("/signin", data={"token": token, "csrf_token": csrf_of(page.text)}, follow_redirects=False)
@@ -88,15 +97,15 @@ def test_the_story_through_the_portal(make_client, tokens) -> None:
     page = muni.get(f"/portal/submissions/{sid}")
     for shown in ("132012-juki-prod", "10.16.6.0/24", "aws / ap-northeast-1", "mynumber", "juki-api:443/https", "132012 八王子市"):
         assert shown in page.text
-    r = muni.post(f"/portal/submissions/{sid}/approve", data={"comment": "了解", "csrf_token": csrf_of(page.text)})
+    r = muni.post(f"/portal/submissions/{sid}/approve", data={"comment": "了解", **decided(page.text)})
     assert r.status_code == 200 and 'data-slot="municipality 132012"' in r.text
 
     sign_in(platform, tokens["yamada-taro"])
     page = platform.get(f"/portal/submissions/{sid}")
     assert re.search(r'id="apply"[^>]*disabled', page.text)
-    page = platform.post(f"/portal/submissions/{sid}/approve", data={"csrf_token": csrf_of(page.text)})
+    page = platform.post(f"/portal/submissions/{sid}/approve", data=decided(page.text))
     assert 'data-testid="approvals-complete"' in page.text and not re.search(r'id="apply"[^>]*disabled', page.text)
-    r = platform.post(f"/portal/submissions/{sid}/apply", data={"csrf_token": csrf_of(page.text)})
+    r = platform.post(f"/portal/submissions/{sid}/apply", data=decided(page.text))
     assert r.status_code == 200 and 'data-status="applied"' in r.text
     assert 'data-tenant="132012-juki-prod"' in platform.get("/portal/tenants").text
 
@@ -232,6 +241,6 @@ def test_an_approver_can_sign_the_statement_themselves_in_the_portal(client, tok
     page = client.get(f"/portal/submissions/{sid}")
     statement = client.get(re.search(r'href="(/portal/submissions/\d+/statement[^"]*)"', page.text).group(1)).content
     r = client.post(f"/portal/submissions/{sid}/approve",
-                    data={"signature": sign_statement(statement, "hachioji-takahashi"), "csrf_token": csrf_of(page.text)})
+                    data={"signature": sign_statement(statement, "hachioji-takahashi"), **decided(page.text)})
     assert r.status_code == 200 and 'data-slot="municipality 132012"' in r.text
     assert "key SHA256:" in r.text          # signed with the approver's own key, not the service's

@@ -99,18 +99,19 @@ def test_two_service_processes_on_one_workspace(serve, run, service_ws, database
     def post(base, path, who, **kw):
         return httpx.post(f"{base}/api/v1{path}", headers={"Authorization": f"Bearer {t[who]}"}, timeout=60, **kw)
 
-    sids = []
+    sids, digests = [], {}
     for name in ("hachioji-juki", "chiyoda-kosodate"):
         text = (REPO / "tenants" / "requests" / "examples" / f"{name}.yaml").read_bytes()
         r = httpx.post(f"{a}/api/v1/submissions", content=text, timeout=60,
                        headers={"Authorization": f"Bearer {t['asuka-sato']}", "Content-Type": "application/yaml"})
         assert r.status_code == 201, r.text
         sids.append(r.json()["id"])
+        digests[r.json()["id"]] = r.json()["revision"]["digest"]
     hachioji, chiyoda = sids
     jobs = [(a, hachioji, "hachioji-takahashi"), (b, hachioji, "yamada-taro"),
             (b, chiyoda, "chiyoda-suzuki"), (a, chiyoda, "yamada-taro")]
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda j: post(j[0], f"/submissions/{j[1]}/approvals", j[2], json={}), jobs))
+        results = list(pool.map(lambda j: post(j[0], f"/submissions/{j[1]}/approvals", j[2], json={"digest": digests[j[1]]}), jobs))
     assert [r.status_code for r in results] == [201] * 4, [r.text for r in results]
     assert len({r.json()["historySeq"] for r in results}) == 4
     with ThreadPoolExecutor(2) as pool:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 
-from tests.conftest import tree_snapshot
-from tests.service.conftest import NOW, bearer, sample_request, sign_statement, submit
+from tests.conftest import tree_snapshot, with_plan_cache
+from tests.service.conftest import NOW, bearer, sample_request, seen, sign_statement, submit
 
 
 def test_api_and_cli_end_in_byte_identical_workspaces(client, tokens, service_ws, tmp_path, run) -> None:
@@ -50,7 +50,8 @@ def test_api_and_cli_end_in_byte_identical_workspaces(client, tokens, service_ws
 def test_service_signed_approvals_count_and_are_proven(client, tokens, run, service_ws) -> None:
     sid = submit(client, tokens["asuka-sato"])
     for who in ("hachioji-takahashi", "yamada-taro"):
-        r = client.post(f"/api/v1/submissions/{sid}/approvals", json={"comment": "ok"}, headers=bearer(tokens[who]))
+        r = client.post(f"/api/v1/submissions/{sid}/approvals", json={"comment": "ok", **seen(client, tokens[who], sid)},
+                        headers=bearer(tokens[who]))
         assert r.status_code == 201 and r.json()["signedBy"] == "service" and r.json()["serviceKey"] == "onboarding-sample"
     summary = client.get(f"/api/v1/submissions/{sid}/summary", headers=bearer(tokens["asuka-sato"])).json()
     assert summary["approvals"]["complete"] and summary["summary"]["zone"] == "mynumber"
@@ -84,7 +85,8 @@ def test_revise_withdraw_and_reject(client, tokens) -> None:
     r = client.post(f"/api/v1/submissions/{sid}/reject", json={"comment": "staging is not needed"},
                     headers=bearer(tokens["hachioji-takahashi"]))
     assert r.status_code == 200 and r.json()["status"] == "rejected"
-    assert client.post(f"/api/v1/submissions/{sid}/approvals", json={}, headers=bearer(tokens["yamada-taro"])).status_code == 409
+    assert client.post(f"/api/v1/submissions/{sid}/approvals", json=seen(client, tokens["yamada-taro"], sid),
+                       headers=bearer(tokens["yamada-taro"])).status_code == 409
     r = client.post(f"/api/v1/submissions/{sid}/withdraw", headers=vendor)
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
     assert client.post(f"/api/v1/submissions/{sid}/withdraw", headers=vendor).status_code == 409
@@ -113,7 +115,8 @@ def test_a_restart_loses_nothing(make_client, tokens) -> None:
     first = make_client()
     sid = submit(first, tokens["asuka-sato"])
     first.post(f"/api/v1/submissions/{sid}/comments", json={"comment": "please hurry"}, headers=bearer(tokens["asuka-sato"]))
-    assert first.post(f"/api/v1/submissions/{sid}/approvals", json={}, headers=bearer(tokens["hachioji-takahashi"])).status_code == 201
+    assert first.post(f"/api/v1/submissions/{sid}/approvals", json=seen(first, tokens["hachioji-takahashi"], sid),
+                      headers=bearer(tokens["hachioji-takahashi"])).status_code == 201
     r = first.post("/signin", data={"token": tokens["yamada-taro"], "csrf_token": _signin_csrf(first)}, follow_redirects=False)
     assert r.status_code == 303
     before = first.get(f"/api/v1/submissions/{sid}", headers=bearer(tokens["asuka-sato"])).json()
@@ -134,11 +137,14 @@ def _signin_csrf(client) -> str:
     return client.cookies.get("govcloud-csrf")
 
 
-def test_the_platform_preflight_plans_checks_and_proves_the_candidate(client, tokens, database_url, service_ws) -> None:
+def test_the_platform_preflight_plans_checks_and_proves_the_candidate(client, tokens, database_url, service_ws,
+                                                                     request) -> None:
     if not database_url.startswith("sqlite"):
         import pytest
 
         pytest.skip("the preflight does not touch the database")
+    # The fleet as planned once a session: the preflight plans only what the candidate changes.
+    with_plan_cache(service_ws, request.getfixturevalue("sample_plan_cache"))
     sid = submit(client, tokens["asuka-sato"])
     before = tree_snapshot(service_ws)
     assert client.post(f"/api/v1/submissions/{sid}/preflight", headers=bearer(tokens["hachioji-takahashi"])).status_code == 403
@@ -154,7 +160,7 @@ def test_the_platform_preflight_plans_checks_and_proves_the_candidate(client, to
 def test_a_request_applied_from_the_command_line_is_applied_in_the_service(client, tokens, run, service_ws, tmp_path) -> None:
     sid = submit(client, tokens["asuka-sato"])
     for who in ("hachioji-takahashi", "yamada-taro"):
-        assert client.post(f"/api/v1/submissions/{sid}/approvals", json={}, headers=bearer(tokens[who])).status_code == 201
+        assert client.post(f"/api/v1/submissions/{sid}/approvals", json=seen(client, tokens[who], sid), headers=bearer(tokens[who])).status_code == 201
     request = tmp_path / "hachioji-juki.yaml"
     request.write_text(sample_request(), encoding="utf-8")
     run("request", "apply", str(request), root=service_ws, env={"GOVCLOUD_NOW": NOW}, check=True)
@@ -174,7 +180,7 @@ def test_the_summary_shows_the_cidrs_that_would_be_allocated_now(client, tokens)
     second = submit(client, tokens["asuka-sato"], sample_request("chiyoda-kosodate"))
     before = client.get(f"/api/v1/submissions/{second}/summary", headers=bearer(tokens["yamada-taro"])).json()
     for who in ("hachioji-takahashi", "yamada-taro"):
-        client.post(f"/api/v1/submissions/{first}/approvals", json={}, headers=bearer(tokens[who]))
+        client.post(f"/api/v1/submissions/{first}/approvals", json=seen(client, tokens[who], first), headers=bearer(tokens[who]))
     assert client.post(f"/api/v1/submissions/{first}/apply", headers=bearer(tokens["yamada-taro"])).status_code == 200
     after = client.get(f"/api/v1/submissions/{second}/summary", headers=bearer(tokens["yamada-taro"])).json()
     taken = {"10.16.6.0/24", "10.16.7.0/24"}
@@ -187,14 +193,14 @@ def test_a_rejection_takes_back_the_rejecters_approval(client, tokens, run, serv
     still carried the rejecter's signed approval and could be applied without them."""
     sid = submit(client, tokens["asuka-sato"])
     muni, platform = bearer(tokens["hachioji-takahashi"]), bearer(tokens["yamada-taro"])
-    assert client.post(f"/api/v1/submissions/{sid}/approvals", json={}, headers=muni).status_code == 201
+    assert client.post(f"/api/v1/submissions/{sid}/approvals", json=seen(client, tokens["hachioji-takahashi"], sid), headers=muni).status_code == 201
     r = client.post(f"/api/v1/submissions/{sid}/reject", json={"comment": "住所が違います"}, headers=muni)
     assert r.status_code == 200 and r.json()["status"] == "rejected"
     reject = [e for e in r.json()["timeline"] if e["kind"] == "reject"][0]
     assert reject["historySeq"] and reject["signedBy"] == "service"
     # The vendor submits the identical text again; the platform approves; apply needs Hachioji again.
     again = submit(client, tokens["asuka-sato"])
-    assert client.post(f"/api/v1/submissions/{again}/approvals", json={}, headers=platform).status_code == 201
+    assert client.post(f"/api/v1/submissions/{again}/approvals", json=seen(client, tokens["yamada-taro"], again), headers=platform).status_code == 201
     r = client.post(f"/api/v1/submissions/{again}/apply", headers=platform)
     assert r.status_code == 409 and "municipality 132012" in r.text, r.text
     status = run("request", "status", str(service_ws / "tenants/requests/examples/hachioji-juki.yaml"), root=service_ws)
@@ -202,7 +208,7 @@ def test_a_rejection_takes_back_the_rejecters_approval(client, tokens, run, serv
     run("history", "verify", root=service_ws, check=True)
     history = client.get("/api/v1/history", headers=bearer(tokens["security-mori"])).json()
     assert [a["withdrawnBy"] for a in history["approvals"] if a["principal"] == "hachioji-takahashi"] == [reject["historySeq"]]
-    assert client.post(f"/api/v1/submissions/{again}/approvals", json={}, headers=muni).status_code == 201
+    assert client.post(f"/api/v1/submissions/{again}/approvals", json=seen(client, tokens["hachioji-takahashi"], again), headers=muni).status_code == 201
     assert client.post(f"/api/v1/submissions/{again}/apply", headers=platform).status_code == 200
 
 
@@ -211,7 +217,7 @@ def test_content_that_stopped_validating_can_still_be_rejected(client, tokens, r
     so once the content stopped passing the rules (here: the vendor left) it could not be rejected."""
     sid = submit(client, tokens["asuka-sato"])
     muni = bearer(tokens["hachioji-takahashi"])
-    assert client.post(f"/api/v1/submissions/{sid}/approvals", json={}, headers=muni).status_code == 201
+    assert client.post(f"/api/v1/submissions/{sid}/approvals", json=seen(client, tokens["hachioji-takahashi"], sid), headers=muni).status_code == 201
     (service_ws / "tenants/vendors/asuka-systems.yaml").unlink()
     r = client.post(f"/api/v1/submissions/{sid}/reject", json={"comment": "no longer contracted"}, headers=muni)
     assert r.status_code == 200 and r.json()["status"] == "rejected", r.text

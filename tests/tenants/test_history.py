@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from govcloud.diagnostics import DiagnosticError
 from govcloud.tenants import history
+from tests.conftest import examples
 
 REPO = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "ab" * 32
@@ -159,7 +160,7 @@ def test_with_event_refuses_data_it_could_not_read_back():
         history.History(()).with_event("request.applied", "t", {"request": "x"})
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_any_byte_damage_is_reported_never_raised(tmp_path, data):
     """Oracle: the chain verifies iff the bytes are unchanged; damage never escapes as an exception."""
@@ -188,7 +189,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.dictionaries(st.text(max_size=6), json_values, max_size=5))
 def test_the_fast_encoder_spells_v2_entries_exactly_as_rfc8785(body):
     """Oracle: the rfc8785 library. Whenever the fast path is taken it must agree byte for byte."""

@@ -5,6 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from govcloud.tenants import ipam
 from govcloud.tenants.models import AddressPlan
+from tests.conftest import examples
 
 POOL = ipaddress.IPv4Network("10.0.0.0/24")
 
@@ -23,7 +24,7 @@ operations = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(operations)
 def test_allocator_matches_brute_force_and_never_overlaps(ops):
     taken: list[ipaddress.IPv4Network] = []
@@ -111,7 +112,7 @@ def tenant(name: str, cidr: str, zone: str = "mynumber"):
 blocks = [str(b) for b in ipaddress.IPv4Network("10.0.0.0/22").subnets(new_prefix=26)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(docs=st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(blocks + ["10.0.0.0/24", "10.0.1.0/25"]), max_size=5),
        allocs=st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(blocks + ["10.0.0.0/24"]), max_size=5))
 def test_documents_and_allocations_agree_exactly(docs, allocs):

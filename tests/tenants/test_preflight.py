@@ -9,7 +9,7 @@ from tests.conftest import tree_snapshot
 EXAMPLE = "tenants/requests/examples/minato-kaigo.yaml"
 
 
-def test_preflight_plans_checks_and_proves_without_writing(ws, run):
+def test_preflight_plans_checks_and_proves_without_writing(planned_ws, ws, run):
     before = tree_snapshot(ws)
     proc = run("request", "preflight", EXAMPLE, "--format", "json", check=True)
     result = json.loads(proc.stdout)
@@ -22,7 +22,7 @@ def test_preflight_plans_checks_and_proves_without_writing(ws, run):
     assert tree_snapshot(ws) == before
 
 
-def test_preflight_fails_closed_when_the_proof_cannot_be_made(ws, run):
+def test_preflight_fails_closed_when_the_proof_cannot_be_made(planned_ws, ws, run):
     settings = ws / "Pulumi.network.yaml"
     settings.write_text(settings.read_text() + "  govcloud:attachmentIds: '[1, 2]'\n")
     proc = run("request", "preflight", EXAMPLE)

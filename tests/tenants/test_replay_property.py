@@ -89,7 +89,7 @@ def test_what_counts_is_what_an_honest_replay_says(sequence):
                 applied = True
             live, fresh = counted(ws, req, digest)
             assert live == fresh == set(active), (sequence, live, fresh, active)
-            assert not ledger.problems(ws, load_registry(ws))[1]
+            assert not [d for d in ledger.problems(ws, load_registry(ws))[1] if d.severity == "error"]
         # The attack: every approval recorded so far, copied to the end, counts for nothing more.
         hist = history.load(ws.history_file)
         for entry in [e for e in hist.entries if e["event"] == "request.approved"

@@ -1,7 +1,11 @@
+import json
+
 import pytest
+import yaml
 
 from govcloud import yamlio
 from govcloud.diagnostics import DiagnosticError
+from tests.conftest import examples
 
 
 def test_leading_zero_codes_stay_strings():
@@ -120,7 +124,7 @@ from hypothesis import strategies as st  # noqa: E402
 YAML_ALPHABET = st.sampled_from(list("ab01:-[]{},&*!|>'\"#%@`?\n\t \x00\x85\u3000住") + ["&a ", "*a", "!!", "- ", ": "])
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(max_size=200), st.lists(YAML_ALPHABET, max_size=80).map("".join)))
 def test_fuzz_yaml_loader_never_crashes(text):
     try:
@@ -132,7 +136,7 @@ def test_fuzz_yaml_loader_never_crashes(text):
     assert yamlio.json_depth(data) <= yamlio.DEFAULT_LIMITS.max_depth
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(st.one_of(st.text(max_size=200), st.lists(st.sampled_from(list('{}[]",:0123456789.eE-+ntrufalse\\ \n')),
                                                   max_size=80).map("".join)))
 def test_fuzz_json_loader_never_crashes(text):
@@ -150,3 +154,124 @@ def test_hostile_request_through_the_cli(ws, run, text):
     proc = run("request", "validate", str(path))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "hostile.yaml:" in proc.stderr and ("GC106" in proc.stderr or "GC100" in proc.stderr)
+
+
+# --- the depth limit does not depend on which parser (or which release of it) reads the file --------
+# PyYAML 6.0.4 bundles libyaml 0.2.6, whose scanner refuses more than 1,000 flow levels while reading
+# ahead, before the events yamlio counts exist: "[" * 100_000 was GC100 with it and GC106 before it.
+
+DEEP_YAML = [
+    "[" * 2000,
+    "{" * 2000,
+    "a: " + "[" * 2000,
+    "- " + "{" * 2000,
+    "--- " + "[" * 2000,
+    "\ufeff" + "[" * 2000,
+    "a: !!seq " + "[" * 2000,
+    "a: &x " + "[" * 2000,
+    '{"a":' * 2000,
+    "[\n" * 2000,
+    "a: |\n  [[[\nb: " + "[" * 2000,                 # a block scalar ends where its indentation does
+    "# [[[\n" + "[" * 2000,
+    "a: '[[[' # ]]]]\nb: " + "[" * 2000,
+    "[" * 65 + "]" * 65,
+]
+
+
+@pytest.fixture(scope="module")
+def pure_yamlio():
+    """A copy of yamlio built on PyYAML's pure-Python loader (what it uses where libyaml is absent)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("yamlio_pure", yamlio.__file__)
+    module = importlib.util.module_from_spec(spec)
+    saved = yaml.__dict__.pop("CSafeLoader", None), yaml.__dict__.pop("CSafeDumper", None)
+    sys.modules["yamlio_pure"] = module          # dataclasses look their module up while building
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules["yamlio_pure"]
+        for name, value in zip(("CSafeLoader", "CSafeDumper"), saved):
+            if value is not None:
+                setattr(yaml, name, value)
+    assert module.StrictLoader.__mro__[1] is yaml.SafeLoader
+    return module
+
+
+@pytest.mark.parametrize("text", DEEP_YAML)
+@pytest.mark.parametrize("loader", ["C", "pure"])
+def test_deep_yaml_is_gc106_whoever_would_stop_first(text, loader, pure_yamlio):
+    module = pure_yamlio if loader == "pure" else yamlio
+    with pytest.raises(DiagnosticError) as exc:
+        module.load_text(text, "h.yaml")
+    (d,) = exc.value.diagnostics
+    assert d.code == "GC106", d.format()
+
+
+def test_yaml_nested_exactly_to_the_limit_loads_with_every_parser():
+    """yamlio's limit sits below every parser's own: a document nested max_depth levels loads with
+    libyaml, PyYAML's pure-Python loader and ruamel.yaml (tenants/ipam.py's round trip)."""
+    from ruamel.yaml import YAML
+
+    n = yamlio.DEFAULT_LIMITS.max_depth
+    flow = "[" * n + "x" + "]" * n
+    block = "".join("  " * i + "- \n" for i in range(n - 1)) + "  " * (n - 1) + "- x\n"
+    mixed = "a:\n" * 0 + "".join("  " * i + "k:\n" for i in range(n // 2)) + "  " * (n // 2) + "k: " + "[" * (n - n // 2 - 1) + "x" + "]" * (n - n // 2 - 1) + "\n"
+    for text in (flow, block, mixed):
+        data, _ = yamlio.load_text(text, "t.yaml")
+        assert yamlio.json_depth(data) == n
+        assert yaml.load(text, Loader=yaml.SafeLoader) == data
+        if hasattr(yaml, "CSafeLoader"):
+            assert yaml.load(text, Loader=yaml.CSafeLoader) == data
+        assert YAML(typ="safe", pure=True).load(text) == data
+        with pytest.raises(DiagnosticError) as exc:
+            yamlio.load_text(text, "t.yaml", yamlio.Limits(max_depth=n - 1))
+        assert exc.value.diagnostics[0].code == "GC106"
+
+
+def _nested(depth: int, kinds: list[bool], leaf: str):
+    node: object = leaf
+    for i in range(depth):
+        node = {f"k{i}": node} if kinds[i % len(kinds)] else [node]
+    return node
+
+
+LEAVES = st.sampled_from(["x", "[", "]]", "{a: [", "# [[", "it's [", '"[["', "a: b", "|", "> [", "- [", "&a [", "---"])
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(depth=st.integers(1, 90), kinds=st.lists(st.booleans(), min_size=1, max_size=5), leaf=LEAVES,
+       style=st.sampled_from([True, False, None, "json"]))
+def test_yaml_depth_oracle(depth, kinds, leaf, style):
+    """Whatever the style and the characters in the strings, a document loads exactly when its
+    depth (json_depth, the oracle) is within the limit, and is GC106 otherwise."""
+    data = _nested(depth, kinds, leaf)
+    text = json.dumps(data) if style == "json" else yaml.dump(data, default_flow_style=style, width=60)
+    if yamlio.json_depth(data) <= yamlio.DEFAULT_LIMITS.max_depth:
+        assert yamlio.load_text(text, "t.yaml")[0] == data
+        if style == "json":
+            assert yamlio.load_json_text(text, "t.json") == data
+    else:
+        for load in (yamlio.load_text,) + ((yamlio.load_json_text,) if style == "json" else ()):
+            with pytest.raises(DiagnosticError) as exc:
+                load(text, "t.yaml")
+            assert exc.value.diagnostics[0].code == "GC106"
+
+
+@pytest.mark.parametrize("text,line,col", [
+    ("[" * 2000, 1, 65),
+    ('{"a":\n' * 100, 65, 1),
+    ('["]]]]", ' * 100 + "1" + "]" * 100, 1, 65 * 9 - 8),   # brackets in strings count for nothing
+    ("{" * 65 + "}" * 65, 1, 65),
+])
+def test_deep_json_names_the_bracket_past_the_limit(text, line, col):
+    with pytest.raises(DiagnosticError) as exc:
+        yamlio.load_json_text(text, "p.json")
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.line, d.col) == ("GC106", line, col), d.format()
+
+
+def test_json_strings_full_of_brackets_are_not_nesting():
+    text = json.dumps({"a": "[" * 5000, "b": ["{" * 100, "\\\"[[[["]})
+    assert yamlio.load_json_text(text, "p.json") == json.loads(text)
