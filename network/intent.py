@@ -19,9 +19,10 @@ from pydantic import Field
 
 from govcloud import yamlio
 from govcloud.diagnostics import Collector, DiagnosticError
-from govcloud.tenants import documents
+from govcloud.tenants import documents, governed, ledger
 from govcloud.tenants.models import DNS_LABEL, Model, TimeLimitedApproval
-from govcloud.tenants.registry import Registry
+from govcloud.tenants.registry import Registry, load_registry
+from govcloud.workspace import Workspace
 
 DATA = Path(__file__).parent / "data"
 SHARED_SERVICES = "shared-services"
@@ -128,12 +129,81 @@ def site_name(code: str, site: str) -> str:
     return f"site:{code}:{site}"
 
 
-def load_exceptions(path: Path) -> tuple[list[FlowException], Collector | None]:
+MY_NUMBER_ZONE = "mynumber"
+
+
+def exception_requirement(exc: FlowException, reg: Registry) -> governed.Requirement:
+    """Who signs a network exception (docs/trust.md): the platform; the approver of every
+    municipality whose tenant or site it touches (both ends: a tenant's municipalities, a site's
+    municipality); the security team when either end is in the My Number zone (a path into it,
+    or out of it). An end nobody can place (an unknown tenant or site) asks for everyone: two
+    platform principals and the security team."""
+    codes: set[str] = set()
+    security, platform, why = False, 1, []
+
+    def tenant_end(name: str, side: str) -> None:
+        nonlocal security, platform
+        t = reg.tenants.get(name)
+        if t is None:
+            security, platform = True, 2
+            why.append(f"{side} {name} is no tenant of this workspace")
+            return
+        codes.update(t.spec.municipalities)
+        why.append(f"{side} {name} serves {', '.join(t.spec.municipalities)}")
+        if t.spec.zone == MY_NUMBER_ZONE:
+            security = True
+            why.append(f"{side} {name} is in the My Number zone")
+
+    tenant_end(exc.destination.tenant, "destination")
+    if exc.source.tenant:
+        tenant_end(exc.source.tenant, "source")
+    elif exc.source.site:
+        code, _, name = exc.source.site.partition("/")
+        codes.add(code)
+        muni = reg.municipalities.get(code)
+        site = next((s for s in muni.spec.sites if s.name == name), None) if muni else None
+        if site is None:
+            security, platform = True, 2
+            why.append(f"source site {exc.source.site} is not declared")
+        elif site.zone == MY_NUMBER_ZONE:
+            security = True
+            why.append(f"source site {exc.source.site} is in the My Number zone")
+    elif exc.source.zone == MY_NUMBER_ZONE:
+        security = True
+        why.append("the source is in the My Number zone")
+    return governed.Requirement(platform, frozenset(codes), security, tuple(why))
+
+
+def signer_problems(doc: NetworkExceptions, text: str, src: Collector, versions: list[governed.RecordedVersion],
+                    reg: Registry) -> None:
+    """GC609 for every exception whose recorded version lacks a signer it needs."""
+    raw = governed.items_of(governed.body_of(yamlio.load_text(text, src.path)[0]))
+    items = [(raw[i], exception_requirement(e, reg), ("spec", "exceptions", i), f"exception {e.id}")
+             for i, e in enumerate(doc.spec.exceptions) if i < len(raw)]
+    for loc, message in governed.item_problems(versions, items):
+        src.add("GC609", message, loc)
+
+
+def load_exceptions(path: Path, reg: Registry | None = None) -> tuple[list[FlowException], Collector | None]:
+    """The exceptions in force: the document exactly as the history recorded it, each exception
+    signed by the people it needs. An edit that was not recorded, or a file nobody recorded, is
+    refused (GC608), never read as if someone had approved it."""
+    ws = Workspace(path.parent.parent)                # tenants/network-exceptions.yaml → the workspace
     if not path.exists():
+        ledger.decisions(ws, "NetworkExceptions")     # refuses a recorded document deleted by hand
         return [], None
-    doc, src = documents.parse(path, NetworkExceptions)
+    text = yamlio.read_text(path)
+    doc, src = documents.parse(path, NetworkExceptions, text=text)
     src.raise_if_errors()
+    check_recorded(ws, doc, text, src, reg)
     return list(doc.spec.exceptions), src
+
+
+def check_recorded(ws: Workspace, doc: NetworkExceptions, text: str, src: Collector, reg: Registry | None) -> None:
+    """Refuse (GC608, GC609) exceptions that are not the recorded, sufficiently signed version."""
+    versions = ledger.decisions(ws, "NetworkExceptions", text)
+    signer_problems(doc, text, src, versions, reg or load_registry(ws))
+    src.raise_if_errors()
 
 
 @dataclass

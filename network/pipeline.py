@@ -23,7 +23,7 @@ EXCEPTIONS_FILE = "network-exceptions.yaml"
 
 def workspace_intent(ws: Workspace, today: dt.date | None = None, reg: Registry | None = None) -> Intent:
     reg = reg or load_registry(ws)
-    exceptions, source = load_exceptions(ws.tenants_dir / EXCEPTIONS_FILE)
+    exceptions, source = load_exceptions(ws.tenants_dir / EXCEPTIONS_FILE, reg)
     return build_intent(reg, exceptions, today=today, source=source)
 
 

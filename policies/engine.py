@@ -14,8 +14,11 @@ from govcloud.diagnostics import Collector, DiagnosticError
 from govcloud.plans import STACK_TYPE, is_component
 from govcloud.policies.catalogue import Control, load_controls
 from govcloud.policies.controls import RESOURCE, STACK, applies
-from govcloud.tenants import documents
+from govcloud import yamlio
+from govcloud.tenants import documents, governed, ledger
 from govcloud.tenants.models import Model, TimeLimitedApproval
+from govcloud.tenants.registry import Registry, load_registry
+from govcloud.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,69 @@ class Waivers(Model):
     spec: WaiverSpec
 
 
-def load_waivers(path: Path, controls: dict[str, Control], today: dt.date) -> tuple[list[Waiver], list[str]]:
-    """Active waivers, and notes on the ones that do not apply (expired, not waivable)."""
+MY_NUMBER_ZONE = "mynumber"
+GLOB = set("*?[")
+
+
+def waiver_requirement(w: Waiver, controls: dict[str, Control], reg: Registry) -> governed.Requirement:
+    """Who signs a waiver (docs/trust.md): the platform and the approver of every municipality the
+    waived tenant serves, plus the security team for a mandatory control of a My Number tenant.
+    A pattern (``*``, ``131016-*``) or a name no tenant has yet covers tenants nobody can name
+    today — whichever municipality they will serve, in whichever zone — so it is fleet-wide: two
+    distinct platform principals and the security team, who stand in for the municipalities."""
+    mandatory = w.control not in controls or controls[w.control].mode == "mandatory"
+    if GLOB & set(w.tenant):
+        return governed.Requirement(2, frozenset(), True, (f"tenant {w.tenant!r} is a pattern: a fleet-wide waiver",))
+    tenant = reg.tenants.get(w.tenant)
+    if tenant is None:
+        return governed.Requirement(2, frozenset(), True, (f"no tenant is named {w.tenant!r} yet: it would cover "
+                                                           "whichever tenant gets the name",))
+    security = mandatory and tenant.spec.zone == MY_NUMBER_ZONE
+    why = [f"tenant {w.tenant} serves {', '.join(tenant.spec.municipalities)}"]
+    if security:
+        why.append(f"{w.control} is mandatory and {w.tenant} is in the My Number zone")
+    return governed.Requirement(1, frozenset(tenant.spec.municipalities), security, tuple(why))
+
+
+def signer_problems(doc: Waivers, text: str, src: Collector, versions: list[governed.RecordedVersion],
+                    controls: dict[str, Control], reg: Registry) -> None:
+    """GC609 for every waiver whose recorded version lacks a signer it needs."""
+    raw = governed.items_of(governed.body_of(yamlio.load_text(text, src.path)[0]))
+    items = [(raw[i], waiver_requirement(w, controls, reg), ("spec", "waivers", i), f"waiver of {w.control} on {w.tenant}")
+             for i, w in enumerate(doc.spec.waivers) if i < len(raw)]
+    for loc, message in governed.item_problems(versions, items):
+        src.add("GC609", message, loc)
+
+
+def read_recorded_waivers(path: Path, controls: dict[str, Control], today: dt.date, *,
+                          reg: Registry | None = None, strict: bool = False) -> tuple[Waivers, Collector] | None:
+    """The waivers document when it is exactly the version the history recorded, signed by the
+    people each waiver needs; None when there is none. Refuses (GC608, GC609) otherwise: an
+    edit that was not recorded waives nothing, and a file nobody recorded is not read at all.
+    The history is the workspace's (``policies/waivers.yaml`` → ``tenants/history.jsonl``)."""
+    ws = Workspace(path.parent.parent)
     if not path.exists():
+        ledger.decisions(ws, "Waivers")               # refuses a recorded document deleted by hand
+        return None
+    text = yamlio.read_text(path)
+    doc, src = documents.parse(path, Waivers, text=text)
+    src.raise_if_errors()
+    waiver_problems(doc, src, controls, today, strict=strict)
+    src.raise_if_errors()
+    versions = ledger.decisions(Workspace(path.parent.parent), "Waivers", text)
+    signer_problems(doc, text, src, versions, controls, reg or load_registry(ws))
+    src.raise_if_errors()
+    return doc, src
+
+
+def load_waivers(path: Path, controls: dict[str, Control], today: dt.date,
+                 reg: Registry | None = None) -> tuple[list[Waiver], list[str]]:
+    """Active waivers, and notes on the ones that do not apply (expired, not waivable). Only the
+    recorded, signed version is read (:func:`read_recorded_waivers`)."""
+    read = read_recorded_waivers(path, controls, today, reg=reg)
+    if read is None:
         return [], []
-    doc, src = documents.parse(path, Waivers)
-    src.raise_if_errors()
-    waiver_problems(doc, src, controls, today)
-    src.raise_if_errors()
+    doc, _ = read
     active, notes = [], []
     for w in doc.spec.waivers:
         if w.expired(today):

@@ -126,6 +126,10 @@ class Approved(_Strict):
     signed_by: Literal["key", "service"] | None = Field(default=None, alias="signedBy")
     service_key: StrictStr | None = Field(default=None, alias="serviceKey")
     authentication: Literal["oidc", "token"] | None = None
+    # The history head the statement was signed against (approval statement v2): what makes the
+    # statement unique, so a withdrawn approval cannot come back and a re-approval is a new
+    # signature. Absent in approvals recorded before (statement v1).
+    head: StrictStr | None = Field(default=None, pattern=HASH)
 
 
 class ApprovalWithdrawn(_Strict):
@@ -157,11 +161,37 @@ class Applied(_Strict):
     zones: dict[StrictStr, StrictStr] | None = None
 
 
+class Cosignature(_Strict):
+    """One signer of a governed change: a principal id and their SSH signature of the statement."""
+
+    principal: StrictStr = Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    signature: StrictStr = Field(max_length=16384)
+
+
 class PrincipalsRecorded(_Strict):
+    """v2 (``version`` present, everything written now): ``replaces`` names the digest of the
+    version in force before (null for the first), ``signatures`` every signer. v1 (recorded
+    before): one ``principal`` and ``signature`` over ``govcloud.principals/v1``."""
+
     digest: StrictStr = Field(pattern=DIGEST)
     document: dict[StrictStr, Any]
-    principal: StrictStr = Field(min_length=1)
-    signature: StrictStr = Field(max_length=16384)
+    principal: StrictStr | None = Field(default=None, min_length=1)
+    signature: StrictStr | None = Field(default=None, max_length=16384)
+    version: StrictInt | None = Field(default=None, ge=1)
+    replaces: StrictStr | None = Field(default=None, pattern=DIGEST)
+    signatures: list[Cosignature] | None = Field(default=None, min_length=1, max_length=16)
+
+
+class DocumentRecorded(_Strict):
+    """A governed decision document (``kind`` Waivers or NetworkExceptions) recorded whole, with
+    the signatures of the people it needs (see ``govcloud.tenants.governed``)."""
+
+    kind: Literal["Waivers", "NetworkExceptions"]
+    digest: StrictStr = Field(pattern=DIGEST)
+    document: dict[StrictStr, Any]
+    version: StrictInt = Field(ge=1)
+    replaces: StrictStr | None = Field(default=None, pattern=DIGEST)
+    signatures: list[Cosignature] = Field(min_length=1, max_length=64)
 
 
 class Removed(_Strict):
@@ -192,6 +222,7 @@ EVENT_DATA: dict[str, type[_Strict]] = {
     "tenant.removed": Removed,
     "tenant.account-recorded": AccountRecorded,
     "principals.recorded": PrincipalsRecorded,
+    "document.recorded": DocumentRecorded,
 }
 
 
@@ -200,7 +231,7 @@ class Entry(_Strict):
     seq: StrictInt = Field(ge=1)
     time: StrictStr = Field(pattern=TIME)
     event: Literal["request.approved", "request.applied", "request.approval-withdrawn", "tenant.removed",
-                   "tenant.account-recorded", "principals.recorded"]
+                   "tenant.account-recorded", "principals.recorded", "document.recorded"]
     actor: StrictStr = Field(min_length=1)
     data: dict[StrictStr, Any]
     prev: StrictStr = Field(pattern=HASH)

@@ -19,6 +19,8 @@
    ``principals.recorded`` entry verifies against the Principals document in force when it was
    written (GC604); an apply after approvals became signed names approvals that count;
    ``tenants/principals.yaml`` is exactly the document the chain recorded last (GC602).
+5. **Decisions are recorded** (:mod:`govcloud.tenants.governed`): ``tenants/network-exceptions.yaml``
+   and ``policies/waivers.yaml`` are exactly the versions the chain recorded last, signed (GC608).
 
 5. **Tenants are derived** (:mod:`govcloud.tenants.derived`): every field of every live tenant
    document is what its applied record (bound by the entry's digest), the entry's allocation and
@@ -40,7 +42,7 @@ from pathlib import Path
 
 from govcloud import anchor, sshsig
 from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError, UsageError, locate, dotted
-from govcloud.tenants import approvals, derived, documents, history, ipam
+from govcloud.tenants import approvals, derived, documents, governed, history, ipam
 from govcloud.tenants.principals import document_digest
 from govcloud.tenants.models import TenantRequest
 from govcloud.tenants.registry import Registry
@@ -89,17 +91,19 @@ def applied_requests(hist: history.History) -> dict[str, dict]:
     return {e["data"]["request"]: e for e in hist.events("request.applied")}
 
 
-def problems(ws: Workspace, reg: Registry, *, principals_pending: bool = False) -> tuple[history.History, list[Diagnostic]]:
+def problems(ws: Workspace, reg: Registry, *, principals_pending: bool = False,
+             governed_pending: str | None = None) -> tuple[history.History, list[Diagnostic]]:
     """Every ledger problem of the workspace (empty list: safe to build on). With
     ``principals_pending`` an edited, not yet recorded ``tenants/principals.yaml`` is not one (the
-    command that records it asks for that)."""
+    command that records it asks for that); with ``governed_pending`` (a kind), the same for that
+    governed document."""
     hist, chain = history.scan(ws.history_file)
     display = ws.relative(ws.history_file)
     out = history.diagnostics(ws.history_file, chain, display)
     plan_src = reg.sources.get("AddressPlan")
     if not chain:
         out += _anchor_problems(ws, reg, hist, display)
-        out += _approval_problems(ws, reg, hist, display, principals_pending)
+        out += _approval_problems(ws, reg, hist, display, principals_pending, governed_pending)
         out += history_anchor_problems(ws, hist, display)
     if reg.plan is not None:
         for where, loc, code, message in ipam.document_problems(reg.plan, reg.tenants):
@@ -247,10 +251,11 @@ def proof(hist: history.History) -> approvals.ChainProof:
 
 
 def _approval_problems(ws: Workspace, reg: Registry, hist: history.History, display: str,
-                       principals_pending: bool = False) -> list[Diagnostic]:
+                       principals_pending: bool = False, governed_pending: str | None = None) -> list[Diagnostic]:
     replayed = proof(hist)
     line_of = {e["seq"]: i for i, e in enumerate(hist.entries, start=1)}
     out = [Diagnostic(display, line_of.get(seq, 1), 1, code, message) for seq, code, message in replayed.problems]
+    out += governed.unrecorded_problems(ws, replayed.documents, pending=governed_pending)
     recorded = replayed.current
     src = reg.sources.get("Principals")
     path = ws.relative(ws.principals_file)
@@ -270,6 +275,27 @@ def _approval_problems(ws: Workspace, reg: Registry, hist: history.History, disp
                               f"history entry #{replayed.current_seq} recorded a Principals document, but "
                               "tenants/principals.yaml is missing: it was deleted by hand"))
     return out
+
+
+def decisions(ws: Workspace, kind: str, text: str | None = None) -> list[governed.RecordedVersion]:
+    """The recorded versions of governed document ``kind``, from a chain whose signatures verify,
+    after checking that the file (``text``: as the caller read it) is exactly the newest one.
+    Raises GC601/GC604 for a chain that does not verify and GC608 for an unrecorded edit: every
+    command that reads a waiver or an exception asks here first."""
+    display = ws.relative(ws.history_file)
+    hist = history.load(ws.history_file, display)
+    replayed = proof(hist)
+    line_of = {e["seq"]: i for i, e in enumerate(hist.entries, start=1)}
+    found = [Diagnostic(display, line_of.get(seq, 1), 1, code, message) for seq, code, message in replayed.problems]
+    if found:
+        raise DiagnosticError(found)
+    versions = replayed.documents.get(kind, [])
+    path = governed.path_of(ws, kind)
+    body = governed.read_body(path, text) if text is not None else governed.read_body(path)
+    problem = governed.file_problem(ws, kind, body, versions)
+    if problem is not None:
+        raise DiagnosticError([problem])
+    return versions
 
 
 def _applied_record_problems(ws: Workspace, hist: history.History, live: dict[str, dict],
@@ -316,11 +342,12 @@ def _applied_record_problems(ws: Workspace, hist: history.History, live: dict[st
     return out
 
 
-def require_intact(ws: Workspace, reg: Registry, *, principals_pending: bool = False) -> history.History:
+def require_intact(ws: Workspace, reg: Registry, *, principals_pending: bool = False,
+                   governed_pending: str | None = None) -> history.History:
     """The verified history, or a refusal listing every ledger problem: what every write runs first.
     (Warnings — no anchor configured, entries not anchored yet — do not stop a write; the CLI
     states them.)"""
-    hist, found = problems(ws, reg, principals_pending=principals_pending)
+    hist, found = problems(ws, reg, principals_pending=principals_pending, governed_pending=governed_pending)
     if any(d.severity == "error" for d in found):
         raise DiagnosticError(found)
     return hist

@@ -309,7 +309,7 @@ class Principal(Model):
     id: str = Field(pattern=DNS_LABEL, max_length=63, description="stable id, used in history entries")
     display_name: str = Field(min_length=1, max_length=200)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
-    role: PrincipalRole = Field(description="vendor (one vendor), municipality (its codes), platform, security (read-only)")
+    role: PrincipalRole = Field(description="vendor (one vendor), municipality (its codes), platform, security (signs waivers and network exceptions only)")
     vendor: str | None = Field(default=None, pattern=DNS_LABEL, description="role vendor: the vendor's metadata.name")
     municipalities: list[MunicipalityCode] = Field(default_factory=list, description="role municipality: the codes this person approves for")
     oidc_subjects: list[str] = Field(default_factory=list, description="`sub` claims of the configured OIDC issuer")

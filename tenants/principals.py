@@ -2,15 +2,19 @@
 statements they sign.
 
 A principal is a declared person with one role and its scope: ``vendor`` (one vendor),
-``municipality`` (its municipality codes), ``platform``, ``security`` (read-only). They prove who
+``municipality`` (its municipality codes), ``platform``, ``security`` (signs waivers and network
+exceptions, and nothing else: it never approves requests nor changes this document). They prove who
 they are with an SSH key (``govcloud request approve --key``, or ``ssh-keygen -Y sign``) or by
 signing in to the onboarding service with an OIDC subject; the service then signs on their behalf
 with its own key, declared under ``spec.serviceKeys``.
 
 The document is governed: changing it is a ``principals.recorded`` history event that carries the
-whole document and is signed by a platform principal of the version in force before it (the first
-version by a platform principal it declares itself). Replaying the chain therefore tells, for
-every approval, which people and keys were declared when it was signed.
+whole document and is signed by platform principals of the version in force before it (the first
+version by a platform principal it declares itself). The statement names the version it replaces
+and its version number, so an old record does not verify in a new place; a change that grants
+anyone the power to approve (a new or altered platform, security or municipality principal, a
+new service key) needs four eyes (:func:`grants`). Replaying the chain therefore tells, for every
+approval, which people and keys were declared when it was signed. See docs/trust.md.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ from govcloud.tenants.models import Principal, Principals
 
 APPROVAL_NAMESPACE = "govcloud-approval"
 PRINCIPALS_NAMESPACE = "govcloud-principals"
+# Waivers and network exceptions (``govcloud.tenants.governed``): a namespace of their own, so a
+# signature made for one kind of decision never verifies as another (PROTOCOL.sshsig: "the
+# namespace ... prevent[s] signature confusion across different domains of use").
+GOVERNED_NAMESPACE = "govcloud-governed"
 SAMPLE_MARK = "SAMPLE-KEY-DO-NOT-USE"
 
 
@@ -43,14 +51,23 @@ def document_json(doc: Principals) -> dict:
 # --- statements: the exact bytes that are signed --------------------------------------------------
 
 
-def approval_statement(*, request: str, digest: str, role: str, municipality: str | None, principal: str) -> bytes:
+def approval_statement(*, request: str, digest: str, role: str, municipality: str | None, principal: str,
+                       head: str | None = None) -> bytes:
     """The statement an approver signs. It names the request's content digest (so a signature for
     one version of a request is worthless for another), the role and municipality (so it cannot
-    be re-used for another slot) and the principal (so it cannot be re-attributed)."""
-    body = {"type": "govcloud.approval/v1", "request": request, "digest": digest, "role": role,
-            "principal": principal}
+    be re-used for another slot) and the principal (so it cannot be re-attributed).
+
+    Since v2 it also names ``head``, the history head it was signed against: the chain position
+    that makes the statement unique. Approving again after a withdrawal signs a new head, hence a
+    new statement (Ed25519 signatures are deterministic, RFC 8032 §5.1.6: the same statement
+    would give the very same signature), and an approval signed before a withdrawal can be told
+    from one signed after it. v1 statements (no head) are the ones recorded before."""
+    body = {"type": "govcloud.approval/v2" if head is not None else "govcloud.approval/v1", "request": request,
+            "digest": digest, "role": role, "principal": principal}
     if municipality is not None:
         body["municipality"] = municipality
+    if head is not None:
+        body["head"] = head
     return rfc8785.dumps(body) + b"\n"
 
 
@@ -69,8 +86,23 @@ def removal_statement(*, tenant: str, cidr: str, request: str, principal: str) -
     return rfc8785.dumps(body) + b"\n"
 
 
-def principals_statement(*, digest: str, principal: str) -> bytes:
-    return rfc8785.dumps({"type": "govcloud.principals/v1", "digest": digest, "principal": principal}) + b"\n"
+def principals_statement(*, digest: str, principal: str, version: int | None = None,
+                         replaces: str | None = None) -> bytes:
+    """What a platform principal signs to record a Principals document. v2 (``version`` given)
+    names the version it replaces (its digest, null for the first) and its version number, so a
+    copy of an older record does not verify at the end of the chain (it names a version that is
+    no longer in force). v1 (digest and principal only) is what was recorded before."""
+    if version is None:
+        return rfc8785.dumps({"type": "govcloud.principals/v1", "digest": digest, "principal": principal}) + b"\n"
+    return rfc8785.dumps({"type": "govcloud.principals/v2", "digest": digest, "replaces": replaces,
+                          "version": version, "principal": principal}) + b"\n"
+
+
+def governed_statement(*, kind: str, digest: str, version: int, replaces: str | None, principal: str) -> bytes:
+    """What each signer of a waivers or network-exceptions document signs: the document's digest,
+    the version it replaces (digest, null for the first) and its version number for that kind."""
+    return rfc8785.dumps({"type": "govcloud.governed/v1", "kind": kind, "digest": digest, "replaces": replaces,
+                          "version": version, "principal": principal}) + b"\n"
 
 
 # --- the directory: a Principals document made searchable -----------------------------------------
@@ -222,3 +254,83 @@ class ServiceSigner:
 
 
 Signer = KeySigner | DetachedSignature | ServiceSigner
+
+
+# --- four eyes on the directory --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What a new version of the directory gives anyone that the version in force did not:
+    ``platform`` (reasons) for new or extended platform or security principals and service keys
+    — they need two distinct platform principals; ``municipalities`` {code: reason} for new or
+    extended approvers of a municipality — they need two platform principals, or one and the
+    municipality's current approver. Removing people, keys or codes grants nothing: one platform
+    principal revokes (a compromised key must go at once)."""
+
+    platform: tuple[str, ...] = ()
+    municipalities: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.platform or self.municipalities)
+
+
+def _powers(p: Principal) -> tuple[frozenset[bytes], frozenset[str]]:
+    keys = set()
+    for line in p.ssh_keys:
+        try:
+            keys.add(sshsig.parse_public_key(line).blob)
+        except sshsig.SignatureError:
+            keys.add(line.encode())
+    return frozenset(keys), frozenset(p.oidc_subjects)
+
+
+def grants(before: Directory | None, after: Directory) -> Grants:
+    """What ``after`` grants over ``before`` (everything when there is no ``before``)."""
+    platform: list[str] = []
+    codes: dict[str, str] = {}
+    for p in after.by_id.values():
+        if p.role == "vendor":
+            continue                    # vendors request; they never approve nor sign decisions
+        old = before.by_id.get(p.id) if before else None
+        keys, subjects = _powers(p)
+        if old is None or old.role != p.role:
+            new_keys, new_subjects, new_codes, what = keys, subjects, set(p.municipalities), "is new"
+        else:
+            old_keys, old_subjects = _powers(old)
+            new_keys, new_subjects = keys - old_keys, subjects - old_subjects
+            new_codes, what = set(p.municipalities) - set(old.municipalities), "gains a key or a sign-in"
+        if p.role in ("platform", "security"):
+            if new_keys or new_subjects:
+                platform.append(f"{p.role} principal {p.id} {what}")
+            continue
+        gained = set(p.municipalities) if (new_keys or new_subjects) else new_codes
+        for code in sorted(gained):
+            codes.setdefault(code, f"municipality principal {p.id} {what if (new_keys or new_subjects) else 'gains ' + code}")
+    for kid, key in after.service_keys.items():
+        if before is None or before.service_keys.get(kid) != key:
+            platform.append(f"service key {kid} is new or replaced (the service signs for every principal)")
+    return Grants(tuple(platform), codes)
+
+
+def four_eyes_missing(before: Directory | None, after: Directory, signers: list[Principal]) -> list[str]:
+    """What the signers of a change from ``before`` to ``after`` lack (empty: enough). The first
+    version is signed by one platform principal it declares (nothing exists to ask); every later
+    one by at least one platform principal of ``before``, and by two (or one and the
+    municipality's current approver) when it grants approval power (:func:`grants`)."""
+    platform = {p.id for p in signers if p.role == "platform"}
+    if not platform:
+        return ["a platform principal"]
+    if before is None:
+        return []
+    granted = grants(before, after)
+    missing = []
+    if granted.platform and len(platform) < 2:
+        missing.append(f"a second platform principal ({'; '.join(granted.platform)})")
+    for code, why in sorted(granted.municipalities.items()):
+        if len(platform) >= 2:
+            continue
+        if any(p.role == "municipality" and code in p.municipalities for p in signers):
+            continue
+        missing.append(f"a second platform principal or municipality {code}'s current approver ({why})")
+    return missing

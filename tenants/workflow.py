@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from govcloud import anchor, sshsig, yamlio
 from govcloud.diagnostics import Collector, DiagnosticError, UsageError
-from govcloud.tenants import approvals, derived, documents, history, ipam, ledger, rules
+from govcloud.tenants import approvals, derived, documents, governed, history, ipam, ledger, rules
 from govcloud.tenants.catalogue import Catalogue, load_catalogue
 from govcloud.tenants.models import (
     AddressPlan,
@@ -31,6 +31,7 @@ from govcloud.tenants.models import (
 )
 from govcloud.tenants.principals import (
     APPROVAL_NAMESPACE,
+    GOVERNED_NAMESPACE,
     PRINCIPALS_NAMESPACE,
     DetachedSignature,
     Directory,
@@ -41,6 +42,7 @@ from govcloud.tenants.principals import (
     removal_statement,
     withdrawal_statement,
     document_json,
+    governed_statement,
     principals_statement,
 )
 from govcloud.tenants.principals import problems as principals_rules
@@ -205,7 +207,12 @@ def statement_for(ws: Workspace, source: RequestSource, principal: str, municipa
         raise UsageError(f"no principal {principal!r} is declared in tenants/principals.yaml")
     role, code = _approval_role(p, checked.request, municipality)
     return approval_statement(request=checked.request.metadata.name, digest=checked.digest, role=role,
-                              municipality=code, principal=p.id)
+                              municipality=code, principal=p.id, head=hist.head)
+
+
+# A detached signature was made over a statement printed a moment ago; entries appended since
+# (another approver's) moved the head. The newest heads are tried, so the signer need not race.
+RECENT_HEADS = 64
 
 
 def _signing(ws: Workspace, source: RequestSource | Path, signer: Signer):
@@ -225,16 +232,27 @@ def approve(ws: Workspace, source: RequestSource | Path, signer: Signer, *, muni
         reg, hist, checked, directory, p = _signing(ws, source, signer)
         req = checked.request
         role, code = _approval_role(p, req, municipality)
+        head = hist.head
+        if isinstance(signer, DetachedSignature):
+            head = _signed_head(hist, signer, lambda h: approval_statement(
+                request=req.metadata.name, digest=checked.digest, role=role, municipality=code, principal=p.id,
+                head=h)) or head
         message = approval_statement(request=req.metadata.name, digest=checked.digest, role=role,
-                                     municipality=code, principal=p.id)
+                                     municipality=code, principal=p.id, head=head)
         data = {"request": req.metadata.name, "digest": checked.digest, "role": role, "by": p.display_name,
-                "principal": p.id}
+                "principal": p.id, "head": head}
         if code:
             data["municipality"] = code
         _sign(message, signer, directory, p, data, "approval of this request")
         status, _, reason = approvals.check_signature(data, directory)
         if status != "verified":            # never write an entry that would not count
             raise UsageError(f"refusing an approval that does not verify: {reason}")
+        replayed = proof(hist)
+        head_seq = next((e["seq"] for e in reversed(hist.entries) if e["hash"] == head), 0)
+        later = [w for w in replayed.withdrawals.get((p.id, req.metadata.name, checked.digest), []) if w > head_seq]
+        if later:                           # signed before this signer's own withdrawal: it would not count
+            raise UsageError(f"refusing an approval signed before {p.id} withdrew theirs (history #{later[0]}): sign "
+                             "the statement `govcloud request statement` prints now")
         for prior in tally(req, checked.digest, hist).counted:
             if prior.principal == p.id:
                 raise UsageError(f"{p.id} already approved request {req.metadata.name} as {prior.slot} (history "
@@ -243,6 +261,17 @@ def approve(ws: Workspace, source: RequestSource | Path, signer: Signer, *, muni
                 raise UsageError(f"request {req.metadata.name} already has the {prior.slot} approval "
                                  f"(by {prior.by}, history #{prior.seq})")
         return _append(ws, reg, hist, "request.approved", p.id, data)
+
+
+def _signed_head(hist: history.History, signer: DetachedSignature, statement) -> str | None:
+    """The recent head a detached signature was made against, or None."""
+    for entry in reversed(hist.entries[-RECENT_HEADS:]):
+        try:
+            sshsig.verify(statement(entry["hash"]), signer.signature, APPROVAL_NAMESPACE)
+            return entry["hash"]
+        except sshsig.SignatureError:
+            continue
+    return None
 
 
 def _sign(message: bytes, signer: Signer, directory: Directory, p: Principal, data: dict, what: str) -> None:
@@ -314,9 +343,9 @@ def withdraw_approval(ws: Workspace, source: RequestSource | Path, signer: Signe
 
 def withdraw_approval_of(ws: Workspace, request: str, digest: str, signer: Signer, *, reason: str = "",
                          missing_ok: bool = False) -> dict | None:
-    """:func:`withdraw_approval` by request name and content digest. A key or the service
-    withdraws every active approval of the signer for this content; a detached signature, the
-    one its statement names. Returns the last withdrawal entry."""
+    """:func:`withdraw_approval` by request name and content digest: one signed withdrawal naming
+    the signer's newest active approval of this content, which voids all of them. Returns the
+    withdrawal entry."""
     if len(reason) > 2000:
         raise UsageError("the reason is longer than 2000 characters")
     try:
@@ -334,8 +363,9 @@ def withdraw_approval_of(ws: Workspace, request: str, digest: str, signer: Signe
             if missing_ok:
                 return None
             raise _nothing_to_withdraw(p.id, request)
-        if isinstance(signer, DetachedSignature):
-            targets = targets[-1:]           # the statement it signed names the newest
+        # One withdrawal voids every earlier approval of this signer for this content (approvals.replay);
+        # it names the newest (the statement a detached signature was made over names that one).
+        targets = targets[-1:]
         events = []
         replayed = proof(hist)
         for target in targets:
@@ -425,39 +455,151 @@ def publish_head(ws: Workspace) -> tuple[int, str, str, bool]:
         return seq, hist.head, settings.label, not done
 
 
-def record_principals(ws: Workspace, signer: KeySigner | DetachedSignature) -> dict | None:
-    """Record the current ``tenants/principals.yaml`` in the history, signed by a platform
-    principal of the version in force (the first version: by one it declares). None when the
-    document is already the recorded one."""
+def _signatures(message: bytes, signers: list[KeySigner | DetachedSignature], authority: Directory,
+                namespace: str, what: str) -> list[dict]:
+    """[{principal, signature}] of every signer of ``message``, in order, each a declared principal
+    of ``authority`` signing with a key declared for them; one signature per person."""
+    out: list[dict] = []
+    for signer in signers:
+        p = signer_principal(authority, signer)
+        if any(s["principal"] == p.id for s in out):
+            raise UsageError(f"{p.id} signs twice: the signatures of {what} are those of different people")
+        if isinstance(signer, KeySigner):
+            signature = sshsig.sign(message, signer.key, namespace)
+        else:
+            try:
+                sig = sshsig.verify(message, signer.signature, namespace)
+            except sshsig.SignatureError as exc:
+                raise UsageError(f"the signature is not {p.id}'s signature of {what} ({exc}); sign exactly the "
+                                 f"statement govcloud prints for it, with namespace {namespace}") from None
+            if sig.public not in authority.keys_of(p.id):
+                raise UsageError(f"the signature was made with key {sig.public.fingerprint}, which is not declared "
+                                 f"for {p.id} in tenants/principals.yaml")
+            signature = signer.signature.strip() + "\n"
+        out.append({"principal": p.id, "signature": signature})
+    return out
+
+
+def _principals_change(ws: Workspace):
+    reg = load_registry(ws)
+    hist = ledger.require_intact(ws, reg, principals_pending=True)
+    doc = reg.principals
+    if doc is None:
+        raise UsageError(f"{ws.relative(ws.principals_file)} is missing")
+    src = reg.sources["Principals"]
+    for loc, code, message in principals_rules(doc, vendors=reg.vendors, municipalities=reg.municipalities):
+        src.add(code, message, loc)
+    src.raise_if_errors()
+    replayed = proof(hist)
+    return reg, hist, doc, replayed, Directory.build(doc)
+
+
+def principals_statement_for(ws: Workspace, principal: str) -> bytes:
+    """The exact bytes ``principal`` signs to record the current ``tenants/principals.yaml``."""
+    _, _, _, replayed, new = _principals_change(ws)
+    current = replayed.current
+    if principal not in (current or new).by_id:
+        raise UsageError(f"no principal {principal!r} is declared in the "
+                         f"{'recorded' if current else 'new'} Principals document")
+    return principals_statement(digest=new.digest, principal=principal, version=len(replayed.directories) + 1,
+                                replaces=current.digest if current else None)
+
+
+def record_principals(ws: Workspace, signer: KeySigner | DetachedSignature | list[KeySigner | DetachedSignature]) -> dict | None:
+    """Record the current ``tenants/principals.yaml`` in the history, signed by platform principals
+    of the version in force (the first version: by one it declares); a change that grants approval
+    power needs two (``principals.four_eyes_missing``). None when the document is already the
+    recorded one."""
+    signers = signer if isinstance(signer, list) else [signer]
     with ws.locked():
-        reg = load_registry(ws)
-        hist = ledger.require_intact(ws, reg, principals_pending=True)
-        doc = reg.principals
-        if doc is None:
-            raise UsageError(f"{ws.relative(ws.principals_file)} is missing")
-        src = reg.sources["Principals"]
-        for loc, code, message in principals_rules(doc, vendors=reg.vendors, municipalities=reg.municipalities):
-            src.add(code, message, loc)
-        src.raise_if_errors()
-        current = proof(hist).current
-        new = Directory.build(doc)
+        reg, hist, doc, replayed, new = _principals_change(ws)
+        current = replayed.current
         if current is not None and current.digest == new.digest:
             return None
         authority = current or new
-        p = signer_principal(authority, signer)
-        if p.role != "platform":
-            raise UsageError(f"{p.id} is a {p.role} principal: only a platform principal of the "
-                             f"{'recorded' if current else 'new'} Principals document records a change")
-        message = principals_statement(digest=new.digest, principal=p.id)
-        if isinstance(signer, KeySigner):
-            signature = sshsig.sign(message, signer.key, PRINCIPALS_NAMESPACE)
-        else:
-            signature = signer.signature.strip() + "\n"
-        data = {"digest": new.digest, "document": document_json(doc), "principal": p.id, "signature": signature}
-        if approvals.check_principals_entry(data, current)[1] is not None:
-            raise UsageError(f"refusing a change that would not verify: "
-                             f"{approvals.check_principals_entry(data, current)[1]}")
-        return _append(ws, reg, hist, "principals.recorded", p.id, data)
+        version, replaces = len(replayed.directories) + 1, current.digest if current else None
+        signatures = []
+        for one in signers:
+            p = signer_principal(authority, one)
+            if p.role not in ("platform", "municipality") or (current is None and p.role != "platform"):
+                raise UsageError(f"{p.id} is a {p.role} principal: only a platform principal of the "
+                                 f"{'recorded' if current else 'new'} Principals document records a change "
+                                 "(a municipality's approver may co-sign one that concerns it)")
+            message = principals_statement(digest=new.digest, principal=p.id, version=version, replaces=replaces)
+            signatures += _signatures(message, [one], authority, PRINCIPALS_NAMESPACE, "this Principals change")
+        if len({s["principal"] for s in signatures}) != len(signatures):
+            raise UsageError("one principal signs a change once: the signatures are those of different people")
+        data = {"digest": new.digest, "document": document_json(doc), "version": version, "signatures": signatures}
+        if replaces is not None:
+            data["replaces"] = replaces
+        _, why = approvals.check_principals_entry(data, current, version=version, v2_seen=replayed.principals_v2)
+        if why is not None:
+            raise UsageError(f"refusing a change that would not verify: {why}")
+        return _append(ws, reg, hist, "principals.recorded", signatures[0]["principal"], data)
+
+
+# --- governed decisions: waivers, network exceptions ---------------------------------------------------
+
+
+def governed_versions(hist: history.History, kind: str) -> list[governed.RecordedVersion]:
+    return list(proof(hist).documents.get(kind, []))
+
+
+def governed_statement_for(ws: Workspace, kind: str, principal: str) -> bytes:
+    """The exact bytes ``principal`` signs to record the current file of ``kind``."""
+    reg = load_registry(ws)
+    hist = ledger.require_intact(ws, reg, governed_pending=kind)
+    body = governed.read_body(governed.path_of(ws, kind))
+    if body is None:
+        raise UsageError(f"{ws.relative(governed.path_of(ws, kind))} is missing")
+    if principal not in _directory(hist).by_id:
+        raise UsageError(f"no principal {principal!r} is declared in tenants/principals.yaml")
+    versions = governed_versions(hist, kind)
+    return governed_statement(kind=kind, digest=governed.digest_of(body), version=len(versions) + 1,
+                              replaces=versions[-1].digest if versions else None, principal=principal)
+
+
+def record_document(ws: Workspace, kind: str, signers: list[KeySigner | DetachedSignature], check) -> dict | None:
+    """Record the current file of ``kind`` (a waivers or network-exceptions document), signed by
+    every one of ``signers``. ``check(text, reg, versions, signers)`` is the owning layer's
+    validation: it raises when the document is not valid or its new items lack the signers they
+    need (it is handed the versions recorded so far and the new one). None when the file is
+    already the recorded version."""
+    with ws.locked():
+        reg = load_registry(ws)
+        hist = ledger.require_intact(ws, reg, governed_pending=kind)
+        path = governed.path_of(ws, kind)
+        if not path.exists():
+            raise UsageError(f"{ws.relative(path)} is missing: record an empty document to withdraw every item")
+        text = yamlio.read_text(path)
+        body = governed.read_body(path, text)
+        versions = governed_versions(hist, kind)
+        digest = governed.digest_of(body)
+        if versions and versions[-1].digest == digest:
+            return None
+        directory = _directory(hist)
+        version, replaces = len(versions) + 1, versions[-1].digest if versions else None
+        signatures = []
+        people = []
+        for one in signers:
+            p = signer_principal(directory, one)
+            if p.role == "vendor":
+                raise UsageError(f"{p.id} is a vendor principal: vendors never sign decisions")
+            message = governed_statement(kind=kind, digest=digest, version=version, replaces=replaces, principal=p.id)
+            signatures += _signatures(message, [one], directory, GOVERNED_NAMESPACE, f"this {kind} document")
+            people.append(p)
+        if len({s["principal"] for s in signatures}) != len(signatures):
+            raise UsageError("one principal signs a document once: the signatures are those of different people")
+        data = {"kind": kind, "digest": digest, "document": body, "version": version, "signatures": signatures}
+        if replaces is not None:
+            data["replaces"] = replaces
+        recorded, why = approvals.check_document_entry(data, directory, versions[-1] if versions else None,
+                                                       len(hist.entries) + 1)
+        if why is not None:
+            raise UsageError(f"refusing a record that would not verify: {why}")
+        check(text, reg, versions + [recorded])
+        actor = next((p.id for p in people if p.role == "platform"), people[0].id)
+        return _append(ws, reg, hist, "document.recorded", actor, data)
 
 
 # --- apply / remove ------------------------------------------------------------------------------------

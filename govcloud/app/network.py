@@ -261,14 +261,17 @@ def cached_registry(ws: Workspace, cache: DocumentCache) -> Registry:
                     unreadable=frozenset(unreadable - set(sources)))
 
 
-def cached_exceptions(ws: Workspace, cache: DocumentCache):
-    from govcloud.network.intent import NetworkExceptions
+def cached_exceptions(ws: Workspace, cache: DocumentCache, reg: Registry | None = None):
+    from govcloud.network.intent import NetworkExceptions, check_recorded, load_exceptions
 
     path = ws.network_exceptions_file
     if not path.exists():
-        return [], None
+        return load_exceptions(path, reg)            # refuses a recorded document deleted by hand
     doc, src = cache.parse(path, NetworkExceptions)
     src.raise_if_errors()
+    # Only the recorded, signed version counts (govcloud.tenants.governed): checked on every
+    # rebuild, the history being what a cache cannot vouch for.
+    check_recorded(ws, doc, yamlio.read_text(path), src, reg)
     return list(doc.spec.exceptions), src
 
 
@@ -552,7 +555,7 @@ class NetworkSession:
         parsed_before = self.documents.parsed
         t0 = time.perf_counter()
         reg = cached_registry(self.ws, self.documents)
-        exceptions, source = cached_exceptions(self.ws, self.documents)
+        exceptions, source = cached_exceptions(self.ws, self.documents, reg)
         t1 = time.perf_counter()
         intent = build_intent(reg, exceptions, today=today, source=source, memo=self.intent_memo)
         t2 = time.perf_counter()

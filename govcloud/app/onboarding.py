@@ -181,8 +181,13 @@ def removal_statement(ws: Workspace, name: str, principal: str) -> bytes:
     return workflow.removal_statement_for(ws, name, principal)
 
 
-def record_principals(ws: Workspace, signer: KeySigner | DetachedSignature) -> dict | None:
+def record_principals(ws: Workspace, signer) -> dict | None:
+    """``signer``: one signer, or a list of them (a change that grants approval power needs two)."""
     return workflow.record_principals(ws, signer)
+
+
+def principals_statement(ws: Workspace, principal: str) -> bytes:
+    return workflow.principals_statement_for(ws, principal)
 
 
 # --- preflight: what applying would deploy, checked before anyone approves it ---------------------
@@ -359,24 +364,12 @@ def entry_signature(ws: Workspace, seq: int) -> tuple[bytes, str, str]:
     entry = next((e for e in hist.entries if e["seq"] == seq), None)
     if entry is None:
         raise UsageError(f"no history entry #{seq} (the history has {len(hist.entries)})")
-    data = entry["data"]
-    if entry["event"] == "request.approved" and "signature" in data:
-        from govcloud.tenants.principals import APPROVAL_NAMESPACE, approval_statement
+    from govcloud.tenants.approvals import signed_statements
 
-        message = approval_statement(request=data["request"], digest=data["digest"], role=data["role"],
-                                     municipality=data.get("municipality"), principal=data["principal"])
-        return message, data["signature"], APPROVAL_NAMESPACE
-    if entry["event"] == "request.approval-withdrawn":
-        from govcloud.tenants.principals import APPROVAL_NAMESPACE, withdrawal_statement
-
-        message = withdrawal_statement(request=data["request"], digest=data["digest"], principal=data["principal"],
-                                       withdraws=data["withdraws"])
-        return message, data["signature"], APPROVAL_NAMESPACE
-    if entry["event"] == "principals.recorded":
-        from govcloud.tenants.principals import PRINCIPALS_NAMESPACE, principals_statement
-
-        return (principals_statement(digest=data["digest"], principal=data["principal"]), data["signature"],
-                PRINCIPALS_NAMESPACE)
+    signed = signed_statements(entry)
+    if signed:
+        message, signature, namespace, _ = signed[0]       # the first signer of a co-signed entry
+        return message, signature, namespace
     raise UsageError(f"history entry #{seq} ({entry['event']}) carries no signature")
 
 

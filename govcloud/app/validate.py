@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 
+from govcloud import yamlio
 from govcloud.diagnostics import Collector, Diagnostic, DiagnosticError
+from govcloud.network import intent as network_intent
 from govcloud.network.intent import NetworkExceptions, build_intent
+from govcloud.policies import engine as policy_engine
 from govcloud.policies.catalogue import load_controls
 from govcloud.policies.engine import Waivers, waiver_problems
-from govcloud.tenants import documents, rules
+from govcloud.tenants import documents, governed, history, ledger, rules
 from govcloud.tenants.catalogue import Catalogue
 from govcloud.tenants.registry import Registry
 from govcloud.tenants.validation import WorkspaceReport
@@ -95,7 +98,28 @@ def check_network_exceptions(ws: Workspace, reg: Registry, cat: Catalogue, today
             build_intent(reg, exceptions, today=today, source=src)
         except DiagnosticError as exc:
             problems.extend(d for d in exc.diagnostics if d not in src.items)
+        versions = _recorded(ws, "NetworkExceptions")
+        if versions is not None:
+            network_intent.signer_problems(doc, yamlio.read_text(ws.network_exceptions_file), src, versions, reg)
     return [src]
+
+
+def _recorded(ws: Workspace, kind: str) -> list[governed.RecordedVersion] | None:
+    """The recorded versions of ``kind`` when the file is the newest of them (the ledger's own
+    check reports a broken chain and an unrecorded edit, GC601/GC604/GC608); None otherwise."""
+    try:
+        hist = history.load(ws.history_file)
+    except DiagnosticError:
+        return None
+    replayed = ledger.proof(hist)
+    versions = replayed.documents.get(kind, [])
+    try:
+        body = governed.read_body(governed.path_of(ws, kind))
+    except DiagnosticError:
+        return None
+    if replayed.problems or governed.file_problem(ws, kind, body, versions) is not None:
+        return None
+    return versions
 
 
 def check_waivers(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,
@@ -104,7 +128,11 @@ def check_waivers(ws: Workspace, reg: Registry, cat: Catalogue, today: dt.date,
     if parsed is None:
         return []
     doc, src = parsed
-    waiver_problems(doc, src, load_controls(), today, strict=True)
+    controls = load_controls()
+    waiver_problems(doc, src, controls, today, strict=True)
+    versions = _recorded(ws, "Waivers")
+    if versions is not None and not src.errors:
+        policy_engine.signer_problems(doc, yamlio.read_text(ws.waivers_file), src, versions, controls, reg)
     for i, waiver in enumerate(doc.spec.waivers or []):
         if waiver.tenant is not None and not any(fnmatch.fnmatchcase(name, waiver.tenant) for name in reg.tenants):
             src.add("GC803", f"waiver for {waiver.control} names tenant {waiver.tenant!r}, which matches no tenant",

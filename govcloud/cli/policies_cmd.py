@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import List, Literal, Optional
 
 import typer
 
@@ -61,5 +61,34 @@ def check_cmd(
         raise typer.Exit(1)
 
 
+waivers_app = typer.Typer(help="Waivers of baseline controls (policies/waivers.yaml): signed, recorded decisions.",
+                          no_args_is_help=True)
+
+
+@waivers_app.command("record")
+@report_errors
+def waivers_record(
+    key: Optional[List[Path]] = typer.Option(None, "--key", help="SSH private key of a signer; repeat for each (platform, the approver of every municipality a waived tenant serves, security for a mandatory control in the My Number zone; a tenant pattern such as \"*\" needs two platform principals and security)."),
+    signature: Optional[List[Path]] = typer.Option(None, "--signature", help="A signature (ssh-keygen -Y sign -n govcloud-governed over `govcloud waivers statement`) instead of --key; repeatable."),
+    principal: Optional[List[str]] = typer.Option(None, "--principal", help="With each --signature, in order: the principal id that signed it."),
+) -> None:
+    """Record the current policies/waivers.yaml in the history, signed by the people its new or
+    changed waivers need (docs/trust.md). Until then `check` and the deploy gate refuse it."""
+    from govcloud.cli.tenants_cmd import _record_decision
+
+    _record_decision("Waivers", "policies/waivers.yaml", key, signature, principal)
+
+
+@waivers_app.command("statement")
+@report_errors
+def waivers_statement(principal: str = typer.Option(..., "--principal", help="The principal id who will sign.")) -> None:
+    """Print the exact statement that records the current policies/waivers.yaml:
+    govcloud waivers statement --principal ID | ssh-keygen -Y sign -f KEY -n govcloud-governed"""
+    from govcloud.cli.tenants_cmd import _decision_statement
+
+    _decision_statement("Waivers", principal)
+
+
 def register(app: typer.Typer) -> None:
     app.command("check")(check_cmd)
+    app.add_typer(waivers_app, name="waivers")

@@ -26,6 +26,8 @@ request_app = typer.Typer(help="Vendors' tenant requests: validate, approve, app
 tenant_app = typer.Typer(help="Materialised tenants (one per environment).", no_args_is_help=True)
 history_app = typer.Typer(help="The hash-chained workflow history.", no_args_is_help=True)
 principals_app = typer.Typer(help="Who may act on the workspace (tenants/principals.yaml).", no_args_is_help=True)
+exceptions_app = typer.Typer(help="Network exceptions (tenants/network-exceptions.yaml): signed, recorded decisions.",
+                             no_args_is_help=True)
 
 
 def _actor() -> str:
@@ -83,6 +85,19 @@ def _signer(key: Optional[Path], signature: Optional[Path], principal: Optional[
     if principal:
         bad_usage("--principal goes with --signature; with --key the key says who you are")
     return KeySigner(onboarding.load_key(key))
+
+
+def signers(keys: Optional[List[Path]], signatures: Optional[List[Path]], principals: Optional[List[str]]) -> list:
+    """Every signer of a co-signed decision: each --key, and each --signature with the --principal
+    at the same position (who signed it)."""
+    keys, signatures, principals = keys or [], signatures or [], principals or []
+    if not keys and not signatures:
+        bad_usage("sign with --key (an SSH private key) or --signature with --principal (a file made by "
+                  "ssh-keygen -Y sign over the `statement` command's output), once per signer")
+    if len(signatures) != len(principals):
+        bad_usage("give one --principal ID per --signature, in the same order (who made each signature)")
+    return ([KeySigner(onboarding.load_key(k)) for k in keys]
+            + [DetachedSignature(p, onboarding.read_signature(sig)) for sig, p in zip(signatures, principals)])
 
 
 @request_app.command("approve")
@@ -360,7 +375,11 @@ def history_show(limit: int = typer.Option(20, "--limit", help="Newest N entries
         d = e["data"]
         if e["event"] == "principals.recorded":
             people = d["document"].get("spec", {}).get("principals", [])
-            detail = f"{len(people)} principals {d['digest'][:19]}…, signed by {d['principal']}"
+            who = ", ".join(s["principal"] for s in d["signatures"]) if d.get("signatures") else d.get("principal")
+            detail = f"{len(people)} principals {d['digest'][:19]}…, signed by {who}"
+        elif e["event"] == "document.recorded":
+            detail = (f"{d['kind']} version {d['version']} {d['digest'][:19]}…, signed by "
+                      f"{', '.join(s['principal'] for s in d['signatures'])}")
         else:
             detail = d["tenant"] if e["event"].startswith("tenant.") else d["request"]
         if e["event"] == "request.approved":
@@ -466,20 +485,71 @@ def principals_list(fmt: Literal["table", "json"] = typer.Option("table", "--for
 @principals_app.command("record")
 @report_errors
 def principals_record(
-    key: Optional[Path] = typer.Option(None, "--key", help="SSH private key of a platform principal of the recorded version (the first time: of the new one)."),
-    signature: Optional[Path] = typer.Option(None, "--signature", help="A signature (ssh-keygen -Y sign -n govcloud-principals) instead of --key."),
-    principal: Optional[str] = typer.Option(None, "--principal", help="With --signature: the platform principal id that signed."),
+    key: Optional[List[Path]] = typer.Option(None, "--key", help="SSH private key of a platform principal of the recorded version (the first time: of the new one). Repeat for each co-signer: a change that adds or extends a platform, security or municipality principal, or a service key, needs two platform principals (or one and the municipality's current approver)."),
+    signature: Optional[List[Path]] = typer.Option(None, "--signature", help="A signature (ssh-keygen -Y sign -n govcloud-principals over `govcloud principals statement`) instead of --key; repeatable."),
+    principal: Optional[List[str]] = typer.Option(None, "--principal", help="With each --signature, in order: the principal id that signed it."),
 ) -> None:
     """Record the current tenants/principals.yaml in the history, signed: until then, every write refuses the workspace."""
-    signer = _signer(key, signature, principal)
-    entry = onboarding.record_principals(workspace(), signer)
+    entry = onboarding.record_principals(workspace(), signers(key, signature, principal))
     if entry is None:
         console.print("tenants/principals.yaml is already the recorded version; nothing to record")
         return
     d = entry["data"]
-    console.print(f"recorded {len(d['document']['spec']['principals'])} principals ({d['digest'][:19]}…), "
-                  f"signed by {d['principal']} (history #{entry['seq']})", highlight=False)
+    console.print(f"recorded {len(d['document']['spec']['principals'])} principals ({d['digest'][:19]}…), version "
+                  f"{d['version']}, signed by {', '.join(s['principal'] for s in d['signatures'])} "
+                  f"(history #{entry['seq']})", highlight=False)
     _anchor_note()
+
+
+@principals_app.command("statement")
+@report_errors
+def principals_statement(
+    principal: str = typer.Option(..., "--principal", help="The principal id who will sign."),
+) -> None:
+    """Print the exact statement that records the current tenants/principals.yaml, for signing elsewhere:
+    govcloud principals statement --principal ID | ssh-keygen -Y sign -f KEY -n govcloud-principals"""
+    sys.stdout.buffer.write(onboarding.principals_statement(workspace(), principal))
+    sys.stdout.flush()
+
+
+def _record_decision(kind: str, file: str, keys, signatures, principals) -> None:
+    from govcloud.app import decisions
+
+    entry = decisions.record(workspace(), kind, signers(keys, signatures, principals))
+    if entry is None:
+        console.print(f"{file} is already the recorded version; nothing to record")
+        return
+    d = entry["data"]
+    console.print(f"recorded {file} version {d['version']} ({d['digest'][:19]}…), signed by "
+                  f"{', '.join(s['principal'] for s in d['signatures'])} (history #{entry['seq']})", highlight=False)
+    _anchor_note()
+
+
+def _decision_statement(kind: str, principal: str) -> None:
+    from govcloud.app import decisions
+
+    sys.stdout.buffer.write(decisions.statement(workspace(), kind, principal))
+    sys.stdout.flush()
+
+
+@exceptions_app.command("record")
+@report_errors
+def exceptions_record(
+    key: Optional[List[Path]] = typer.Option(None, "--key", help="SSH private key of a signer; repeat for each (platform, the approver of every municipality an exception touches, security for the My Number zone)."),
+    signature: Optional[List[Path]] = typer.Option(None, "--signature", help="A signature (ssh-keygen -Y sign -n govcloud-governed over `govcloud exceptions statement`) instead of --key; repeatable."),
+    principal: Optional[List[str]] = typer.Option(None, "--principal", help="With each --signature, in order: the principal id that signed it."),
+) -> None:
+    """Record the current tenants/network-exceptions.yaml in the history, signed by the people its
+    new or changed exceptions need (docs/trust.md). Until then no command reads it."""
+    _record_decision("NetworkExceptions", "tenants/network-exceptions.yaml", key, signature, principal)
+
+
+@exceptions_app.command("statement")
+@report_errors
+def exceptions_statement(principal: str = typer.Option(..., "--principal", help="The principal id who will sign.")) -> None:
+    """Print the exact statement that records the current tenants/network-exceptions.yaml:
+    govcloud exceptions statement --principal ID | ssh-keygen -Y sign -f KEY -n govcloud-governed"""
+    _decision_statement("NetworkExceptions", principal)
 
 
 @principals_app.command("allowed-signers")
@@ -491,11 +561,13 @@ def principals_allowed_signers() -> None:
         raise UsageError("tenants/principals.yaml is missing")
     for p in reg.principals.spec.principals:
         for k in p.ssh_keys:
-            typer.echo(f'{p.id} namespaces="govcloud-approval,govcloud-principals" {" ".join(k.split()[:2])}')
+            typer.echo(f'{p.id} namespaces="govcloud-approval,govcloud-principals,govcloud-governed" '
+                       f'{" ".join(k.split()[:2])}')
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(principals_app, name="principals")
+    app.add_typer(exceptions_app, name="exceptions")
     app.add_typer(request_app, name="request")
     app.add_typer(tenant_app, name="tenant")
     app.add_typer(history_app, name="history")

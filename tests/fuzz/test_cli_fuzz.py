@@ -147,6 +147,11 @@ def template(tmp_path_factory) -> Path:
     (root / "plans").mkdir()
     (root / "plans/tenant-131016-juki-prod.json").write_text(json.dumps(sample_plan("tenant-131016-juki-prod")))
     env = {**os.environ, "GOVCLOUD_ROOT": str(root)}
+    # Waivers count only as recorded and signed (docs/trust.md): a pattern needs two platform
+    # principals and security.
+    subprocess.run([govcloud_bin(), "waivers", "record", *(a for who in ("yamada-taro", "kobayashi-aiko", "security-mori")
+                                                           for a in ("--key", str(REPO / "samples/keys" / who)))],
+                   env=env, cwd=root, check=True, capture_output=True)
     subprocess.run([govcloud_bin(), "network", "compile", "--out", str(root / "compiled")], env=env, cwd=root,
                    check=True, capture_output=True)
     return root

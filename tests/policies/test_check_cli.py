@@ -6,6 +6,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from tests.conftest import key
+
 
 @pytest.fixture
 def planned(ws, planned_sample) -> Path:
@@ -72,7 +74,9 @@ def test_sarif_and_junit(planned, run, tmp_path):
     assert suites["tenant-131016-juki-prod"].get("failures") == "1" and len(suites) == 10
 
 
-def write_waivers(ws: Path, control: str, expires: dt.date) -> None:
+def write_waivers(ws: Path, control: str, expires: dt.date, run=None) -> None:
+    """Write a waivers file; with ``run``, record it signed by the people a fleet-wide waiver
+    (``131016-*`` is a pattern) needs: two platform principals and security (docs/trust.md)."""
     (ws / "policies").mkdir(exist_ok=True)
     (ws / "policies" / "waivers.yaml").write_text(f"""apiVersion: govcloud/v1
 kind: Waivers
@@ -85,6 +89,9 @@ spec:
       approver: 千代田区 情報政策課
       expires: {expires.isoformat()}
 """)
+    if run is not None:
+        run("waivers", "record", *(a for who in ("platform", "platform2", "security-mori") for a in ("--key", key(who))),
+            check=True)
 
 
 def test_waivers_apply_expire_and_never_cover_non_waivable(planned, run, ws):
@@ -96,13 +103,16 @@ def test_waivers_apply_expire_and_never_cover_non_waivable(planned, run, ws):
     path.write_text(json.dumps(doc))
     future, past = dt.date.today() + dt.timedelta(days=30), dt.date.today() - dt.timedelta(days=1)
     write_waivers(ws, "GC-AWS-LOG-1", future)
+    proc = run("check", "--no-checkov", "--lang", "en")     # not recorded: it waives nothing
+    assert proc.returncode == 1 and "GC608" in proc.stderr and "WAIVED" not in proc.stdout
+    write_waivers(ws, "GC-AWS-LOG-1", future, run)
     proc = run("check", "--no-checkov", "--lang", "en")
     assert proc.returncode == 0 and "WAIVED GC-AWS-LOG-1" in proc.stdout
-    write_waivers(ws, "GC-AWS-LOG-1", past)
+    write_waivers(ws, "GC-AWS-LOG-1", past, run)
     proc = run("check", "--no-checkov")
     assert proc.returncode == 1 and "expired" in proc.stderr
     break_trail_validation(planned)
-    write_waivers(ws, "GC-AWS-CT-2", future)              # not waivable
+    write_waivers(ws, "GC-AWS-CT-2", future, run)         # not waivable: recorded, and ignored
     proc = run("check", "--no-checkov")
     assert proc.returncode == 1 and "may not be waived" in proc.stderr
 
@@ -124,7 +134,7 @@ def test_up_is_gated_by_the_checks(ws, run):
     pulumi_yaml.write_text(pulumi_yaml.read_text().replace("govcloud:logRetentionDays: 400", "govcloud:logRetentionDays: 30"))
     proc = run("up", "tenant-131016-juki-prod", "--yes")
     assert proc.returncode == 1 and "refusing to deploy tenant-131016-juki-prod" in proc.stderr and "GC-AWS-LOG-1" in proc.stderr
-    write_waivers(ws, "GC-AWS-LOG-1", dt.date.today() + dt.timedelta(days=7))
+    write_waivers(ws, "GC-AWS-LOG-1", dt.date.today() + dt.timedelta(days=7), run)
     proc = run("up", "tenant-131016-juki-prod", "--yes", env={"PATH": "/usr/bin:/bin"})
     assert proc.returncode == 1
     assert "passes every mandatory control" in proc.stdout and "Pulumi CLI is not installed" in proc.stderr

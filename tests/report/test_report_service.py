@@ -72,6 +72,7 @@ def test_waived_and_failed_findings_with_both_languages(sample):
         "apiVersion": "govcloud/v1", "kind": "Waivers", "metadata": {"name": "w"},
         "spec": {"waivers": [{"control": "GC-AWS-KMS-1", **waiver, "expires": "2027-03-20"},
                              {"control": "GC-AWS-CT-2", **waiver, "expires": "2027-12-31"}]}}, allow_unicode=True))
+    record_waivers(ws, "platform", "141003", "security-mori")     # koseki: Yokohama's, My Number
     plans = snapshot(ws, today=TODAY).plans
     break_trail(plans, "131016-juki-prod")
     break_trail(plans, "141003-koseki-prod")
@@ -91,6 +92,27 @@ def test_waived_and_failed_findings_with_both_languages(sample):
     html = render_html(report)
     assert control.ja in html and control.en in html and control.remediation.en in html
     assert "GC-AWS-CT-2 @ 131016-juki-prod" in html     # "which controls fail where", on the summary
+
+
+def record_waivers(ws: Workspace, *who: str) -> None:
+    """Record policies/waivers.yaml signed by ``who`` (sample keys): only recorded waivers count."""
+    from govcloud import sshsig
+    from govcloud.app import decisions
+    from govcloud.tenants.principals import KeySigner
+    from tests.conftest import key
+
+    decisions.record(ws, "Waivers", [KeySigner(sshsig.load_private_key(Path(key(w)).read_bytes())) for w in who])
+
+
+def test_an_unrecorded_waivers_file_waives_nothing(sample):
+    (sample / "policies").mkdir()
+    (sample / "policies/waivers.yaml").write_text("apiVersion: govcloud/v1\nkind: Waivers\nmetadata: {name: w}\n"
+                                                  "spec:\n  waivers:\n    - control: GC-AWS-KMS-1\n      tenant: '*'\n"
+                                                  "      reason: 0123456789ab\n      approver: me\n"
+                                                  "      expires: 2099-01-01\n")
+    with pytest.raises(DiagnosticError) as exc:
+        snapshot(Workspace(sample), today=TODAY)
+    assert "GC608" in exc.value.diagnostics[0].format()
 
 
 def test_a_bad_waivers_file_is_a_diagnostic(sample):

@@ -96,7 +96,7 @@ def test_deleting_the_whole_history_is_detected(ws, run):
 def test_a_duplicated_entry_breaks_the_chain(ws, run):
     rows = lines(ws)
     write_lines(ws, rows + [rows[0]])
-    refused(run("history", "verify"), "history.jsonl:19:", "sequence number 1 where 19 was expected")
+    refused(run("history", "verify"), "history.jsonl:20:", "sequence number 1 where 20 was expected")
 
 
 @pytest.mark.parametrize("command", [
@@ -109,7 +109,7 @@ def test_a_line_cut_in_half_is_a_diagnostic_for_every_command(ws, run, command):
     text = (ws / "tenants/history.jsonl").read_text()
     (ws / "tenants/history.jsonl").write_text(text[: len(text) - 120])
     before = tree_snapshot(ws)
-    refused(run(*command), "history.jsonl:18:1: error[GC601]")
+    refused(run(*command), "history.jsonl:19:1: error[GC601]")
     assert tree_snapshot(ws) == before
 
 

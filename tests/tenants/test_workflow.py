@@ -109,11 +109,11 @@ def test_history_verify_fails_after_edit_or_tail_deletion(ws: Path, run):
     hist = ws / "tenants/history.jsonl"
     original = hist.read_text()
     lines = original.splitlines()
-    entry = json.loads(lines[3])
+    entry = json.loads(lines[2])                 # an approval (the sample history: principals, approvals, ...)
     entry["data"]["by"] = "someone else"
-    hist.write_text("\n".join(lines[:3] + [json.dumps(entry, ensure_ascii=False)] + lines[4:]) + "\n")
+    hist.write_text("\n".join(lines[:2] + [json.dumps(entry, ensure_ascii=False)] + lines[3:]) + "\n")
     proc = run("history", "verify")
-    assert proc.returncode == 1 and "history.jsonl:4:" in proc.stderr and "edited" in proc.stderr
+    assert proc.returncode == 1 and "history.jsonl:3:" in proc.stderr and "edited" in proc.stderr
     hist.write_text("\n".join(lines[:-1]) + "\n")
     proc = run("history", "verify")
     assert proc.returncode == 1 and "removed" in proc.stderr
@@ -185,7 +185,7 @@ def test_remove_asks_first_and_dry_run_writes_nothing(ws: Path, run):
 
 def test_history_show_says_when_it_truncates(ws: Path, run):
     proc = run("history", "show", "--limit", "2", check=True)
-    assert "showing the newest 2 of 18 entries" in proc.stderr and "principals.recorded" in proc.stdout
+    assert "showing the newest 2 of 19 entries" in proc.stderr and "document.recorded" in proc.stdout
     assert "showing" not in run("history", "show", "--limit", "0", check=True).stderr
     assert run("history", "show", "--limit", "-1").returncode == 2
 
