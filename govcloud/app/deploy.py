@@ -9,6 +9,7 @@ from govcloud.app.check import GateOutcome
 from govcloud.app.network import network_gate, plan_stacks
 from govcloud.diagnostics import UsageError
 from govcloud.plans import EXPECTED_STACKS, FOUNDATION, NETWORK, tenant_of
+from govcloud.tenants import ledger
 from govcloud.tenants.registry import load_registry
 from govcloud.workspace import Workspace
 
@@ -57,6 +58,9 @@ def deploy(ws: Workspace, request: DeployRequest, on_output: Callable[[str], Non
     if request.action not in ACTIONS:
         raise UsageError(f"unknown action {request.action!r}: expected {' or '.join(ACTIONS)}")
     reg = load_registry(ws)
+    # Deploy only what was signed: the ledger (tenant documents as the history derives them,
+    # decisions recorded, the anchor) before anything is planned or previewed.
+    ledger.require_intact(ws, reg)
     if request.stack not in (FOUNDATION, NETWORK) and tenant_of(request.stack) not in reg.tenants:
         raise UsageError(f"unknown stack {request.stack!r}: expected {EXPECTED_STACKS}")
     if request.action == "up" and not request.confirmed:
