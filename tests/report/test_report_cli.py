@@ -27,7 +27,7 @@ def test_diff_and_report_against_a_folder(changed):
     assert govcloud(head, "diff", "--base", str(base), "--lang", "en", "--allow-mynumber-paths").returncode == 0
     out = proc.stdout
     assert "tenants: 2 added, 0 changed, 0 removed" in out and "+ 132012-juki-prod" in out
-    assert "tenant-132012-juki-prod: 78 to create, 0 to update, 0 to delete (new stack)" in out
+    assert "tenant-132012-juki-prod: 90 to create, 0 to update, 0 to delete (new stack)" in out
     assert "ATTENTION: 2 new path(s) reach the My Number zone; 0 of them from another zone" in out
     assert "site:132012:shiyakusho-mynumber (mynumber) → 132012-juki-prod (mynumber) tcp/443" in out
     doc = json.loads(govcloud(head, "diff", "--base", str(base), "--format", "json", check=False).stdout)

@@ -75,7 +75,7 @@ def anchored(ws, run, s3_server):
         return run(*args, env={**env, **(env_extra or {})}, check=check)
 
     published = arun("history", "anchor", check=True)
-    assert "anchored: head #18" in published.stdout
+    assert "anchored: head #19" in published.stdout
     return arun, bucket
 
 
@@ -146,15 +146,15 @@ def test_every_write_publishes_its_signed_head_in_compliance_mode(ws, anchored, 
     arun, bucket = anchored
     arun(*approve_args(EXAMPLE, "platform"), check=True)
     keys = heads(s3_server, bucket)
-    assert keys == ["workspaces/sample/heads/000000000018.json", "workspaces/sample/heads/000000000019.json"]
+    assert keys == ["workspaces/sample/heads/000000000019.json", "workspaces/sample/heads/000000000020.json"]
     got = s3(s3_server).get_object(Bucket=bucket, Key=keys[-1])
     assert got["ObjectLockMode"] == "COMPLIANCE"
     assert got["ObjectLockRetainUntilDate"] > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3649)
     record = json.loads(got["Body"].read())
-    assert record["seq"] == 19 and record["head"] == json.loads(lines(ws)[-1])["hash"]
+    assert record["seq"] == 20 and record["head"] == json.loads(lines(ws)[-1])["hash"]
     settings = anchor.Settings(bucket, "workspaces/sample/", "ap-northeast-1", s3_server, 3650, "refuse", "test")
     service = sshsig.parse_public_key((SAMPLE_KEYS / "onboarding-service.pub").read_text())
-    sshsig.verify(anchor.statement(settings, 19, record["head"]), record["signature"], anchor.NAMESPACE, service)
+    sshsig.verify(anchor.statement(settings, 20, record["head"]), record["signature"], anchor.NAMESPACE, service)
     proc = arun("history", "verify", check=True)
     assert f"anchored outside the workspace: s3://{bucket}/workspaces/sample/" in proc.stdout
     assert "GC62" not in proc.stderr
@@ -167,17 +167,17 @@ def test_every_write_publishes_its_signed_head_in_compliance_mode(ws, anchored, 
 def test_cutting_the_tail_is_detected_without_a_hand_kept_head(ws, run, anchored):
     arun, _ = anchored
     arun(*approve_args(EXAMPLE, "platform"), check=True)
-    arun(*approve_args(EXAMPLE, "132012"), check=True)          # #20: the approvals to hide
-    cut_to(ws, 18)
+    arun(*approve_args(EXAMPLE, "132012"), check=True)          # #21: the approvals to hide
+    cut_to(ws, 19)
     # Without the anchor the cut is consistent: only a hand-kept head would see it.
     setting = (ws / "tenants/anchor.yaml").read_text()
     (ws / "tenants/anchor.yaml").unlink()
     assert run("validate").returncode == 0 and run("history", "verify").returncode == 0
     (ws / "tenants/anchor.yaml").write_text(setting)
     before = tree_snapshot(ws)
-    needle = "records head #20"
-    refused(arun("validate"), "error[GC621]", needle, "the local history ends at #18")
-    refused(arun("history", "verify"), "tenants/history.jsonl:18:1: error[GC621]", needle)
+    needle = "records head #21"
+    refused(arun("validate"), "error[GC621]", needle, "the local history ends at #19")
+    refused(arun("history", "verify"), "tenants/history.jsonl:19:1: error[GC621]", needle)
     refused(arun(*approve_args(EXAMPLE, "platform")), needle)
     refused(arun("history", "anchor"), needle)
     assert tree_snapshot(ws) == before
@@ -185,18 +185,18 @@ def test_cutting_the_tail_is_detected_without_a_hand_kept_head(ws, run, anchored
 
 def test_a_rebuilt_chain_is_detected_and_a_pinned_anchor_cannot_be_switched_off(ws, run, anchored, s3_server):
     arun, bucket = anchored
-    arun(*approve_args(EXAMPLE, "platform"), check=True)          # #19 anchored
-    cut_to(ws, 18)
+    arun(*approve_args(EXAMPLE, "platform"), check=True)          # #20 anchored
+    cut_to(ws, 19)
     setting = (ws / "tenants/anchor.yaml").read_text()
     (ws / "tenants/anchor.yaml").unlink()                         # the insider switches the anchor off ...
     pinned = {anchor.ENV_BUCKET: bucket, anchor.ENV_PREFIX: "workspaces/sample/"}
     before = tree_snapshot(ws)
-    refused(arun(*approve_args(EXAMPLE, "132012"), env_extra=pinned), "records head #19")   # ... CI pins it
+    refused(arun(*approve_args(EXAMPLE, "132012"), env_extra=pinned), "records head #20")   # ... CI pins it
     assert tree_snapshot(ws) == before
-    arun(*approve_args(EXAMPLE, "132012"), check=True)            # unpinned: a new #19 (another hash)
+    arun(*approve_args(EXAMPLE, "132012"), check=True)            # unpinned: a new #20 (another hash)
     (ws / "tenants/anchor.yaml").write_text(setting)
     local = json.loads(lines(ws)[-1])["hash"]
-    refused(arun("history", "verify"), f"entry #19 of the local history is {local}", "rebuilt")
+    refused(arun("history", "verify"), f"entry #20 of the local history is {local}", "rebuilt")
     refused(arun("validate"), "GC621", "rebuilt")
     (ws / "tenants/anchor.yaml").write_text(setting.replace("workspaces/sample/", "workspaces/elsewhere/"))
     refused(arun("validate", env_extra=pinned), "error[GC622]", "the setting was changed in the workspace")
@@ -207,21 +207,21 @@ def test_a_bootstrapped_history_is_detected(ws, anchored):
     it already; the outside anchor names the head that is gone."""
     arun, _ = anchored
     (ws / "tenants/history.jsonl").write_text("")
-    refused(arun("history", "verify"), "records head #18", "the local history ends at #0")
+    refused(arun("history", "verify"), "records head #19", "the local history ends at #0")
 
 
 def test_a_head_rewritten_or_forged_in_the_bucket_is_reported(ws, anchored, s3_server):
     arun, bucket = anchored
     arun(*approve_args(EXAMPLE, "platform"), check=True)
     client = s3(s3_server)
-    key = "workspaces/sample/heads/000000000019.json"
+    key = "workspaces/sample/heads/000000000020.json"
     client.put_object(Bucket=bucket, Key=key, Body=b'{"type":"govcloud.history-head/v1"}')
     refused(arun("history", "verify"), f"holds 2 versions of {key}")
     # a record someone with bucket access wrote, signed by a principal's key instead of the service key
     mallory = sshsig.load_private_key((SAMPLE_KEYS / "yamada-taro").read_bytes())
     settings = anchor.Settings(bucket, "workspaces/sample/", "ap-northeast-1", s3_server, 1, "refuse", "test")
     anchor.S3Store(settings, client).publish(30, "ab" * 32, mallory)
-    refused(arun("validate"), "head #30", "signed by no declared service key", "the local history ends at #19")
+    refused(arun("validate"), "head #30", "signed by no declared service key", "the local history ends at #20")
 
 
 def test_a_writer_without_the_service_key_writes_nothing(ws, anchored):

@@ -64,7 +64,7 @@ def test_the_history_as_a_folder_or_fifo_is_a_diagnostic(ws, run):
 
 
 @pytest.mark.parametrize("args, make", [
-    (("history", "signature", "18", "--out", "{f}"), "file"),
+    (("history", "signature", "17", "--out", "{f}"), "file"),
     (("check", "--out", "{d}"), "dir"),
 ], ids=["signature-out-is-a-file", "check-out-is-a-folder"])
 def test_an_output_path_of_the_wrong_kind_is_refused(ws, run, tmp_path, args, make):
@@ -78,4 +78,4 @@ def test_an_output_path_of_the_wrong_kind_is_refused(ws, run, tmp_path, args, ma
 
 def test_an_output_folder_that_is_a_dangling_link_is_refused(ws, run, tmp_path):
     os.symlink(tmp_path / "nowhere" / "deeper", tmp_path / "out")
-    refused(run("history", "signature", "18", "--out", str(tmp_path / "out")), "dangling link")
+    refused(run("history", "signature", "17", "--out", str(tmp_path / "out")), "dangling link")
